@@ -1,0 +1,23 @@
+# The two commands a newcomer needs (see README):
+#   make run   - set up, import the sample data and serve it on http://127.0.0.1:8000
+#   make test  - set up (incl. the Debian packages the tests drive) and run every test
+.PHONY: run test setup bench sample clean
+
+SAMPLE_STORE ?= var/sample.gpkg
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	.venv/bin/stations --store $(SAMPLE_STORE) import data/sample_stations.xlsx --reason "sample data"
+	.venv/bin/stations --store $(SAMPLE_STORE) serve
+
+test:
+	@scripts/setup.sh --test
+	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	.venv/bin/python benchmarks/bench_import.py
+
+clean:
+	rm -rf var/ .pytest_cache .hypothesis

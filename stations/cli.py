@@ -1,0 +1,285 @@
+"""The ``stations`` command line: a thin layer over the library.
+
+Each command reads settings (:func:`stations.config.load_settings`), calls one library
+function and prints the result. Errors of the library (``StationsError``) are printed as
+one clear line and exit with status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .config import load_settings
+from .errors import Problem, StationsError
+
+
+def _settings(ctx: click.Context) -> dict:
+    return ctx.obj["settings"]
+
+
+def _store(ctx: click.Context, *, create: bool = True):
+    from .store import open_store
+
+    return open_store(_settings(ctx)["store"], create=create)
+
+
+def _progress():
+    from tqdm import tqdm
+
+    def factory(**kwargs):
+        return tqdm(disable=not sys.stderr.isatty(), **kwargs)
+
+    return factory
+
+
+def _geocoder(settings: dict):
+    from .geocode import build_chain
+
+    return build_chain(settings)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except StationsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            for p in exc.problems[:50]:
+                click.echo(f"  - {p}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("--store", "store", default=None, help="Store location (GeoPackage path). Default: setting `store`.")
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
+    """Outdoor-worker rest stations (工会驿站): records, lookup, maps and coverage."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings({"store": store})
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    s = report.summary()
+    enc = f", encoding {report.encoding}" if report.encoding else ""
+    click.echo(f"{report.source}: {report.rows} rows ({report.format}{enc})")
+    click.echo("  added {added}, updated {updated}, unchanged {unchanged}, rejected {rejected}; "
+               "geocoded {geocoded}, needs review {needs_review}, possible duplicates {duplicates}".format(**s))
+    if report.dry_run:
+        click.echo("  dry run: nothing was written")
+    for w in report.file_warnings:
+        click.echo(f"  warning: {w}")
+    if report.ignored_columns:
+        click.echo(f"  ignored columns: {', '.join(report.ignored_columns)}")
+    for p in report.rejected_rows[:30]:
+        click.echo(f"  rejected {p}")
+    if len(report.rejected_rows) > 30:
+        click.echo(f"  ... {len(report.rejected_rows) - 30} more problems (use --problems FILE.csv)")
+    for p in report.warnings[:15]:
+        click.echo(f"  warning {p}")
+    if len(report.warnings) > 15:
+        click.echo(f"  ... {len(report.warnings) - 15} more warnings (use --problems FILE.csv)")
+    for d in report.duplicates[:15]:
+        click.echo(f"  possible duplicate: {d['station_id']} ~ {d['other_id']} ({d['reason']}, {d['distance_m']} m)")
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "geojson", "json", "gpkg"]), default=None)
+@click.option("--crs", "default_crs", default="wgs84", show_default=True,
+              help="Coordinate system of rows that do not name one: wgs84, gcj02 (高德/腾讯), bd09 (百度), cgcs2000.")
+@click.option("--sheet", default=None, help="XLSX sheet name (default: the first with data).")
+@click.option("--geocode/--no-geocode", default=True, show_default=True, help="Geocode rows that have only an address.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--all-or-nothing", is_flag=True, help="Write nothing if any row is rejected.")
+@click.option("--reason", default="", help="Why this import is made (kept in the history).")
+@click.option("--problems", "problems_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write rejected rows and warnings to this CSV.")
+@click.option("--max-mb", type=float, default=None, help="Largest file accepted (default: setting import_max_mb).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_cmd(ctx, path, fmt, default_crs, sheet, geocode, dry_run, all_or_nothing, reason, problems_csv, max_mb,
+               as_json):
+    """Import stations from a CSV, XLSX, GeoJSON, JSON or GeoPackage file."""
+    from .coords import parse_crs
+    from .importer import import_file
+
+    settings = _settings(ctx)
+    crs = parse_crs(default_crs) or "wgs84"
+    max_bytes = int((max_mb if max_mb is not None else settings["import_max_mb"]) * 1e6)
+    with _store(ctx) as store:
+        report = import_file(store, path, fmt=fmt, default_crs=crs, geocoder=_geocoder(settings) if geocode else None,
+                             dry_run=dry_run, max_bytes=max_bytes, sheet=sheet, reason=reason,
+                             progress=_progress(), fail_on_rejected=all_or_nothing)
+    if problems_csv:
+        report.write_problems_csv(problems_csv)
+    _print_report(report, as_json)
+    if all_or_nothing and report.rejected:
+        click.echo("nothing was written: some rows were rejected (--all-or-nothing)", err=True)
+        ctx.exit(1)
+
+
+@main.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "geojson", "json", "gpkg"]), default=None)
+@click.option("--crs", "default_crs", default="wgs84", show_default=True)
+@click.option("--problems", "problems_csv", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
+    """Check a file as an import would, without geocoding or writing. Exit 1 if rows are rejected."""
+    from .coords import parse_crs
+    from .importer import ImportReport, prepare
+
+    settings = _settings(ctx)
+    results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
+                              max_bytes=int(settings["import_max_mb"] * 1e6))
+    report.dry_run = True
+    for res in results:
+        report.warnings.extend(res.warnings)
+        if res.record is None:
+            report.rejected += 1
+            report.rejected_rows.extend(res.errors)
+    if problems_csv:
+        report.write_problems_csv(problems_csv)
+    _print_report(report, as_json)
+    if report.rejected:
+        ctx.exit(1)
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]), default=None)
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (default: all).")
+@click.pass_context
+def export_cmd(ctx, path, fmt, statuses):
+    """Export every station to GeoJSON, CSV or GeoPackage."""
+    from .export import export
+
+    with _store(ctx, create=False) as store:
+        n = export(store.frame(statuses=statuses or None), path, fmt=fmt)
+    click.echo(f"wrote {n} stations to {path}")
+
+
+@main.command("list")
+@click.option("--county", default=None, help="Only stations whose county contains this text.")
+@click.option("--status", default=None)
+@click.option("--review", is_flag=True, help="Only stations flagged for review.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_cmd(ctx, county, status, review, limit, as_json):
+    """List stations: id, name, county, position precision, status, hours."""
+    with _store(ctx, create=False) as store:
+        frame = store.frame()
+    if county:
+        frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
+    if status:
+        frame = frame[frame["status"] == status]
+    if review:
+        frame = frame[frame["flags"].map(lambda f: "needs_review" in f)]
+    total = len(frame)
+    frame = frame.head(limit)
+    if as_json:
+        from .export import records_of
+
+        click.echo(json.dumps(records_of(frame), ensure_ascii=False, indent=2, default=str))
+        return
+    for rec in frame.itertuples():
+        pos = f"{rec.lat:.5f},{rec.lon:.5f}" if rec.lat == rec.lat else "(no position)"
+        click.echo(f"{rec.station_id}\t{rec.name}\t{rec.county or ''}\t{pos}\t{rec.geocode_precision or '-'}\t"
+                   f"{rec.status}\t{rec.opening_hours or rec.opening_hours_raw or 'hours unknown'}")
+    click.echo(f"{min(total, limit)} of {total} stations")
+
+
+@main.command("show")
+@click.argument("station_id")
+@click.pass_context
+def show_cmd(ctx, station_id):
+    """Show one station with every field and its open status now."""
+    from .errors import NotFoundError
+    from .hours import open_status
+
+    with _store(ctx, create=False) as store:
+        rec = store.get(station_id)
+    if rec is None:
+        raise NotFoundError(f"no station with id {station_id!r}; `stations list` shows the ids")
+    for key, value in rec.items():
+        if value not in (None, "", []):
+            click.echo(f"{key:20} {value}")
+    import datetime as dt
+
+    status = open_status(rec.get("opening_hours"), dt.datetime.now(dt.timezone.utc), rec.get("timezone") or
+                         "Asia/Shanghai", lang="en")
+    click.echo(f"{'open now':20} {status['label']}")
+
+
+@main.command("history")
+@click.argument("station_id", required=False)
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.pass_context
+def history_cmd(ctx, station_id, limit):
+    """The change history: of one station, or the latest changes and imports."""
+    with _store(ctx, create=False) as store:
+        entries = store.history(station_id, limit=limit)
+        batches = {b["batch_id"]: b for b in store.batches(limit=1000)} if station_id is None else {}
+    if station_id is None and batches:
+        click.echo("batches:")
+        for b in list(batches.values())[:10]:
+            click.echo(f"  #{b['batch_id']} {b['at']} {b['command']} {b['source'] or ''} {b['summary']}")
+        click.echo("changes:")
+    for e in entries:
+        fields = ", ".join(e["changes"]) if e["action"] != "add" else "new station"
+        why = f" — {e['reason']}" if e["reason"] else ""
+        click.echo(f"  {e['at']} {e['station_id']} {e['action']} ({fields}) by {e['command']} "
+                   f"{e['source'] or ''} batch #{e['batch_id']}{why}")
+
+
+@main.command("remove")
+@click.argument("station_id")
+@click.option("--reason", required=True, help="Why the station is removed (required; kept in the history).")
+@click.option("--temporary", is_flag=True, help="Temporarily closed rather than removed.")
+@click.pass_context
+def remove_cmd(ctx, station_id, reason, temporary):
+    """Mark a station removed (or temporarily closed) with a reason. Nothing is deleted."""
+    from .edit import set_status
+
+    with _store(ctx, create=False) as store:
+        set_status(store, station_id, "temporarily_closed" if temporary else "removed", reason=reason)
+    click.echo(f"{station_id}: {'temporarily closed' if temporary else 'removed'} ({reason})")
+
+
+@main.command("geocode")
+@click.option("--review", is_flag=True, help="List stations whose position is below street precision; change nothing.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.pass_context
+def geocode_cmd(ctx, review, limit):
+    """Geocode stations without a precise position with the configured providers."""
+    from .edit import geocode_store, review_list
+
+    settings = _settings(ctx)
+    with _store(ctx, create=False) as store:
+        if review:
+            rows = review_list(store)
+            for r in rows[:limit]:
+                click.echo(f"{r['station_id']}\t{r['name']}\t{r['address'] or ''}\t"
+                           f"{r['geocode_precision'] or 'no position'}\t{r['geocode_provider'] or '-'}")
+            click.echo(f"{len(rows)} stations below street precision")
+            return
+        result = geocode_store(store, _geocoder(settings), progress=_progress())
+    click.echo(f"tried {result['tried']}, improved {result['improved']}, unchanged {result['unchanged']}, "
+               f"failed {result['failed']}")
+
+
+def run() -> None:  # pragma: no cover
+    main(obj={})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(obj={})

@@ -1,0 +1,1 @@
+"""Reading and writing station files: CSV, XLSX, GeoJSON, JSON arrays and GeoPackage."""

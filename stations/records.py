@@ -1,0 +1,201 @@
+"""The station record: its fields, allowed values and validation.
+
+A record is a plain ``dict`` keyed by :data:`FIELDS` (one flat row: that is what a
+GeoPackage table, a CSV file and a GeoDataFrame hold). Positions are WGS-84 degrees in
+``lat``/``lon``; what the source said is kept next to them in ``raw_lat``/``raw_lon``/
+``raw_crs``. Amenities are one column each, ``amenity_<code>``, valued
+``"yes"``/``"no"``/``"unknown"``. Whether a station is open 24 hours is derived from
+``opening_hours`` (see :func:`stations.hours.is_24_7`), never stored as a second flag.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .amenities import AMENITY_CODES, AMENITY_VALUES
+from .errors import Problem, ValidationError
+
+ACCESS_VALUES = ("everyone", "outdoor_workers", "members", "unknown")
+ACCESS_LABELS = {"everyone": ("所有人", "Everyone"),
+                 "outdoor_workers": ("户外劳动者", "Outdoor workers"),
+                 "members": ("工会会员", "Union members"), "unknown": ("未知", "Unknown")}
+ENTRY_VALUES = ("staffed", "qr_code", "card", "phone", "face", "open", "unknown")
+ENTRY_LABELS = {"staffed": ("有人值守", "Staffed"), "qr_code": ("扫码进入", "QR code"),
+                "card": ("刷卡/身份证", "Card / ID card"), "phone": ("手机号", "Phone number"),
+                "face": ("人脸识别", "Face recognition"), "open": ("自由进入", "Walk in"),
+                "unknown": ("未知", "Unknown")}
+STATUS_VALUES = ("open", "temporarily_closed", "removed")
+STATUS_LABELS = {"open": ("运营中", "In service"), "temporarily_closed": ("暂停开放", "Temporarily closed"),
+                 "removed": ("已撤销", "Removed")}
+RAW_CRS_VALUES = ("wgs84", "gcj02", "bd09", "cgcs2000")
+# Geocode precision, best first. "exact" is a surveyed or GPS position given by the source.
+PRECISIONS = ("exact", "street", "town", "county", "city", "province")
+# Positions below this precision are kept out of nearest results unless asked and are
+# listed by ``stations geocode --review``.
+REVIEW_BELOW = "street"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "str", "float", "date", "amenity"
+    zh: str
+    en: str
+    required: bool = False
+
+
+def _amenity_fields() -> tuple[Field, ...]:
+    from .amenities import BY_CODE
+
+    return tuple(Field(f"amenity_{c}", "amenity", BY_CODE[c].zh, BY_CODE[c].en) for c in AMENITY_CODES)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("station_id", "str", "站点编号", "Station id", True),
+    Field("name", "str", "站点名称", "Name (Chinese)", True),
+    Field("name_en", "str", "英文名称", "Name (English)"),
+    Field("address", "str", "地址", "Address"),
+    Field("province", "str", "省份", "Province"),
+    Field("city", "str", "城市", "City"),
+    Field("county", "str", "区县", "County / district"),
+    Field("adcode", "str", "行政区划代码", "Admin code (adcode)"),
+    Field("lat", "float", "纬度(WGS-84)", "Latitude (WGS-84)"),
+    Field("lon", "float", "经度(WGS-84)", "Longitude (WGS-84)"),
+    Field("raw_lat", "float", "原始纬度", "Latitude as given"),
+    Field("raw_lon", "float", "原始经度", "Longitude as given"),
+    Field("raw_crs", "str", "原始坐标系", "Coordinate system as given"),
+    Field("geocode_precision", "str", "定位精度", "Position precision"),
+    Field("geocode_provider", "str", "定位来源", "Position provider"),
+    *_amenity_fields(),
+    Field("opening_hours", "str", "开放时间(OSM)", "Opening hours (OSM syntax)"),
+    Field("opening_hours_raw", "str", "开放时间(原文)", "Opening hours as typed"),
+    Field("timezone", "str", "时区", "Time zone"),
+    Field("access", "str", "服务对象", "Who may use it"),
+    Field("entry", "str", "进入方式", "How to get in"),
+    Field("status", "str", "状态", "Status", True),
+    Field("status_reason", "str", "状态原因", "Status reason"),
+    Field("operator", "str", "运营单位", "Operator"),
+    Field("contact", "str", "联系电话", "Contact"),
+    Field("last_verified", "date", "核实日期", "Last verified"),
+    Field("notes", "str", "备注", "Notes"),
+    Field("source", "str", "数据来源", "Source"),
+)
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+AMENITY_FIELDS: tuple[str, ...] = tuple(f"amenity_{c}" for c in AMENITY_CODES)
+FLOAT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "float")
+
+
+def empty_record() -> dict[str, Any]:
+    """A record with every field at its "not known" value."""
+    rec: dict[str, Any] = {f.name: None for f in FIELDS}
+    for name in AMENITY_FIELDS:
+        rec[name] = "unknown"
+    rec["timezone"] = DEFAULT_TIMEZONE
+    rec["status"] = "open"
+    rec["access"] = "unknown"
+    rec["entry"] = "unknown"
+    return rec
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and blank strings: an empty cell."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip()
+    # pandas' NaT and NA (empty date cells read from a GeoPackage or a workbook)
+    return type(value).__name__ in ("NaTType", "NAType")
+
+
+def needs_review(precision: str | None) -> bool:
+    """True when a position is too coarse to show as the station's real position."""
+    if precision is None:
+        return True
+    if precision not in PRECISIONS:
+        return True
+    return PRECISIONS.index(precision) > PRECISIONS.index(REVIEW_BELOW)
+
+
+def _enum_problem(rec: Mapping[str, Any], name: str, allowed: Iterable[str], row: int | None) -> Problem | None:
+    value = rec.get(name)
+    allowed = tuple(allowed)
+    if value is None or value in allowed:
+        return None
+    return Problem(name, value, "not an allowed value", ", ".join(allowed), row)
+
+
+def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[Problem]:
+    """Every problem of one normalised record (empty list when it is valid).
+
+    Checks required fields, allowed values of every enumerated field, latitude/longitude
+    ranges (both or neither), the opening-hours syntax, the last-verified date, and that a
+    removed or temporarily closed station says why.
+    """
+    from . import hours
+
+    problems: list[Problem] = []
+    for name in ("station_id", "name"):
+        if is_missing(rec.get(name)):
+            problems.append(Problem(name, rec.get(name), "is required", "a non-empty text", row))
+    for name, allowed in (("access", ACCESS_VALUES), ("entry", ENTRY_VALUES), ("status", STATUS_VALUES),
+                          ("raw_crs", RAW_CRS_VALUES), ("geocode_precision", PRECISIONS)):
+        p = _enum_problem(rec, name, allowed, row)
+        if p:
+            problems.append(p)
+    if rec.get("status") is None:
+        problems.append(Problem("status", None, "is required", ", ".join(STATUS_VALUES), row))
+    for name in AMENITY_FIELDS:
+        p = _enum_problem(rec, name, AMENITY_VALUES, row)
+        if p:
+            problems.append(p)
+    lat, lon = rec.get("lat"), rec.get("lon")
+    if (lat is None) != (lon is None):
+        problems.append(Problem("lat" if lat is None else "lon", None,
+                                "latitude and longitude must be given together", "both or neither", row))
+    for name, lo, hi in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
+        v = rec.get(name)
+        if v is None:
+            continue
+        if not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+            problems.append(Problem(name, v, "out of range", f"a number from {lo:g} to {hi:g}", row))
+    if lat is not None and rec.get("geocode_precision") is None:
+        problems.append(Problem("geocode_precision", None, "a position needs its precision",
+                                ", ".join(PRECISIONS), row))
+    oh = rec.get("opening_hours")
+    if oh is not None:
+        msg = hours.validation_problem(oh)
+        if msg:
+            problems.append(Problem("opening_hours", oh, f"not valid opening_hours syntax ({msg})",
+                                    "OpenStreetMap opening_hours, e.g. '24/7' or 'Mo-Fr 08:00-18:00'", row))
+    lv = rec.get("last_verified")
+    if lv is not None:
+        try:
+            _dt.date.fromisoformat(str(lv))
+        except ValueError:
+            problems.append(Problem("last_verified", lv, "not a date", "YYYY-MM-DD", row))
+    if rec.get("status") in ("removed", "temporarily_closed") and is_missing(rec.get("status_reason")):
+        problems.append(Problem("status_reason", rec.get("status_reason"),
+                                f"a {rec.get('status')} station needs a reason", "a non-empty text", row))
+    tz = rec.get("timezone")
+    if tz is not None:
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(str(tz))
+        except Exception:
+            problems.append(Problem("timezone", tz, "unknown time zone", "an IANA name such as Asia/Shanghai", row))
+    return problems
+
+
+def check_record(rec: Mapping[str, Any], *, row: int | None = None) -> None:
+    """Raise :class:`ValidationError` listing every problem of ``rec``, if any."""
+    problems = validate_record(rec, row=row)
+    if problems:
+        raise ValidationError.from_problems(problems)

@@ -1,0 +1,76 @@
+"""The storage interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to apply: ``action`` is ``"add"``, ``"update"`` or ``"remove"``.
+
+    ``record`` is the full new record (for remove, the record with its new status);
+    ``changed`` maps each changed field to ``[old, new]`` (empty for add).
+    """
+
+    action: str
+    record: Mapping[str, Any]
+    changed: Mapping[str, list] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: int
+    revision: int
+    applied: int
+
+
+class StationStore(abc.ABC):
+    """A transactional station store with an append-only change history."""
+
+    @abc.abstractmethod
+    def frame(self, *, statuses: Iterable[str] | None = None) -> pd.DataFrame:
+        """All records as a DataFrame (columns: record fields + ``flags``), ordered by id."""
+
+    @abc.abstractmethod
+    def get(self, station_id: str) -> dict | None:
+        """One record with its ``flags``, or None."""
+
+    @abc.abstractmethod
+    def get_many(self, station_ids: Iterable[str]) -> dict[str, dict]:
+        """Records by id for the ids that exist."""
+
+    @abc.abstractmethod
+    def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",
+              summary: Mapping[str, Any] | None = None) -> BatchResult:
+        """Apply all ``changes`` in one transaction, with history rows; all or nothing."""
+
+    @abc.abstractmethod
+    def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
+        """History entries, newest first."""
+
+    @abc.abstractmethod
+    def batches(self, *, limit: int = 50) -> list[dict]:
+        """Import/command batches, newest first."""
+
+    @abc.abstractmethod
+    def revision(self) -> int:
+        """A number that grows with every committed batch (for cache freshness)."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """Number of stored records."""
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

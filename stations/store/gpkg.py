@@ -1,0 +1,355 @@
+"""The default store: one GeoPackage file (SQLite), opened as is by QGIS and GDAL.
+
+Layout
+------
+``stations``
+    A features table (POINT, EPSG:4326, lon/lat order as GeoPackage requires) with one
+    column per record field plus ``flags`` (JSON list) and ``updated_at``. Stations not yet
+    positioned have a NULL geometry. Spatially indexed by the standard GeoPackage R-tree
+    extension (``rtree_stations_geom`` with the spec's triggers).
+``station_history``
+    Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
+    as JSON ``{field: [old, new]}``, the batch and the reason. Nothing ever updates or
+    deletes these rows.
+``station_batches``
+    One row per import or command: when, which command, source file and its SHA-256,
+    the summary counts.
+
+Every write happens in a single SQLite transaction (rollback journal, so the file is one
+file at rest). A crash or ``kill -9`` in the middle leaves a hot journal that SQLite rolls
+back on the next open: the store is exactly as before the import.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+import sqlite3
+import struct
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from ..errors import StoreError
+from ..records import FIELDS, FIELD_NAMES
+from .base import BatchResult, Change, StationStore
+
+SRS_ID = 4326
+TABLE = "stations"
+GEOM = "geom"
+_SQL_TYPE = {"str": "TEXT", "float": "REAL", "date": "DATE", "amenity": "TEXT"}
+# GeoPackage binary header: magic "GP", version 0, flags (little endian, no envelope), srs_id.
+_GP_HEADER = b"GP\x00\x01" + struct.pack("<i", SRS_ID)
+_WKB_POINT = struct.Struct("<BIdd")
+_GP_EMPTY_FLAGS = 0b10001  # little endian + empty geometry
+
+
+def point_blob(lon: float, lat: float) -> bytes:
+    """GeoPackage geometry blob of a WGS-84 point (x = longitude, y = latitude)."""
+    return _GP_HEADER + _WKB_POINT.pack(1, 1, lon, lat)
+
+
+def blob_point(blob: bytes | None) -> tuple[float, float] | None:
+    """(lon, lat) of a GeoPackage point blob, None for NULL or empty."""
+    if blob is None or len(blob) < 8 or blob[3] & 0b10000:
+        return None
+    flags = blob[3]
+    envelope = (flags >> 1) & 0b111
+    offset = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(envelope, 0)
+    order = "<" if blob[offset] == 1 else ">"
+    _, lon, lat = struct.unpack_from(order + "Idd", blob, offset + 1)
+    return lon, lat
+
+
+def _st_coord(index: int):
+    def fn(blob):
+        p = blob_point(blob)
+        return None if p is None else p[index]
+    return fn
+
+
+def _st_is_empty(blob):
+    if blob is None:
+        return None
+    return 1 if blob_point(blob) is None else 0
+
+
+_COLUMNS = [f"{f.name} {_SQL_TYPE[f.kind]}" for f in FIELDS]
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE IF NOT EXISTS gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
+CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
+CREATE TABLE IF NOT EXISTS gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+CREATE TABLE IF NOT EXISTS {TABLE} (
+  fid INTEGER PRIMARY KEY AUTOINCREMENT, {GEOM} POINT,
+  {", ".join(_COLUMNS)}, flags TEXT, updated_at DATETIME,
+  CONSTRAINT uq_station_id UNIQUE (station_id));
+CREATE TABLE IF NOT EXISTS station_batches (
+  batch_id INTEGER PRIMARY KEY AUTOINCREMENT, at DATETIME NOT NULL, command TEXT NOT NULL,
+  source TEXT, source_sha256 TEXT, reason TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS station_history (
+  history_id INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, at DATETIME NOT NULL,
+  action TEXT NOT NULL, changes TEXT, batch_id INTEGER NOT NULL, reason TEXT);
+CREATE INDEX IF NOT EXISTS ix_history_station ON station_history (station_id, history_id);
+CREATE TRIGGER IF NOT EXISTS station_history_no_update BEFORE UPDATE ON station_history
+  BEGIN SELECT RAISE(ABORT, 'station_history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS station_history_no_delete BEFORE DELETE ON station_history
+  BEGIN SELECT RAISE(ABORT, 'station_history is append-only'); END;
+CREATE TABLE IF NOT EXISTS station_meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+_SRS = [
+    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
+    ("WGS 84 geodetic", 4326, "EPSG", 4326,
+     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],'
+     'AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],'
+     'UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],'
+     'AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]', "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+]
+_RTREE = f"rtree_{TABLE}_{GEOM}"
+_RTREE_SQL = f"""
+CREATE VIRTUAL TABLE {_RTREE} USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER {_RTREE}_insert AFTER INSERT ON {TABLE}
+  WHEN (new.{GEOM} NOT NULL AND NOT ST_IsEmpty(NEW.{GEOM}))
+  BEGIN INSERT OR REPLACE INTO {_RTREE} VALUES (NEW.fid, ST_MinX(NEW.{GEOM}), ST_MaxX(NEW.{GEOM}),
+    ST_MinY(NEW.{GEOM}), ST_MaxY(NEW.{GEOM})); END;
+CREATE TRIGGER {_RTREE}_update6 AFTER UPDATE OF {GEOM} ON {TABLE}
+  WHEN OLD.fid = NEW.fid AND (NEW.{GEOM} NOTNULL AND NOT ST_IsEmpty(NEW.{GEOM}))
+  BEGIN INSERT OR REPLACE INTO {_RTREE} VALUES (NEW.fid, ST_MinX(NEW.{GEOM}), ST_MaxX(NEW.{GEOM}),
+    ST_MinY(NEW.{GEOM}), ST_MaxY(NEW.{GEOM})); END;
+CREATE TRIGGER {_RTREE}_update7 AFTER UPDATE OF {GEOM} ON {TABLE}
+  WHEN OLD.fid = NEW.fid AND (NEW.{GEOM} ISNULL OR ST_IsEmpty(NEW.{GEOM}))
+  BEGIN DELETE FROM {_RTREE} WHERE id = OLD.fid; END;
+CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
+  BEGIN DELETE FROM {_RTREE} WHERE id = OLD.fid; END;
+"""
+
+
+def _now() -> str:
+    # GeoPackage DATETIME: ISO 8601 in UTC with milliseconds.
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+class GeoPackageStore(StationStore):
+    """Stations in a GeoPackage file; see the module docstring for the layout."""
+
+    def __init__(self, path: Path, *, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(f"store {str(self.path)!r} does not exist; run `stations import FILE` first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                       timeout=30.0)
+            self._register_functions(self._db)
+            self._db.execute("PRAGMA journal_mode=DELETE")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._ensure_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {str(self.path)!r} is not a usable GeoPackage: {exc}") from exc
+
+    @staticmethod
+    def _register_functions(db: sqlite3.Connection) -> None:
+        # The GeoPackage R-tree triggers call these spatial SQL functions.
+        db.create_function("ST_MinX", 1, _st_coord(0), deterministic=True)
+        db.create_function("ST_MaxX", 1, _st_coord(0), deterministic=True)
+        db.create_function("ST_MinY", 1, _st_coord(1), deterministic=True)
+        db.create_function("ST_MaxY", 1, _st_coord(1), deterministic=True)
+        db.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
+
+    def _ensure_schema(self) -> None:
+        db = self._db
+        exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
+        if exists:
+            cols = {r[1] for r in db.execute(f"PRAGMA table_info({TABLE})")}
+            missing = [f for f in FIELDS if f.name not in cols]
+            if missing:
+                db.execute("BEGIN IMMEDIATE")
+                for f in missing:  # forward migration: new optional fields
+                    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN {f.name} {_SQL_TYPE[f.kind]}")
+                db.execute("COMMIT")
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+            db.execute("PRAGMA user_version = 10400")
+            for stmt in _SCHEMA.split(";\n"):
+                if stmt.strip():
+                    db.execute(stmt)
+            db.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS)
+            db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
+                       "VALUES (?, 'features', ?, ?, ?)",
+                       (TABLE, TABLE, "Outdoor-worker rest stations (工会驿站)", SRS_ID))
+            db.execute("INSERT INTO gpkg_geometry_columns VALUES (?, ?, 'POINT', ?, 0, 0)", (TABLE, GEOM, SRS_ID))
+            for name, desc in (("station_history", "Append-only change history"),
+                               ("station_batches", "Imports and commands")):
+                db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+                           "VALUES (?, 'attributes', ?, ?)", (name, name, desc))
+            for stmt in re.split(r"(?<=;)\n(?=CREATE)", _RTREE_SQL.strip()):
+                db.execute(stmt)
+            db.execute("INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+                       "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (TABLE, GEOM))
+            db.execute("INSERT INTO station_meta VALUES ('revision', '0')")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # -- reading -------------------------------------------------------------------------
+    def _select(self, where: str = "", params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
+        cols = list(FIELD_NAMES) + ["flags"]
+        sql = f"SELECT {', '.join(cols)} FROM {TABLE} {where}"
+        return cols, self._db.execute(sql, tuple(params)).fetchall()
+
+    @staticmethod
+    def _row_dict(cols: list[str], row: tuple) -> dict:
+        rec = dict(zip(cols, row))
+        rec["flags"] = json.loads(rec["flags"]) if isinstance(rec.get("flags"), str) else []
+        return rec
+
+    def frame(self, *, statuses: Iterable[str] | None = None) -> pd.DataFrame:
+        where, params = "", []
+        if statuses is not None:
+            statuses = list(statuses)
+            where = f"WHERE status IN ({', '.join('?' * len(statuses))})"
+            params = statuses
+        cols, rows = self._select(where + " ORDER BY station_id", params)
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        df["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in df["flags"]]
+        for name in ("lat", "lon", "raw_lat", "raw_lon"):
+            df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+        return df
+
+    def get(self, station_id: str) -> dict | None:
+        cols, rows = self._select("WHERE station_id = ?", (station_id,))
+        return self._row_dict(cols, rows[0]) if rows else None
+
+    def get_many(self, station_ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(dict.fromkeys(station_ids))
+        out: dict[str, dict] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            cols, rows = self._select(f"WHERE station_id IN ({', '.join('?' * len(chunk))})", chunk)
+            for row in rows:
+                rec = self._row_dict(cols, row)
+                out[rec["station_id"]] = rec
+        return out
+
+    def count(self) -> int:
+        return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+
+    def revision(self) -> int:
+        return int(self._db.execute("SELECT value FROM station_meta WHERE key = 'revision'").fetchone()[0])
+
+    def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
+        sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
+               "b.command, b.source FROM station_history h JOIN station_batches b USING (batch_id)")
+        params: list[Any] = []
+        if station_id is not None:
+            sql += " WHERE h.station_id = ?"
+            params.append(station_id)
+        sql += " ORDER BY h.history_id DESC LIMIT ?"
+        params.append(int(limit))
+        keys = ("history_id", "station_id", "at", "action", "changes", "batch_id", "reason", "command", "source")
+        out = []
+        for row in self._db.execute(sql, params):
+            entry = dict(zip(keys, row))
+            entry["changes"] = json.loads(entry["changes"]) if entry["changes"] else {}
+            out.append(entry)
+        return out
+
+    def batches(self, *, limit: int = 50) -> list[dict]:
+        keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary")
+        rows = self._db.execute(f"SELECT {', '.join(keys)} FROM station_batches ORDER BY batch_id DESC LIMIT ?",
+                                (int(limit),))
+        out = []
+        for row in rows:
+            entry = dict(zip(keys, row))
+            entry["summary"] = json.loads(entry["summary"]) if entry["summary"] else {}
+            out.append(entry)
+        return out
+
+    # -- writing -------------------------------------------------------------------------
+    def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",
+              summary: Mapping[str, Any] | None = None, source_sha256: str = "",
+              progress=None) -> BatchResult:
+        """Apply every change in one transaction (see :meth:`StationStore.apply`).
+
+        ``progress`` is an optional callable taking the number of changes just written.
+        """
+        db = self._db
+        now = _now()
+        cols = [GEOM, *FIELD_NAMES, "flags", "updated_at"]
+        insert_sql = f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        update_sql = f"UPDATE {TABLE} SET {', '.join(c + ' = ?' for c in cols)} WHERE station_id = ?"
+        hist_sql = ("INSERT INTO station_history (station_id, at, action, changes, batch_id, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?)")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute(
+                "INSERT INTO station_batches (at, command, source, source_sha256, reason, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (now, command, source, source_sha256, reason,
+                 json.dumps(dict(summary or {}), ensure_ascii=False, default=str)))
+            batch_id = cur.lastrowid
+            inserts, updates, hist = [], [], []
+            for i, change in enumerate(changes):
+                rec = change.record
+                lat, lon = _clean(rec.get("lat")), _clean(rec.get("lon"))
+                geom = point_blob(lon, lat) if lat is not None and lon is not None else None
+                values = [geom, *(_clean(rec.get(n)) for n in FIELD_NAMES),
+                          json.dumps(list(change.flags), ensure_ascii=False) if change.flags else None, now]
+                if change.action == "add":
+                    inserts.append(values)
+                    payload = {k: v for k, v in ((n, _clean(rec.get(n))) for n in FIELD_NAMES) if v is not None}
+                elif change.action in ("update", "remove"):
+                    updates.append(values + [rec["station_id"]])
+                    payload = {k: list(v) for k, v in change.changed.items()}
+                else:
+                    raise StoreError(f"unknown change action {change.action!r}; allowed: add, update, remove")
+                hist.append((rec["station_id"], now, change.action,
+                             json.dumps(payload, ensure_ascii=False, default=str), batch_id,
+                             reason or (rec.get("status_reason") if change.action == "remove" else None)))
+                if progress is not None and (i + 1) % 5000 == 0:
+                    progress(5000)
+            db.executemany(insert_sql, inserts)
+            db.executemany(update_sql, updates)
+            db.executemany(hist_sql, hist)
+            if progress is not None:
+                progress(len(changes) % 5000)
+            revision = self.revision() + (1 if changes else 0)
+            db.execute("UPDATE station_meta SET value = ? WHERE key = 'revision'", (str(revision),))
+            self._update_extent()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return BatchResult(batch_id=batch_id, revision=revision, applied=len(changes))
+
+    def _update_extent(self) -> None:
+        row = self._db.execute(f"SELECT min(lon), min(lat), max(lon), max(lat) FROM {TABLE} "
+                               "WHERE lat IS NOT NULL").fetchone()
+        self._db.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? "
+                         "WHERE table_name = ?", (*row, _now(), TABLE))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,284 @@
+"""Importing what union staff hand over: encodings, formats, Chinese headers, typed hours."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+
+from stations.coords import haversine_m, wgs84_to_gcj02
+from stations.importer import import_file
+
+from conftest import snapshot, write_csv
+
+HEADER = ["站点名称", "地址", "经度", "纬度", "坐标系", "开放时间", "设施/服务", "服务对象", "状态"]
+ROWS = [
+    ["碣阳大街环卫驿站", "河北省秦皇岛市昌黎县碣阳大街1号", "119.1637", "39.7125", "WGS84", "06：00 - 22：00",
+     "空调、饮水、微波炉", "户外劳动者", "正常"],
+    ["民生路快递驿站", "河北省秦皇岛市昌黎县民生路8号", "119.1702", "39.7089", "WGS84", "全天", "手机充电、厕所",
+     "所有人", "运营中"],
+    ["蔚州镇工会驿站", "河北省张家口市蔚县蔚州镇南关街", "114.5886", "39.8402", "WGS84", "周一至周五 8:00-18:00",
+     "饮水机、桌椅、医药箱", "户外劳动者", "正常"],
+]
+
+
+def _by_name(store):
+    frame = store.frame()
+    return {r["name"]: r for r in frame.to_dict("records")}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_every_encoding_excel_writes(store, tmp_path, encoding):
+    path = write_csv(tmp_path / "stations.csv", HEADER, ROWS, encoding=encoding)
+    report = import_file(store, path)
+    assert report.encoding == ("utf-8" if encoding.startswith("utf") else "gb18030")
+    assert (report.added, report.rejected) == (3, 0)
+    recs = _by_name(store)
+    first = recs["碣阳大街环卫驿站"]
+    assert (first["lat"], first["lon"]) == (39.7125, 119.1637)
+    assert first["address"] == "河北省秦皇岛市昌黎县碣阳大街1号"
+    assert first["opening_hours"] == "Mo-Su 06:00-22:00" and first["opening_hours_raw"] == "06：00 - 22：00"
+    assert first["amenity_air_conditioning"] == "yes" and first["amenity_microwave"] == "yes"
+    assert first["amenity_toilet"] == "unknown"  # a list says what is there, not what is missing
+    assert first["access"] == "outdoor_workers" and first["status"] == "open"
+    assert recs["民生路快递驿站"]["opening_hours"] == "24/7"
+    assert recs["蔚州镇工会驿站"]["opening_hours"] == "Mo-Fr 08:00-18:00"
+
+
+def test_xlsx_with_amenity_columns_and_gcj02(store, tmp_path):
+    wgs_lat, wgs_lon = 39.7125, 119.1637
+    gcj_lat, gcj_lon = wgs84_to_gcj02(lat=wgs_lat, lon=wgs_lon)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "站点"
+    ws.append(["站点编号", "站点名称", "经度", "纬度", "坐标系", "开放时间", "空调", "微波炉", "厕所", "核实日期"])
+    ws.append(["CL-001", "高德坐标驿站", gcj_lon, gcj_lat, "GCJ-02", "8:00~17:30", "是", "否", None, "2025/6/1"])
+    wb.save(tmp_path / "s.xlsx")
+    report = import_file(store, tmp_path / "s.xlsx")
+    assert (report.added, report.rejected) == (1, 0), report.rejected_rows
+    rec = store.get("CL-001")
+    assert haversine_m(rec["lat"], rec["lon"], wgs_lat, wgs_lon) < 0.01  # centimetres
+    # Excel keeps 15 significant digits: the raw coordinate is what the workbook holds.
+    assert rec["raw_lat"] == pytest.approx(gcj_lat, abs=1e-12) and rec["raw_lon"] == pytest.approx(gcj_lon, abs=1e-12)
+    assert rec["raw_crs"] == "gcj02"
+    assert 400 < haversine_m(gcj_lat, gcj_lon, wgs_lat, wgs_lon) < 700  # the shift really was applied
+    assert (rec["amenity_air_conditioning"], rec["amenity_microwave"], rec["amenity_toilet"]) == ("yes", "no", "unknown")
+    assert rec["opening_hours"] == "Mo-Su 08:00-17:30" and rec["last_verified"] == "2025-06-01"
+
+
+def test_importing_the_same_file_twice_changes_nothing(store, tmp_path):
+    path = write_csv(tmp_path / "s.csv", HEADER, ROWS)
+    import_file(store, path)
+    before = (store.frame().to_csv(), len(store.history(limit=1000)), store.revision())
+    report = import_file(store, path)
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
+    assert (store.frame().to_csv(), len(store.history(limit=1000)), store.revision()) == before
+
+
+def test_changed_row_is_an_update_with_history(store, tmp_path):
+    header = ["站点编号", *HEADER]
+    import_file(store, write_csv(tmp_path / "a.csv", header, [["X1", *ROWS[0]]]))
+    changed = ["X1", *ROWS[0]]
+    changed[6] = "24小时"
+    report = import_file(store, write_csv(tmp_path / "b.csv", header, [changed]))
+    assert report.updated == 1
+    entry = store.history("X1")[0]
+    assert entry["action"] == "update"
+    assert entry["changes"]["opening_hours"] == ["Mo-Su 06:00-22:00", "24/7"]
+    assert entry["source"] == "b.csv"
+
+
+def test_hours_nobody_can_read_stay_unknown_not_closed(store, tmp_path):
+    rows = [[*ROWS[0][:5], "看情况", *ROWS[0][6:]]]
+    report = import_file(store, write_csv(tmp_path / "s.csv", HEADER, rows))
+    assert report.added == 1
+    rec = store.frame().iloc[0]
+    assert rec["opening_hours"] is None and rec["opening_hours_raw"] == "看情况"
+    assert any(w.field == "opening_hours" and w.row == 1 for w in report.warnings)
+
+
+def test_24h_flag_is_derived_and_a_contradiction_is_reported(store, tmp_path):
+    header = ["站点名称", "经度", "纬度", "开放时间", "是否24小时"]
+    rows = [["一号", "119.16", "39.71", "", "是"],
+            ["二号", "119.17", "39.72", "8:00-18:00", "是"],
+            ["三号", "119.18", "39.73", "24小时", "是"]]
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (report.added, report.rejected) == (2, 1)
+    bad = [p for p in report.rejected_rows if p.row == 2]
+    assert bad and bad[0].field == "open_24h" and "8:00-18:00" in bad[0].reason
+    assert set(store.frame()["opening_hours"]) == {"24/7"}
+
+
+def test_duplicates_are_flagged(store, tmp_path):
+    header = ["站点名称", "经度", "纬度"]
+    # 0.0003 degrees of latitude is about 33 m: the same name that close is a likely duplicate.
+    rows = [["环卫驿站", "119.1637", "39.7125"], ["环卫驿站", "119.1637", "39.7128"], ["另一个", "119.1637", "39.7128"],
+            ["环卫驿站", "119.1637", "39.7200"]]
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    reasons = sorted(d["reason"] for d in report.duplicates)
+    assert reasons == ["same name within 50 m", "same position"]
+    flagged = store.frame().set_index("name")
+    assert report.added == 4  # flagged, not dropped
+
+
+def test_address_only_rows_are_geocoded_to_county_and_flagged(store, tmp_path):
+    from stations.geocode import build_chain
+
+    header = ["站点名称", "地址", "经度", "纬度"]
+    rows = [["碣阳驿站", "河北省秦皇岛市昌黎县碣阳大街与民生路交叉口", "", ""]]
+    chain = build_chain({"geocoders": "offline", "geocode_cache": str(tmp_path / "cache.sqlite")})
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows), geocoder=chain)
+    assert (report.added, report.geocoded, report.needs_review) == (1, 1, 1)
+    rec = store.frame().iloc[0]
+    assert rec["geocode_precision"] == "county" and rec["county"] == "昌黎县"
+    assert "needs_review" in rec["flags"]
+
+
+def test_address_only_rows_without_a_geocoder_are_kept_unpositioned(store, tmp_path):
+    header = ["站点名称", "地址"]
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, [["驿站", "河北省张家口市蔚县"]]))
+    assert (report.added, report.needs_review) == (1, 1)
+    assert store.frame().iloc[0]["lat"] != store.frame().iloc[0]["lat"]  # NaN: no position
+
+
+def test_combined_coordinate_column_in_either_order(store, tmp_path):
+    header = ["站点名称", "经纬度"]
+    rows = [["甲", "119.1637,39.7125"], ["乙", "39.7125, 119.1700"]]
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert report.added == 2
+    lons = sorted(store.frame()["lon"])
+    assert lons == [119.1637, 119.17]
+
+
+# --- bad input: a clear message, and nothing already stored is lost -----------------------------
+
+@pytest.fixture
+def stocked(store, tmp_path):
+    import_file(store, write_csv(tmp_path / "good.csv", HEADER, ROWS))
+    return store
+
+
+def _expect_file_error(store, path, *match, **kwargs):
+    from stations.errors import ImportFileError
+
+    before = snapshot(store)
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, path, **kwargs)
+    for m in match:
+        assert m in str(info.value), str(info.value)
+    assert snapshot(store) == before
+    return str(info.value)
+
+
+def _expect_rejected(store, path, field, *match, **kwargs):
+    before = snapshot(store)
+    report = import_file(store, path, **kwargs)
+    bad = [p for p in report.rejected_rows if p.field == field]
+    assert bad, report.rejected_rows
+    text = str(bad[0])
+    for m in match:
+        assert m in text, text
+    assert bad[0].row is not None
+    assert snapshot(store)[1] == before[1]  # no record lost or added
+    return bad[0]
+
+
+def test_unknown_encoding_utf16(stocked, tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("站点名称,经度,纬度\n驿站,119.1,39.7\n".encode("utf-16"))
+    _expect_file_error(stocked, path, "encoding", "UTF-8", "GBK")
+
+
+def test_unknown_encoding_big5_is_not_read_as_gbk(stocked, tmp_path):
+    path = tmp_path / "big5.csv"
+    text = "站點名稱,地址,經度,緯度\n" + "".join(f"臺北市環衛驛站{i},臺灣臺北市信義區{i}號,121.5,25.0\n" for i in range(20))
+    path.write_bytes(text.encode("big5"))
+    _expect_file_error(stocked, path, "encoding")
+
+
+def test_missing_required_column(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["地址", "经度", "纬度"], [["某地", "119.1", "39.7"]])
+    _expect_file_error(stocked, path, "missing required column", "站点名称")
+
+
+def test_out_of_range_coordinates(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度"], [["坏点", "119.1", "95.3"]])
+    p = _expect_rejected(stocked, path, "lat", "95.3", "-90 to 90")
+    assert p.row == 1
+
+
+def test_swapped_latitude_and_longitude(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度"], [["反了", "39.7125", "119.1637"]])
+    _expect_rejected(stocked, path, "lat", "swapped")
+    path = write_csv(tmp_path / "s2.csv", ["站点名称", "经度", "纬度"], [["悉尼", "151.2093", "-33.8688"]])
+    # Sydney read the other way round is no place at all: it is not called swapped.
+    report = import_file(stocked, path, dry_run=True)
+    assert report.rejected == 0
+
+
+def test_unknown_coordinate_system(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度", "坐标系"], [["点", "119.1", "39.7", "火星2000"]])
+    _expect_rejected(stocked, path, "raw_crs", "火星2000", "gcj02", "bd09")
+
+
+def test_gcj02_point_outside_china(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度", "坐标系"], [["台北", "121.5654", "25.0330", "GCJ-02"]])
+    _expect_rejected(stocked, path, "raw_crs", "outside mainland China")
+
+
+def test_empty_files(stocked, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    _expect_file_error(stocked, empty, "empty")
+    header_only = write_csv(tmp_path / "header.csv", HEADER, [])
+    _expect_file_error(stocked, header_only, "no data rows")
+
+
+def test_truncated_csv_reports_the_cut_row(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", HEADER, ROWS)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rindex(b"WGS84")])  # cut inside the last row
+    before = snapshot(stocked)
+    report = import_file(stocked, path)
+    assert report.rejected == 1 and report.rejected_rows[0].row == 3
+    assert "truncated" in report.rejected_rows[0].reason
+    assert snapshot(stocked)[1] == before[1]
+
+
+def test_truncated_xlsx_and_geojson(stocked, tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    for r in ROWS:
+        wb.active.append(r)
+    wb.save(tmp_path / "s.xlsx")
+    data = (tmp_path / "s.xlsx").read_bytes()
+    (tmp_path / "cut.xlsx").write_bytes(data[: len(data) // 2])
+    _expect_file_error(stocked, tmp_path / "cut.xlsx", "truncated")
+    doc = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [119.1, 39.7]}, "properties": {"name": "x"}}]})
+    (tmp_path / "cut.geojson").write_text(doc[:-20])
+    _expect_file_error(stocked, tmp_path / "cut.geojson", "not valid JSON", "truncated")
+
+
+def test_a_100_mb_file_is_refused_with_the_limit(stocked, tmp_path):
+    path = tmp_path / "big.csv"
+    row = ",".join(ROWS[0]) + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(HEADER) + "\n")
+        fh.write(row * (100_000_000 // len(row.encode()) + 1))
+    assert path.stat().st_size >= 100_000_000
+    _expect_file_error(stocked, path, "MB", "limit", "--max-mb", max_bytes=50_000_000)
+
+
+def test_bad_amenity_value_names_the_allowed_ones(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度", "微波炉"], [["点", "119.1", "39.7", "也许"]])
+    _expect_rejected(stocked, path, "amenity_microwave", "也许", "是/否")
+
+
+def test_every_problem_of_a_row_is_reported(stocked, tmp_path):
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "经度", "纬度", "状态", "核实日期"],
+                     [["", "119.1", "95", "不知道", "昨天"]])
+    report = import_file(stocked, path, dry_run=True)
+    fields = {p.field for p in report.rejected_rows}
+    assert {"name", "lat", "status", "last_verified"} <= fields

@@ -1,0 +1,90 @@
+"""The GeoPackage store: a real GeoPackage that GDAL reads, transactions, append-only history."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pyogrio
+import pytest
+
+from stations.records import empty_record
+from stations.store import Change, open_store
+from stations.store.gpkg import blob_point, point_blob
+
+
+def _rec(sid, name, lat=None, lon=None):
+    rec = empty_record()
+    rec.update(station_id=sid, name=name)
+    if lat is not None:
+        rec.update(lat=lat, lon=lon, raw_lat=lat, raw_lon=lon, raw_crs="wgs84", geocode_precision="exact")
+    return rec
+
+
+def test_point_blob_round_trip():
+    assert blob_point(point_blob(119.1637, 39.7125)) == (119.1637, 39.7125)
+    assert blob_point(None) is None
+
+
+def test_gdal_reads_the_store_as_a_geopackage(store, tmp_path):
+    store.apply([Change("add", _rec("A", "昌黎驿站", 39.7125, 119.1637)), Change("add", _rec("B", "无坐标驿站"))],
+                command="test")
+    path = store.path
+    layers = dict(pyogrio.list_layers(path))
+    assert layers["stations"] == "Point"
+    info = pyogrio.read_info(path, layer="stations")
+    assert info["crs"] == "EPSG:4326"
+    assert info["capabilities"]["fast_spatial_filter"]  # the R-tree index is recognised
+    df = pyogrio.read_dataframe(path, layer="stations", bbox=(119, 39, 120, 40))
+    assert list(df["station_id"]) == ["A"]
+    assert df.geometry.iloc[0].x == 119.1637 and df.geometry.iloc[0].y == 39.7125
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_apply_is_all_or_nothing(store):
+    store.apply([Change("add", _rec("A", "一"))], command="test")
+    before = (store.revision(), store.count())
+    with pytest.raises(Exception):
+        # The second add repeats an id: the unique constraint fails, the first must not land.
+        store.apply([Change("add", _rec("B", "二")), Change("add", _rec("A", "重复"))], command="test")
+    assert (store.revision(), store.count()) == before
+    assert store.get("B") is None
+
+
+def test_history_is_append_only_and_names_the_batch(store):
+    store.apply([Change("add", _rec("A", "一"))], command="import", source="a.csv")
+    new = _rec("A", "一号驿站")
+    store.apply([Change("update", new, changed={"name": ["一", "一号驿站"]})], command="import", source="b.csv",
+                reason="renamed")
+    hist = store.history("A")
+    assert [h["action"] for h in hist] == ["update", "add"]
+    assert hist[0]["changes"] == {"name": ["一", "一号驿站"]}
+    assert hist[0]["source"] == "b.csv" and hist[0]["reason"] == "renamed"
+    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM station_history")
+
+
+def test_reopen_keeps_data(tmp_path):
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as s:
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+    with open_store(path, create=False) as s:
+        assert s.get("A")["lat"] == 40.0
+        assert s.revision() == 1
+
+
+def test_opening_a_missing_store_without_create_is_a_clear_error(tmp_path):
+    from stations.errors import StoreError
+
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "nope.gpkg", create=False)
+
+
+def test_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path):
+    from stations.errors import StoreError
+
+    bad = tmp_path / "bad.gpkg"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a usable GeoPackage"):
+        open_store(bad)
