@@ -252,7 +252,7 @@ def build_rows(seed: int = SEED) -> list[dict]:
             out.append(dict(zip(HEADERS, (
                 row.station_id, row.name, row.address, county.province, county.city, county.county,
                 lon, lat, row.crs, row.hours, row.amenities, row.access, row.entry, row.status, row.operator,
-                row.phone or None, dt.date.fromisoformat(row.verified), note))))
+                row.phone or None, dt.date.fromisoformat(row.verified), note), strict=True)))
     return out
 
 
@@ -272,7 +272,8 @@ def xlsx_bytes(rows: list[dict]) -> bytes:
         ws.append([row[h] for h in HEADERS])
     for cell in ws["Q"][1:]:
         cell.number_format = "yyyy-mm-dd"
-    for col, width in zip("ABCDEFGHIJKLMNOPQR", (9, 34, 40, 8, 10, 8, 12, 11, 8, 20, 44, 11, 10, 7, 14, 14, 12, 50)):
+    widths = (9, 34, 40, 8, 10, 8, 12, 11, 8, 20, 44, 11, 10, 7, 14, 14, 12, 50)
+    for col, width in zip("ABCDEFGHIJKLMNOPQR", widths, strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     wb.properties.creator = "stations scripts/make_sample_data.py"

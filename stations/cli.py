@@ -277,6 +277,23 @@ def geocode_cmd(ctx, review, limit):
                f"failed {result['failed']}")
 
 
+@main.command("serve")
+@click.option("--host", default=None, help="Listen address (default: setting host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: setting port, 8000).")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes.")
+@click.option("--access-log", is_flag=True, help="Log every request to stdout.")
+@click.pass_context
+def serve_cmd(ctx, host, port, workers, access_log):
+    """Serve the API, the locator page and the map with gunicorn."""
+    from .web.server import serve
+
+    settings = load_settings({"store": _settings(ctx)["store"], "host": host, "port": port, "workers": workers})
+    with _store(ctx) as store:
+        n = store.count()
+    click.echo(f"serving {n} stations from {settings['store']} on http://{settings['host']}:{settings['port']}/")
+    serve(settings, overrides={"store": settings["store"]}, access_log=access_log)
+
+
 def run() -> None:  # pragma: no cover
     main(obj={})
 

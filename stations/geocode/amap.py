@@ -37,7 +37,8 @@ import math
 from typing import Any, Mapping
 
 from ..errors import GeocodeError, Problem, ValidationError
-from ._base import GeocodeResult, MinInterval, check_query, check_timeout, compose_query, gcj02_to_wgs84, url_host
+from ._base import (GeocodeResult, MinInterval, check_query, check_timeout, compose_query, gcj02_to_wgs84,
+                    root_cause, url_host)
 
 PROVIDER_NAME = "amap"
 DEFAULT_URL = "https://restapi.amap.com/v3/geocode/geo"
@@ -60,6 +61,12 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+def _municipality(province: str | None) -> str | None:
+    # Amap leaves ``city`` empty for Beijing, Tianjin, Shanghai and Chongqing (and for counties
+    # run by their province); a municipality is its own city, the others have none.
+    return province if province in ("北京市", "天津市", "上海市", "重庆市") else None
 
 
 def amap_precision(geocode: Mapping[str, Any]) -> str | None:
@@ -149,7 +156,7 @@ class AmapGeocoder:
         except requests.Timeout:
             raise self._fail(f"no answer within {self.timeout_s:g} s") from None
         except requests.ConnectionError as exc:
-            raise self._fail(f"cannot connect ({_root_cause(exc)})") from None
+            raise self._fail(f"cannot connect ({root_cause(exc)})") from None
         except requests.RequestException as exc:
             raise self._fail(f"{type(exc).__name__}: {exc}") from None
         if response.status_code != 200:
@@ -182,9 +189,7 @@ class AmapGeocoder:
         province = _text(geocode.get("province"))
         return GeocodeResult(lat=lat, lon=lon, precision=precision, provider=self.name, raw_lat=raw_lat,
                              raw_lon=raw_lon, raw_crs="gcj02", province=province,
-                             # Municipalities and province-administered counties have no city: use the province.
-                             city=_text(geocode.get("city")) or (province if precision in ("county", "city") and
-                                                                 province and province.endswith("市") else None),
+                             city=_text(geocode.get("city")) or _municipality(province),
                              county=_text(geocode.get("district")), adcode=_text(geocode.get("adcode")),
                              matched=_text(geocode.get("formatted_address")), level=_text(geocode.get("level")))
 
@@ -195,16 +200,3 @@ class AmapGeocoder:
     def __repr__(self) -> str:
         return f"AmapGeocoder(url={self.url!r}, name={self.name!r})"
 
-
-def _root_cause(exc: BaseException) -> str:
-    # requests wraps urllib3 wraps socket errors; the innermost message is the useful one
-    # ("Connection refused", "Name or service not known").
-    inner: BaseException | None = exc
-    seen = set()
-    while inner is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        nxt = inner.__cause__ or inner.__context__ or getattr(inner, "reason", None)
-        if not isinstance(nxt, BaseException):
-            break
-        inner = nxt
-    return f"{type(inner).__name__}: {inner}" if inner is not None else str(exc)

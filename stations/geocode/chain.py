@@ -58,7 +58,8 @@ class GeocoderChain:
         for dup in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
             problems.append(Problem("providers", dup, "name used twice", "unique provider names"))
         if accept_precision not in PRECISIONS:
-            problems.append(Problem("accept_precision", accept_precision, "not an allowed value", ", ".join(PRECISIONS)))
+            problems.append(Problem("accept_precision", accept_precision, "not an allowed value",
+                                    ", ".join(PRECISIONS)))
         if problems:
             raise ValidationError.from_problems(problems, what="geocoder chain")
         self.cache = cache
@@ -149,6 +150,20 @@ def _setting(config: Mapping[str, Any], name: str) -> Any:
     return None if value == "" else value
 
 
+def _number(config: Mapping[str, Any], name: str, problems: list[Problem]) -> float | None:
+    value = _setting(config, name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number >= 0 or number == float("inf"):
+        problems.append(Problem(name, value, "not a usable number of seconds", "a number >= 0"))
+        return None
+    return number
+
+
 def build_chain(config: Mapping[str, Any]) -> GeocoderChain:
     """Build a :class:`GeocoderChain` (with its cache) from settings.
 
@@ -165,7 +180,8 @@ def build_chain(config: Mapping[str, Any]) -> GeocoderChain:
     ------
     ValidationError
         Listing every problem: unknown provider names, a listed provider missing its URL or
-        key, bad numbers.
+        key, timeouts or intervals that are not numbers >= 0 (a zero timeout is then refused
+        by the provider).
     """
     from .amap import DEFAULT_MIN_DELAY_S, DEFAULT_URL, AmapGeocoder
     from .nominatim import NominatimGeocoder
@@ -180,21 +196,22 @@ def build_chain(config: Mapping[str, Any]) -> GeocoderChain:
         problems.append(Problem("nominatim_url", None, "required by the nominatim geocoder", "an http(s) URL"))
     if "amap" in names and not _setting(config, "amap_key"):
         problems.append(Problem("amap_key", None, "required by the amap geocoder", "an Amap web-service key"))
+    timeout_s = _number(config, "timeout_s", problems)
+    min_delay_s = _number(config, "min_delay_s", problems)
     if problems:
         raise ValidationError.from_problems(problems, what="geocoder settings")
-    timeout_s = float(_setting(config, "timeout_s") or 5.0)
-    min_delay_s = _setting(config, "min_delay_s")
+    timeout_s = 5.0 if timeout_s is None else timeout_s
     providers: list[Any] = []
     for name in names:
         if name == "nominatim":
             providers.append(NominatimGeocoder(
                 _setting(config, "nominatim_url"), timeout_s=timeout_s,
                 user_agent=_setting(config, "nominatim_user_agent") or DEFAULT_USER_AGENT,
-                min_delay_s=1.0 if min_delay_s is None else float(min_delay_s)))
+                min_delay_s=1.0 if min_delay_s is None else min_delay_s))
         elif name == "amap":
             providers.append(AmapGeocoder(
                 _setting(config, "amap_key"), url=_setting(config, "amap_url") or DEFAULT_URL, timeout_s=timeout_s,
-                min_delay_s=DEFAULT_MIN_DELAY_S if min_delay_s is None else float(min_delay_s)))
+                min_delay_s=DEFAULT_MIN_DELAY_S if min_delay_s is None else min_delay_s))
         else:
             providers.append(OfflineCountyGeocoder())
     cache_path = _setting(config, "cache_path")

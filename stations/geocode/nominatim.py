@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import GeocodeError, Problem, ValidationError
-from ._base import GeocodeResult, MinInterval, check_query, check_timeout, compose_query
+from ._base import GeocodeResult, MinInterval, check_query, check_timeout, compose_query, root_cause
 
 PROVIDER_NAME = "nominatim"
 
@@ -163,7 +163,7 @@ class NominatimGeocoder:
             When the server cannot be reached, times out, answers with an HTTP error or with
             something that is not a Nominatim result. The message names the host and cause.
         """
-        from geopy.exc import GeocoderTimedOut, GeopyError
+        from geopy.exc import GeocoderTimedOut, GeocoderUnavailable, GeopyError
 
         query = compose_query(*check_query(address, province, city, county))
         if not query:
@@ -175,6 +175,8 @@ class NominatimGeocoder:
         except GeocoderTimedOut as exc:
             raise GeocodeError(f"nominatim geocoder at {self.host}: no answer within {self.timeout_s:g} s "
                                f"({exc})") from exc
+        except GeocoderUnavailable as exc:
+            raise GeocodeError(f"nominatim geocoder at {self.host} failed: cannot connect ({root_cause(exc)})") from exc
         except GeopyError as exc:
             raise GeocodeError(f"nominatim geocoder at {self.host} failed: {type(exc).__name__}: {exc}") from exc
         if location is None:

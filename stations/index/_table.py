@@ -83,16 +83,18 @@ def _factorize(values: Any, n: int) -> tuple[np.ndarray, list[Any]]:
 
 
 def _enum_bits(field: str, values: Any, n: int, bit_of: Mapping[str, int], problems: list[Problem],
-               default: str | None = None) -> np.ndarray:
-    """One-hot bits of an enumerated column; missing values get no bit (or ``default``'s)."""
+               *, if_absent: str) -> np.ndarray:
+    """Bits of an enumerated column. A column not given at all counts as ``if_absent`` for
+    every row; a missing value in a given column gets no bit (matches no filter on it)."""
+    if values is None:
+        return np.full(n, bit_of[if_absent], dtype=np.uint32)
     codes, uniques = _factorize(values, n)
     unknown = [u for u in uniques if u not in bit_of]
     if unknown:
         problems.append(Problem(field, ", ".join(map(repr, unknown[:_MAX_BAD_ROWS_SHOWN])), "not an allowed value",
                                 ", ".join(bit_of)))
-    table = np.array([bit_of.get(u, 0) for u in uniques] + [bit_of.get(default, 0) if default else 0],
-                     dtype=np.uint32)
-    return table[codes]  # code -1 picks the last entry: the missing-value bits
+    table = np.array([bit_of.get(u, 0) for u in uniques] + [0], dtype=np.uint32)
+    return table[codes]  # code -1 (missing) picks the trailing 0
 
 
 def _yes_mask(field: str, values: Any, n: int) -> np.ndarray:
@@ -138,20 +140,15 @@ def build_table(
             problems.append(Problem("amenities", code, "unknown amenity", ", ".join(AMENITY_CODES)))
             continue
         bits[_yes_mask(f"amenity_{code}", values, n)] |= np.uint32(BIT_AMENITY[code])
-    bits |= _enum_bits("status", status, n, BIT_STATUS, problems, default=None if status is not None else "open")
-    bits |= _enum_bits("access", access, n, BIT_ACCESS, problems,
-                       default=None if access is not None else "everyone")
-    precise_of = {p: BIT_PRECISE if not needs_review(p) else 0 for p in PRECISIONS}
-    if geocode_precision is None:  # positions of unknown precision are not shown as exact
-        pass
-    else:
-        bits |= _enum_bits("geocode_precision", geocode_precision, n,
-                           {p: b for p, b in precise_of.items()}, problems)
+    bits |= _enum_bits("status", status, n, BIT_STATUS, problems, if_absent="open")
+    bits |= _enum_bits("access", access, n, BIT_ACCESS, problems, if_absent="everyone")
+    # A missing precision needs review, like records.needs_review(None).
+    precise_of = {p: 0 if needs_review(p) else BIT_PRECISE for p in PRECISIONS}
+    bits |= _enum_bits("geocode_precision", geocode_precision, n, precise_of, problems, if_absent="exact")
     hours = HoursTable.from_columns(opening_hours, timezone, n, DEFAULT_TIMEZONE, problems)
     if problems:
         raise ValidationError.from_problems(problems, "stations")
     bits |= np.where(hours.station_is_24_7(), np.uint32(BIT_24_7), np.uint32(0))
-    # Missing precision counts as needing review, like records.needs_review(None).
     station_pattern = hours.station_pattern
 
     station_class, class_bits, class_pattern = _classes(bits, station_pattern, missing, hours.n_patterns)

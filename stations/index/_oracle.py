@@ -1,0 +1,134 @@
+"""The brute-force oracle: every station's haversine distance, every filter checked directly.
+
+Shares nothing with the index but the record conventions: no unit vectors, no bit masks,
+no weekly slot tables. Distances come from :func:`stations.coords.haversine_m`, opening
+states from :func:`stations.hours.state_at`, precision from
+:func:`stations.records.needs_review`. Tests compare the index with it; the benchmark times
+it as the "scan everything" baseline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone as _tz
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ._station_index import DEFAULT_CIRCUITY, Hit
+
+
+def _column(stations: Any, name: str, n: int, default: Any) -> np.ndarray:
+    if hasattr(stations, "columns"):
+        present = name in stations.columns
+    else:
+        present = name in stations
+    if not present:
+        return np.full(n, default, dtype=object)
+    values = stations[name]
+    values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    return values
+
+
+def _per_value(values: np.ndarray, fn) -> np.ndarray:
+    """``fn`` of each value, evaluated once per distinct value (None for missing)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    table = np.array([fn(u) for u in uniques] + [fn(None)], dtype=bool)
+    return table[codes]
+
+
+def _in(values: np.ndarray, allowed: Iterable[str] | None) -> np.ndarray:
+    if allowed is None:
+        return np.ones(len(values), dtype=bool)
+    allowed = (allowed,) if isinstance(allowed, str) else tuple(allowed)
+    return np.isin(values.astype(object), np.array(allowed, dtype=object))
+
+
+def nearest_bruteforce(
+    stations: Any,
+    *,
+    lat: float,
+    lon: float,
+    k: int = 5,
+    amenities: Iterable[str] = (),
+    open_at: datetime | None = None,
+    arrival_speed_m_s: float | None = None,
+    circuity: float = DEFAULT_CIRCUITY,
+    open_24h: bool | None = None,
+    statuses: Iterable[str] | None = ("open",),
+    access: Iterable[str] | None = None,
+    max_distance_m: float | None = None,
+    include_imprecise: bool = False,
+) -> list[Hit]:
+    """:meth:`StationIndex.nearest` by scanning every station (for tests and benchmarks).
+
+    Parameters
+    ----------
+    stations : pandas.DataFrame or mapping of column name to array
+        Columns as in :meth:`StationIndex.from_frame` (``lat``, ``lon`` required; absent
+        ``status``/``access``/``geocode_precision`` mean ``"open"``/``"everyone"``/``"exact"``;
+        amenity columns may be ``"yes"``/``"no"``/``"unknown"`` or booleans).
+    lat, lon, k, amenities, open_at, arrival_speed_m_s, circuity, open_24h, statuses, access, \
+max_distance_m, include_imprecise
+        As in :meth:`StationIndex.nearest` (not validated here).
+
+    Returns
+    -------
+    list of Hit
+        Sorted by haversine distance, then row; at most ``k``.
+    """
+    from .. import hours
+    from ..coords import bearing_deg, haversine_m
+    from ..records import DEFAULT_TIMEZONE, needs_review
+
+    slat = np.asarray(stations["lat"], dtype=np.float64)
+    slon = np.asarray(stations["lon"], dtype=np.float64)
+    n = len(slat)
+    ok = ~(np.isnan(slat) | np.isnan(slon))
+    dist = np.where(ok, haversine_m(lat, lon, np.where(ok, slat, 0.0), np.where(ok, slon, 0.0)), np.inf)
+    ok &= _in(_column(stations, "status", n, "open"), statuses)
+    ok &= _in(_column(stations, "access", n, "everyone"), access)
+    for code in ([amenities] if isinstance(amenities, str) else amenities):
+        col = _column(stations, f"amenity_{code}", n, "unknown")
+        ok &= col if col.dtype == bool else (col == "yes")
+    if not include_imprecise:
+        precision = _column(stations, "geocode_precision", n, "exact")
+        ok &= _per_value(precision, lambda p: not needs_review(p))
+    if max_distance_m is not None:
+        ok &= dist <= max_distance_m
+    oh_col = _column(stations, "opening_hours", n, None)
+    tz_col = _column(stations, "timezone", n, DEFAULT_TIMEZONE)
+
+    def oh(r: int) -> str | None:
+        o = oh_col[r]
+        return None if o is None or o != o else str(o)
+
+    def tz(r: int) -> str:
+        z = tz_col[r]
+        return DEFAULT_TIMEZONE if z is None or z != z else str(z)
+
+    if open_24h is not None:
+        for r in np.flatnonzero(ok):
+            ok[r] = hours.is_24_7(oh(r), tz=tz(r)) == open_24h
+    if arrival_speed_m_s is not None:
+        start = open_at if open_at is not None else datetime.now(_tz.utc)
+        for r in np.flatnonzero(ok):
+            arrival = start + timedelta(seconds=float(dist[r]) * circuity / arrival_speed_m_s)
+            ok[r] = hours.state_at(oh(r), arrival, tz(r)) == "open"
+    elif open_at is not None:
+        state: dict[tuple, bool] = {}
+        for r in np.flatnonzero(ok):
+            key = (oh(r), tz(r))
+            if key not in state:
+                state[key] = hours.state_at(key[0], open_at, key[1]) == "open"
+            ok[r] = state[key]
+    rows = np.flatnonzero(ok)
+    if len(rows) > k:  # partial sort, then the exact order of the few left
+        cut = np.partition(dist[rows], k - 1)[k - 1]
+        rows = rows[dist[rows] <= cut]
+    rows = rows[np.lexsort((rows, dist[rows]))][:k]
+    ids = _column(stations, "station_id", n, None)
+    bearings = bearing_deg(lat, lon, slat[rows], slon[rows]) if len(rows) else []
+    return [Hit(int(r), str(r) if ids[r] is None else ids[r], float(dist[r]), float(b))
+            for r, b in zip(rows, bearings)]

@@ -1,0 +1,214 @@
+"""Answers to "where is the closest open station with a microwave, from here?".
+
+Library functions over a :class:`~stations.service.Snapshot`; the HTTP API is a thin
+adapter around them. Positions come in and go out in the caller's coordinate system
+(``wgs84``, ``gcj02`` or ``bd09``); distances are great-circle metres, times minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .amenities import AMENITY_CODES
+from .errors import CoordinateError, Problem, ValidationError
+from .records import ACCESS_LABELS, AMENITY_FIELDS, ENTRY_LABELS, STATUS_LABELS
+from .service import Snapshot
+
+MODES = ("walk", "ebike", "tricycle", "car")
+OUTPUT_CRS = ("wgs84", "gcj02", "bd09")
+OPEN_FILTERS = ("now", "at", "arrival")
+
+
+@dataclass(frozen=True)
+class Travel:
+    """Speeds (m/s) by mode and the circuity factor (road distance / straight line)."""
+
+    speeds_m_s: Mapping[str, float]
+    circuity: float = 1.3
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "Travel":
+        from .config import speeds_m_s
+
+        return cls(speeds_m_s=speeds_m_s(settings), circuity=float(settings["circuity"]))
+
+    def minutes(self, distance_m: float) -> dict[str, float]:
+        return {mode: round(distance_m * self.circuity / speed / 60.0, 1) for mode, speed in self.speeds_m_s.items()}
+
+
+def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
+    """One input point in ``crs`` as WGS-84; GCJ-02/BD-09 outside China raise."""
+    from .coords import to_wgs84
+
+    if crs == "wgs84":
+        return lat, lon
+    wlat, wlon = to_wgs84(lat, lon, crs, outside="raise")
+    return float(wlat), float(wlon)
+
+
+def from_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
+    from .coords import from_wgs84
+
+    if crs == "wgs84":
+        return lat, lon
+    olat, olon = from_wgs84(lat, lon, crs)
+    return float(olat), float(olon)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def station_properties(rec: Mapping[str, Any], *, lang: str = "zh", when: dt.datetime | None = None) -> dict:
+    """The public view of a record: fields, amenity summary, open status, labels."""
+    from .hours import open_status
+
+    out = {k: _clean(v) for k, v in rec.items() if k not in ("lat", "lon", "flags") and not k.startswith("amenity_")}
+    out["amenities"] = {code: rec.get(f"amenity_{code}") or "unknown" for code in AMENITY_CODES}
+    out["open_status"] = open_status(rec.get("opening_hours"), when or dt.datetime.now(dt.timezone.utc),
+                                     rec.get("timezone") or "Asia/Shanghai", lang=lang)
+    out["open_24h"] = out["open_status"]["open_24h"]
+    i = 0 if lang == "zh" else 1
+    out["labels"] = {"status": STATUS_LABELS.get(rec.get("status"), ("", ""))[i],
+                     "access": ACCESS_LABELS.get(rec.get("access"), ("", ""))[i],
+                     "entry": ENTRY_LABELS.get(rec.get("entry"), ("", ""))[i]}
+    out["flags"] = list(rec.get("flags") or [])
+    return out
+
+
+def position(rec: Mapping[str, Any], crs: str) -> dict | None:
+    lat, lon = _clean(rec.get("lat")), _clean(rec.get("lon"))
+    if lat is None or lon is None:
+        return None
+    olat, olon = from_wgs84_point(lat=lat, lon=lon, crs=crs)
+    return {"lat": round(olat, 7), "lon": round(olon, 7), "crs": crs}
+
+
+def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k: int = 5,
+            amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
+            mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
+            access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
+            lang: str = "zh", now: dt.datetime | None = None, max_k: int = 100) -> dict:
+    """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter.
+
+    Parameters
+    ----------
+    crs
+        System of the input point and of every output position.
+    open
+        ``None`` (no opening filter), ``"now"``, ``"at"`` (open at ``at``) or ``"arrival"``
+        (open when the user gets there travelling by ``mode``: now + travel time).
+    mode
+        Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
+
+    Returns a dict with ``query`` (the normalised query) and ``results`` in order of
+    great-circle distance (ties by station id).
+    """
+    problems = []
+    if mode not in MODES:
+        problems.append(Problem("mode", mode, "unknown travel mode", ", ".join(MODES)))
+    if open not in (None, *OPEN_FILTERS):
+        problems.append(Problem("open", open, "unknown opening filter", ", ".join(OPEN_FILTERS)))
+    if open == "at" and at is None:
+        problems.append(Problem("at", None, "open=at needs a time", "ISO 8601, e.g. 2026-11-22T21:30+08:00"))
+    if problems:
+        raise ValidationError.from_problems(problems, what="query")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    wlat, wlon = to_wgs84_point(lat=lat, lon=lon, crs=crs)
+    when = None
+    if open == "now" or open == "arrival":
+        when = now
+    elif open == "at":
+        when = at
+    kwargs = dict(lat=wlat, lon=wlon, k=k, amenities=tuple(amenities), open_at=when,
+                  open_24h=open_24h, access=tuple(access) if access else None, max_distance_m=max_distance_m,
+                  include_imprecise=include_imprecise)
+    if open == "arrival":
+        kwargs["arrival_speed_m_s"] = travel.speeds_m_s[mode]
+        kwargs["circuity"] = travel.circuity
+    hits = snapshot.index.nearest(**kwargs)
+    results = []
+    for hit in hits:
+        pos = int(snapshot.located[hit.row])
+        rec = snapshot.record(pos)
+        minutes = travel.minutes(hit.distance_m)
+        arrive = now + dt.timedelta(minutes=minutes[mode])
+        props = station_properties(rec, lang=lang, when=arrive if open == "arrival" else (when or now))
+        results.append({
+            "station_id": rec["station_id"],
+            "name": rec["name"],
+            "position": position(rec, crs),
+            "distance_m": round(hit.distance_m, 1),
+            "bearing_deg": round(hit.bearing_deg, 1),
+            "minutes": minutes,
+            "station": props,
+            "navigation": _links(rec, from_lat=wlat, from_lon=wlon),
+        })
+    return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
+                      "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
+                      "include_imprecise": include_imprecise},
+            "crs": crs, "count": len(results), "results": results}
+
+
+def _links(rec: Mapping[str, Any], *, from_lat: float | None = None, from_lon: float | None = None) -> dict:
+    from .navigation import navigation_links
+
+    return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
+                            from_lat=from_lat, from_lon=from_lon)
+
+
+def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", when: dt.datetime | None = None) -> dict:
+    """A GeoJSON Feature for the API (geometry in ``crs``; RFC 7946 readers expect wgs84)."""
+    pos = position(rec, crs)
+    geom = {"type": "Point", "coordinates": [pos["lon"], pos["lat"]]} if pos else None
+    props = station_properties(rec, lang=lang, when=when)
+    if pos:
+        props["navigation"] = _links(rec)
+    return {"type": "Feature", "id": rec["station_id"], "geometry": geom, "properties": props}
+
+
+def select(snapshot: Snapshot, *, bbox: tuple[float, float, float, float] | None = None, crs: str = "wgs84",
+           amenities: Iterable[str] = (), statuses: Iterable[str] | None = ("open", "temporarily_closed"),
+           county: str | None = None) -> list[int]:
+    """Positions in the snapshot's frame of the stations that match, in station-id order.
+
+    ``bbox`` is (min_lon, min_lat, max_lon, max_lat) in ``crs``.
+    """
+    import numpy as np
+
+    frame = snapshot.frame
+    mask = np.ones(len(frame), bool)
+    if statuses is not None:
+        mask &= frame["status"].isin(list(statuses)).to_numpy()
+    for code in amenities:
+        mask &= (frame[f"amenity_{code}"] == "yes").to_numpy()
+    if county:
+        mask &= frame["county"].fillna("").str.contains(county, regex=False).to_numpy()
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        if crs != "wgs84":
+            # Widen by the largest shift (BD-09 is about 1.4 km) in degrees, then test exactly.
+            from .coords import from_wgs84
+
+            lat_all = frame["lat"].to_numpy()
+            lon_all = frame["lon"].to_numpy()
+            olat, olon = from_wgs84(lat_all, lon_all, crs)
+        else:
+            olat, olon = frame["lat"].to_numpy(), frame["lon"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            mask &= (olon >= min_lon) & (olon <= max_lon) & (olat >= min_lat) & (olat <= max_lat)
+    return list(np.flatnonzero(mask))
+
+
+def validate_amenities(codes: Iterable[str]) -> list[str]:
+    codes = [c for c in codes if c]
+    bad = [c for c in codes if c not in AMENITY_CODES]
+    if bad:
+        raise ValidationError.from_problems(
+            [Problem("amenities", c, "unknown amenity", ", ".join(AMENITY_CODES)) for c in bad], what="query")
+    return codes

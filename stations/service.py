@@ -1,0 +1,86 @@
+"""The live view of a store that queries run against: records plus a nearest index.
+
+:class:`StationService` holds an immutable :class:`Snapshot`. Before answering, callers
+ask for :meth:`StationService.snapshot`, which checks the store's revision (one small
+SQLite read) and, when an import or edit has landed, builds a new snapshot and swaps it
+in with one assignment. A query holds on to the snapshot it started with, so it never
+sees half an update, and no restart is needed to see new data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .store import StationStore, open_store
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    revision: int
+    frame: pd.DataFrame  # every station, indexed 0..n-1
+    located: np.ndarray  # positions in ``frame`` of stations with a position, in index order
+    index: Any  # stations.index.StationIndex over ``frame.iloc[located]``
+    by_id: Mapping[str, int]  # station_id -> position in ``frame``
+    built_s: float = 0.0
+
+    def record(self, pos: int) -> dict:
+        from .export import records_of
+
+        return records_of(self.frame.iloc[[pos]])[0]
+
+
+def build_snapshot(frame: pd.DataFrame, revision: int = 0) -> Snapshot:
+    """A snapshot of ``frame`` (a store frame) with its nearest index."""
+    from .index import StationIndex
+
+    start = time.perf_counter()
+    frame = frame.reset_index(drop=True)
+    located = np.flatnonzero(frame["lat"].notna().to_numpy() & frame["lon"].notna().to_numpy())
+    index = StationIndex.from_frame(frame.iloc[located].reset_index(drop=True))
+    by_id = {sid: i for i, sid in enumerate(frame["station_id"])}
+    return Snapshot(revision=revision, frame=frame, located=located, index=index, by_id=by_id,
+                    built_s=time.perf_counter() - start)
+
+
+class StationService:
+    """Keeps a fresh :class:`Snapshot` of the store at ``location``."""
+
+    def __init__(self, location: str, *, check_interval_s: float = 0.0):
+        self.location = location
+        self.check_interval_s = check_interval_s
+        self._store: StationStore | None = None
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+
+    def _open(self) -> StationStore:
+        if self._store is None:
+            self._store = open_store(self.location, create=True)
+        return self._store
+
+    def snapshot(self) -> Snapshot:
+        snap = self._snapshot
+        now = time.monotonic()
+        if snap is not None and now - self._checked_at < self.check_interval_s:
+            return snap
+        with self._lock:
+            store = self._open()
+            revision = store.revision()
+            self._checked_at = now
+            if self._snapshot is None or self._snapshot.revision != revision:
+                self._snapshot = build_snapshot(store.frame(), revision)
+            return self._snapshot
+
+    def store(self) -> StationStore:
+        return self._open()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,215 @@
+"""The HTTP API through Flask's test client: answers, freshness, one error shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from stations.importer import import_file
+from stations.store import open_store
+from stations.web import create_app
+
+from conftest import write_csv
+
+# A query point in Changli county and stations due north of it, 1 metre of latitude apart
+# being 1/111,195 degrees: distances are easy to check by hand.
+Q_LAT, Q_LON = 39.70, 119.16
+DEG_PER_M = 1 / 111_194.93  # great-circle metres per degree on a sphere of 6,371,008.8 m
+HEADER = ["站点编号", "站点名称", "经度", "纬度", "开放时间", "设施/服务", "服务对象", "状态", "状态原因"]
+STATIONS = [
+    ["N100", "北100米", Q_LON, Q_LAT + 100 * DEG_PER_M, "24/7", "空调、饮水", "所有人", "正常", ""],
+    ["N200", "北200米", Q_LON, Q_LAT + 200 * DEG_PER_M, "Mo-Su 08:00-18:00", "微波炉、厕所", "户外劳动者", "正常", ""],
+    ["N300", "北300米", Q_LON, Q_LAT + 300 * DEG_PER_M, "Mo-Su 20:00-06:00", "微波炉", "所有人", "正常", ""],
+    ["N400", "北400米", Q_LON, Q_LAT + 400 * DEG_PER_M, "", "微波炉、厕所", "所有人", "正常", ""],
+    ["N500", "北500米", Q_LON, Q_LAT + 500 * DEG_PER_M, "24/7", "微波炉", "所有人", "暂停开放", "装修"],
+]
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    path = tmp_path / "api.gpkg"
+    with open_store(path) as store:
+        report = import_file(store, write_csv(tmp_path / "s.csv", HEADER, STATIONS))
+        assert report.rejected == 0, report.rejected_rows
+    return path
+
+
+@pytest.fixture
+def client(store_path):
+    app = create_app({"store": str(store_path)})
+    return app.test_client()
+
+
+def _nearest(client, **params):
+    params.setdefault("lat", Q_LAT)
+    params.setdefault("lon", Q_LON)
+    resp = client.get("/api/v1/nearest", query_string=params)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_nearest_in_distance_order_with_hand_checkable_distances(client):
+    body = _nearest(client, k=3)
+    assert [r["station_id"] for r in body["results"]] == ["N100", "N200", "N300"]
+    assert [r["distance_m"] for r in body["results"]] == pytest.approx([100, 200, 300], abs=0.2)
+    first = body["results"][0]
+    assert first["bearing_deg"] == pytest.approx(0, abs=0.1)  # due north
+    # 100 m x circuity 1.3 at 4.8 km/h = 1.625 min; at 15 km/h = 0.52 min
+    assert first["minutes"]["walk"] == pytest.approx(1.6, abs=0.05)
+    assert first["minutes"]["ebike"] == pytest.approx(0.5, abs=0.05)
+    assert body["crs"] == "wgs84" and first["position"]["crs"] == "wgs84"
+
+
+def test_temporarily_closed_stations_are_left_out(client):
+    ids = [r["station_id"] for r in _nearest(client, k=10)["results"]]
+    assert "N500" not in ids and len(ids) == 4
+
+
+def test_amenity_and_open_filters(client):
+    ids = [r["station_id"] for r in _nearest(client, k=5, amenities="microwave,toilet")["results"]]
+    assert ids == ["N200", "N400"]
+    at_noon = "2026-11-23T12:00:00+08:00"
+    ids = [r["station_id"] for r in _nearest(client, k=5, open="at", at=at_noon)["results"]]
+    assert ids == ["N100", "N200"]  # N300 opens at 20:00, N400's hours are unknown: not "open"
+    ids = [r["station_id"] for r in _nearest(client, k=5, open="at", at="2026-11-23T23:00:00+08:00")["results"]]
+    assert ids == ["N100", "N300"]
+    ids = [r["station_id"] for r in _nearest(client, k=5, open_24h="true")["results"]]
+    assert ids == ["N100"]
+    ids = [r["station_id"] for r in _nearest(client, k=5, max_distance_m=250)["results"]]
+    assert ids == ["N100", "N200"]
+
+
+def test_open_status_says_when_it_changes(client):
+    body = _nearest(client, k=3, open="at", at="2026-11-23T17:45:00+08:00", lang="en")
+    n200 = next(r for r in body["results"] if r["station_id"] == "N200")
+    status = n200["station"]["open_status"]
+    assert status["state"] == "open" and "18:00" in status["label"]
+
+
+def test_gcj02_in_and_out(client):
+    from stations.coords import wgs84_to_gcj02
+
+    glat, glon = wgs84_to_gcj02(lat=Q_LAT, lon=Q_LON)
+    body = _nearest(client, lat=glat, lon=glon, crs="gcj02", k=1)
+    first = body["results"][0]
+    assert first["station_id"] == "N100" and first["distance_m"] == pytest.approx(100, abs=0.2)
+    slat, slon = wgs84_to_gcj02(lat=Q_LAT + 100 * DEG_PER_M, lon=Q_LON)
+    assert first["position"] == {"lat": pytest.approx(slat, abs=1e-7), "lon": pytest.approx(slon, abs=1e-7),
+                                 "crs": "gcj02"}
+
+
+def test_navigation_links_carry_each_vendors_coordinates(client):
+    from stations.coords import wgs84_to_gcj02
+
+    r = _nearest(client, k=1)["results"][0]
+    lat, lon = Q_LAT + 100 * DEG_PER_M, Q_LON
+    glat, glon = wgs84_to_gcj02(lat=lat, lon=lon)
+    nav = r["navigation"]
+    assert f"position={glon:.6f}%2C{glat:.6f}" in nav["amap"] and "coordinate=gaode" in nav["amap"]
+    assert f"location={glat:.6f}%2C{glon:.6f}" in nav["baidu"] and "coord_type=gcj02" in nav["baidu"]
+    assert f"coord%3A{glat:.6f}%2C{glon:.6f}" in nav["tencent"] and "coord_type=2" in nav["tencent"]
+    assert f"daddr={lat:.6f}%2C{lon:.6f}" in nav["apple"]
+    assert nav["geo"].startswith(f"geo:{lat:.6f},{lon:.6f}")
+
+
+def test_freshness_after_import_without_restart(client, store_path, tmp_path):
+    assert _nearest(client, k=1)["results"][0]["station_id"] == "N100"
+    with open_store(store_path) as store:
+        import_file(store, write_csv(tmp_path / "new.csv", HEADER,
+                                     [["N050", "北50米", Q_LON, Q_LAT + 50 * DEG_PER_M, "24/7", "", "所有人", "正常", ""]]))
+    assert _nearest(client, k=1)["results"][0]["station_id"] == "N050"
+
+
+def test_stations_geojson_with_bbox_paging_and_etag(client):
+    resp = client.get("/api/v1/stations", query_string={"bbox": f"{Q_LON - 0.01},{Q_LAT},{Q_LON + 0.01},{Q_LAT + 0.0025}",
+                                                        "limit": 1})
+    body = resp.get_json()
+    assert body["type"] == "FeatureCollection" and body["numberMatched"] == 2 and body["numberReturned"] == 1
+    assert body["links"][0]["rel"] == "next"
+    assert body["features"][0]["geometry"]["coordinates"][0] == pytest.approx(Q_LON)
+    etag = resp.headers["ETag"]
+    again = client.get(resp.request.full_path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_one_station_amenities_health_openapi(client):
+    one = client.get("/api/v1/stations/N200").get_json()
+    assert one["properties"]["name"] == "北200米" and one["properties"]["amenities"]["microwave"] == "yes"
+    vocab = client.get("/api/v1/amenities").get_json()["amenities"]
+    assert {"code": "microwave", "zh": "微波炉"}.items() <= vocab[3].items()
+    health = client.get("/api/v1/health").get_json()
+    assert health["stations"] == 5 and health["status"] == "ok"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and "/api/v1/nearest" in spec["paths"]
+    names = {p["name"] for p in spec["paths"]["/api/v1/nearest"]["get"]["parameters"]}
+    assert {"lat", "lon", "k", "amenities", "open", "at", "mode", "max_distance_m", "crs"} <= names
+    assert client.get("/docs").status_code == 200
+
+
+def test_batch_nearest(client):
+    resp = client.post("/api/v1/nearest/batch", json={"points": [{"lat": Q_LAT, "lon": Q_LON, "id": "a"},
+                                                                 {"lat": Q_LAT + 450 * DEG_PER_M, "lon": Q_LON}],
+                                                      "k": 1})
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    assert [p["results"][0]["station_id"] for p in body["points"]] == ["N100", "N400"]
+    assert body["points"][0]["id"] == "a"
+
+
+# --- one error shape, and no input ever produces a 500 ------------------------------------------
+
+BAD = [
+    ({"lon": Q_LON}, "lat", "is required"),
+    ({"lat": "nan", "lon": Q_LON}, "lat", "finite"),
+    ({"lat": "95", "lon": Q_LON}, "lat", "out of range"),
+    ({"lat": Q_LAT, "lon": "abc"}, "lon", "not a number"),
+    ({"lat": Q_LAT, "lon": Q_LON, "k": "0"}, "k", "out of range"),
+    ({"lat": Q_LAT, "lon": Q_LON, "k": "1000"}, "k", "out of range"),
+    ({"lat": Q_LAT, "lon": Q_LON, "amenities": "microwave,jacuzzi"}, "amenities", "jacuzzi"),
+    ({"lat": Q_LAT, "lon": Q_LON, "open": "at", "at": "tomorrow-ish"}, "at", "not a date-time"),
+    ({"lat": Q_LAT, "lon": Q_LON, "crs": "mars"}, "crs", "not an allowed value"),
+    ({"lat": 25.033, "lon": 121.5654, "crs": "gcj02"}, None, "mainland China"),
+    ({"lat": Q_LAT, "lon": Q_LON, "amenity": "microwave"}, "amenity", "unknown parameter"),
+]
+
+
+def _assert_problem(resp, status, parameter=None, text=None):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    body = resp.get_json()
+    assert {"type", "title", "status", "detail"} <= body.keys() and body["status"] == status
+    if parameter:
+        params = [e["parameter"] for e in body["errors"]]
+        assert parameter in params, body
+        err = next(e for e in body["errors"] if e["parameter"] == parameter)
+        assert "allowed" in err and "value" in err
+    if text:
+        assert text in resp.get_data(as_text=True)
+    return body
+
+
+@pytest.mark.parametrize("params,parameter,text", BAD)
+def test_bad_nearest_queries_are_400_problems(client, params, parameter, text):
+    body = _assert_problem(client.get("/api/v1/nearest", query_string=params), 400, parameter, text)
+    if parameter == "amenities":
+        assert "microwave" in body["errors"][0]["allowed"]  # the answer lists the valid ones
+
+
+def test_bad_batches(client):
+    _assert_problem(client.post("/api/v1/nearest/batch", data="{not json", content_type="application/json"), 400,
+                    "body", "malformed JSON")
+    _assert_problem(client.post("/api/v1/nearest/batch", json={"points": [{"lat": 0, "lon": 0}] * 10_001}), 400,
+                    "points", "too many points")
+    _assert_problem(client.post("/api/v1/nearest/batch", json={"points": [{"lat": "x", "lon": 0}]}), 400,
+                    "points[0].lat")
+    _assert_problem(client.post("/api/v1/nearest/batch", data="a=b"), 400, "Content-Type")
+
+
+def test_huge_query_string_unknown_station_and_wrong_method(client):
+    _assert_problem(client.get("/api/v1/nearest?lat=1&lon=1&pad=" + "x" * 10_000), 414, "query")
+    _assert_problem(client.get("/api/v1/stations/NOPE"), 404, None, "NOPE")
+    _assert_problem(client.get("/api/v1/nope"), 404)
+    _assert_problem(client.delete("/api/v1/nearest"), 405)
