@@ -121,6 +121,9 @@ _EMPTY_PLACEHOLDERS = frozenset({"-", "--", "---", "—", "/", "n/a", "na", "nul
 # Text that explicitly says the hours are not known.
 _SAYS_UNKNOWN = frozenset({"无", "暂无", "未知", "不详", "不清楚", "待定", "unknown", "?", "??"})
 
+# A parser-valid string must show times, 24/7, a solar event, a state or a comment to be
+# taken as OSM: "2024", "Mo" or "Jan" alone are valid but read as stray spreadsheet values.
+_SAYS_WHEN = re.compile(r'\d:\d\d|24/7|sunrise|sunset|dawn|dusk|\b(?:off|closed|open|unknown)\b|"', re.IGNORECASE)
 # Dash-like characters that NFKC leaves alone, all meaning a range.
 _DASHES = str.maketrans({c: "-" for c in "〜～—–―‐‑−﹣⁓"})
 
@@ -140,28 +143,35 @@ _EN_DAY_RE = (r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:da
 _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
-        ("allday", r"24\s*/\s*7|(?:7\s*[x×*]\s*24|24\s*[x×*]\s*7)(?:\s*(?:小时|h(?![a-z])))?|全天候|全天24小时|24\s*小时|24\s*h(?:rs?|ours?)?(?![a-z])|全天|整天"),
+        ("allday", r"24\s*/\s*7|(?:7\s*[x×*]\s*24|24\s*[x×*]\s*7)(?:\s*(?:小时|h(?![a-z])))?"
+                   r"|全天候|全天24小时|24\s*小时|24\s*h(?:rs?|ours?)?(?![a-z])|全天|整天"),
         ("everyday", r"每天|每日|天天|全周|全年无休|每周七天|一周七天|daily(?![a-z])|every\s*day(?![a-z])"),
         ("workday", r"工作日"),
         ("weekend", r"周末|双休日|weekends?(?![a-z])"),
         ("weekdays", r"weekdays?(?![a-z])"),
-        ("ph", r"法定节假日|法定假日|国定假日|节假日|公众假期|节日|假日|ph(?![a-z])|public\s+holidays?(?![a-z])"),
-        ("off", r"不对外开放|不开放|不营业|休息|闭馆|休馆|关闭|关门|停业|歇业|闭店|除外|休(?!假)|off(?![a-z])|closed(?![a-z])"),
+        ("ph", r"法定节假日|法定假日|国定假日|节假日|公众假期|节日|假日"
+               r"|ph(?![a-z])|public\s+holidays?(?![a-z])"),
+        ("off", r"不对外开放|不开放|不营业|休息|闭馆|休馆|关闭|关门|停业|歇业|闭店|除外|休(?!假)"
+                r"|off(?![a-z])|closed(?![a-z])"),
         ("same", r"照常(?:开放|营业)?"),
         ("break", r"午休(?:时间)?|中午休息(?:时间)?|lunch\s+break"),
         ("filler", r"对外开放|开放时间|营业时间|服务时间|办公时间|工作时间|开门时间|时间|开放|营业|开门|服务|办公|自助"
                    r"|全年|均为|均|都|为|opening\s+hours|open(?![a-z])|hours(?![a-z])"),
     )
 )
-_DAYS_CN = re.compile(rf"{_CN_DAY}(?:(?:{_RANGE_SEP}|\s*[,、/和及与]?\s*)(?:{_CN_PREFIX}[一二三四五六日天七]|[一二三四五六日](?![点时])))*")
+# A list or range of Chinese weekdays: 周一至周五, 周一、三、五, 周六日, 三~日 (a bare numeral
+# must not be followed by 点/时, which would make it a Chinese-numeral hour).
+_DAYS_CN = re.compile(rf"{_CN_DAY}(?:(?:{_RANGE_SEP}|\s*[,、/和及与]?\s*)"
+                      rf"(?:{_CN_PREFIX}[一二三四五六日天七]|[一二三四五六日](?![点时])))*")
 _DAYS_EN = re.compile(rf"{_EN_DAY_RE}(?:(?:{_RANGE_SEP}|\s*[,/&]\s*){_EN_DAY_RE})*", re.IGNORECASE)
-_DAY_ITEM = re.compile(rf"({_RANGE_SEP}|\s*[,、/&和及与]?\s*)({_CN_PREFIX}?([一二三四五六日天七])|{_EN_DAY_RE})", re.IGNORECASE)
+_DAY_ITEM = re.compile(rf"({_RANGE_SEP}|\s*[,、/&和及与]?\s*)({_CN_PREFIX}?([一二三四五六日天七])|{_EN_DAY_RE})",
+                       re.IGNORECASE)
 
 _MOD = r"上午|早上|早晨|清晨|凌晨|中午|下午|傍晚|晚上|晚间|夜间|夜里|夜晚|早|晚"
 _POINT = re.compile(
     rf"(?P<nd>次日|第二天|翌日|隔天)?\s*(?P<mod>{_MOD})?\s*"
     r"(?:(?P<word>midnight|noon|午夜)"
-    r"|(?P<h>\d{1,2})(?:(?P<colon>[:.])(?P<m>\d{2})(?!\d)"
+    r"|(?P<h>\d{1,2})(?:(?P<colon>[:.])(?P<m>\d{2})(?::00)?(?!\d)"
     r"|(?P<dian>[点时])(?P<half>半)?(?:(?P<m2>\d{1,2})分?)?)?"
     r"(?:\s*(?P<ap>[ap]\.?m\.?)(?![a-z]))?)",
     re.IGNORECASE,
@@ -201,7 +211,8 @@ def normalize_hours(text: Any) -> HoursParse:
     """Read opening hours as people type them and return valid OSM syntax, or say unknown.
 
     Accepted, besides any string the OSM parser already accepts (passed through, with
-    ``H:MM`` times zero-padded and spaces tidied):
+    ``H:MM`` times zero-padded and spaces tidied; but a valid string with neither times nor a
+    state, such as ``2024`` or ``Mo``, is unknown):
 
     - always open: ``24/7``, ``全天``, ``全天候``, ``24小时``, ``24h``, ``00:00-24:00``,
       ``0:00-24:00``, ``7x24`` -> ``24/7``;
@@ -213,13 +224,15 @@ def normalize_hours(text: Any) -> HoursParse:
       holidays, ``PH off``: working days exclude statutory holidays);
     - closures: ``周一休息`` -> ``Mo off``; ``节假日休息``, ``法定节假日不开放`` -> ``PH off``.
 
-    Rules are kept in the order typed and joined with ``"; "`` (a later rule overrides an
-    earlier one for the same day, as in OSM); hours typed without days apply every day and
-    are written ``Mo-Su ...`` so that readers outside OSM see it; consecutive rules for the
-    same days add up;
-    holiday rules go last so that they override weekday rules. Output is canonical and
-    zero-padded, e.g. ``Mo-Fr 08:00-18:00; Sa 09:00-12:00``. If only closures are given
-    (``节假日休息``) the other days are written as ``Mo-Su unknown``, never as closed.
+    Rules are joined with ``"; "``, where, as in OSM, a later rule replaces an earlier one
+    for the same day. A rule for fewer days is read as an exception to a rule for more days
+    and goes after it, whatever the typed order (``周一闭馆，每天9:00-17:00`` ->
+    ``09:00-17:00; Mo off``); consecutive rules for the same days add up; holiday
+    rules go last. Hours for every day are written without days (``06:00-22:00``, as the
+    parser normalises ``Mo-Su 06:00-22:00``), so that the same hours give the same string.
+    Output is canonical and zero-padded, e.g. ``Mo-Fr 08:00-18:00; Sa 09:00-12:00``. If
+    only closures are given (``节假日休息``) the other days are written ``Mo-Su unknown``,
+    never closed.
 
     Parameters
     ----------
@@ -259,6 +272,9 @@ def _normalize_cached(raw: str) -> HoursParse:
     if folded in _SAYS_UNKNOWN:
         return HoursParse(None, raw, "unknown", f"the text {stripped!r} says the hours are not known")
     if _oh.validate(stripped):
+        if not _SAYS_WHEN.search(stripped):
+            return HoursParse(None, raw, "unknown", f"{stripped!r} is valid OSM syntax but gives no times or state "
+                              "(it would mean open all day on those dates), so it is taken as unknown")
         return HoursParse(_tidy_osm(stripped), raw, "ok", "")
     try:
         osm, note = _read_loose(stripped)
@@ -283,7 +299,7 @@ def _tidy_osm(text: str) -> str:
     """Zero-pad ``H:MM``, spell ``Mo``/``PH`` in canonical case and tidy spaces outside
     comments; ``24/7`` if always open.
 
-    Both edits are lexical no-ops for the OSM grammar, and the result is re-validated.
+    These edits are lexical no-ops for the OSM grammar; the result is re-validated.
     """
     parts = text.split('"')
     for i in range(0, len(parts), 2):  # even parts are outside "comments"
@@ -545,6 +561,8 @@ def _build(selections: list[_Selection], text: str) -> tuple[str, str]:
 def _format_rule(days: frozenset[int], times: list[tuple[int, int]] | None) -> str:
     if times == [(0, 1440)] and days == _ALL_DAYS:
         return "24/7"
+    if times is not None and days == _ALL_DAYS:
+        return _format_times(times)  # every day: no day selector, as in the parser's normal form
     return f"{_format_days(days)} {_format_times(times) if times is not None else 'off'}"
 
 
@@ -636,7 +654,8 @@ def _compiled(oh: str, tz: str, country: str | None) -> _oh.OpeningHours | None:
         return None
     except _oh.UnknownCountryError as exc:
         raise ValidationError.from_problems(
-            [Problem("country", country, "no public-holiday calendar for this country", "an ISO code such as 'CN', or None")],
+            [Problem("country", country, "no public-holiday calendar for this country",
+                     "an ISO code such as 'CN', or None")],
             "country",
         ) from exc
 
@@ -674,7 +693,11 @@ def _evaluate(oh: str | None, when: datetime | None, tz: str | ZoneInfo, country
 
 
 def state_at(
-    oh: str | None, when: datetime | None = None, tz: str | ZoneInfo = DEFAULT_TZ, *, country: str | None = DEFAULT_COUNTRY
+    oh: str | None,
+    when: datetime | None = None,
+    tz: str | ZoneInfo = DEFAULT_TZ,
+    *,
+    country: str | None = DEFAULT_COUNTRY,
 ) -> State:
     """Whether a station is open at a moment.
 
@@ -709,7 +732,11 @@ def state_at(
 
 
 def next_change(
-    oh: str | None, when: datetime | None = None, tz: str | ZoneInfo = DEFAULT_TZ, *, country: str | None = DEFAULT_COUNTRY
+    oh: str | None,
+    when: datetime | None = None,
+    tz: str | ZoneInfo = DEFAULT_TZ,
+    *,
+    country: str | None = DEFAULT_COUNTRY,
 ) -> datetime | None:
     """The next moment after ``when`` at which the state changes.
 

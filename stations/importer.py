@@ -83,16 +83,21 @@ def find_duplicates(incoming: list[dict], others: Iterable[dict]) -> list[dict]:
     """Likely duplicates: the same position (within 1 m), or the same name within 50 m.
 
     Each incoming record is compared with the other incoming records and with ``others``
-    (stored records not in this import). Returns ``{"station_id", "other_id", "distance_m",
+    (stored records not in this import). Positions below street precision (a county centre
+    standing in for an unknown address) say nothing about where a station is, so they are
+    not compared. Returns ``{"station_id", "other_id", "distance_m",
     "reason"}`` dicts, one per pair.
     """
     from scipy.spatial import cKDTree
 
     from .coords import haversine_m
 
-    pool = [r for r in incoming if r.get("lat") is not None]
+    def usable(r: dict) -> bool:
+        return r.get("lat") is not None and not needs_review(r.get("geocode_precision"))
+
+    pool = [r for r in incoming if usable(r)]
     n_in = len(pool)
-    pool += [r for r in others if r.get("lat") is not None]
+    pool += [r for r in others if usable(r)]
     if n_in == 0 or len(pool) < 2:
         return []
     lat = np.array([r["lat"] for r in pool], float)
@@ -162,6 +167,24 @@ def diff_record(old: dict, new: dict) -> dict[str, list]:
     return {n: [old.get(n), new.get(n)] for n in FIELD_NAMES if not _same(old.get(n), new.get(n))}
 
 
+def _stored_values(store: StationStore, ids: list[str]) -> dict:
+    """Stored records for ``ids`` as ``{id: (values tuple in FIELD_NAMES order, flags)}``,
+    plus, under the key None, the stored records not among ``ids`` that have a position
+    (for duplicate checks). One read of the store; tuples compare fast and cheaply."""
+    if not ids or store.count() == 0:
+        return {}
+    frame = store.frame()
+    wanted = frame["station_id"].isin(ids).to_numpy()
+    sub = frame[wanted]
+    values = sub[list(FIELD_NAMES)].astype(object)
+    values = values.where(values.notna(), None)
+    out: dict = {sid: (vals, tuple(flags)) for sid, vals, flags in
+                 zip(sub["station_id"], values.itertuples(index=False, name=None), sub["flags"])}
+    rest = frame[~wanted & frame["lat"].notna().to_numpy()]
+    out[None] = rest[["station_id", "name", "lat", "lon", "geocode_precision"]].to_dict("records")
+    return out
+
+
 def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs84", geocoder=None,
             source: str | None = None, max_bytes: int | None = None, sheet=None,
             progress: Callable | None = None) -> tuple[list[RowResult], ImportReport]:
@@ -222,14 +245,10 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         if res.record is None:
             report.rejected += 1
             report.rejected_rows.extend(res.errors)
-    existing = store.get_many(r["station_id"] for r in good)
-    incoming_ids = {r["station_id"] for r in good}
-    others = []
-    if good:
-        frame = store.frame()
-        if len(frame):
-            mask = ~frame["station_id"].isin(incoming_ids) & frame["lat"].notna()
-            others = frame.loc[mask, ["station_id", "name", "lat", "lon"]].to_dict("records")
+    stored = _stored_values(store, [r["station_id"] for r in good])
+    others: list[dict] = []
+    if stored.get(None) is not None:
+        others = stored.pop(None)
     report.duplicates = find_duplicates(good, others)
     dup_flags: dict[str, list[str]] = {}
     for d in report.duplicates:
@@ -240,13 +259,18 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
                              | ({"needs_review"} if needs_review(rec.get("geocode_precision")) else set())))
         if "needs_review" in flags:
             report.needs_review += 1
-        old = existing.get(rec["station_id"])
+        old = stored.get(rec["station_id"])
         if old is None:
             changes.append(Change("add", rec, flags=flags))
             report.added += 1
             continue
-        changed = diff_record(old, rec)
-        if not changed and tuple(old.get("flags") or ()) == flags:
+        old_values, old_flags = old
+        new_values = tuple(rec.get(n) for n in FIELD_NAMES)
+        if new_values == old_values and tuple(old_flags) == flags:
+            report.unchanged += 1
+            continue
+        changed = diff_record(dict(zip(FIELD_NAMES, old_values)), rec)
+        if not changed and tuple(old_flags) == flags:
             report.unchanged += 1
             continue
         changes.append(Change("update", rec, changed=changed, flags=flags))

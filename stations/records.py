@@ -131,6 +131,9 @@ def _enum_problem(rec: Mapping[str, Any], name: str, allowed: Iterable[str], row
     return Problem(name, value, "not an allowed value", ", ".join(allowed), row)
 
 
+_AMENITY_OK = frozenset((None, *AMENITY_VALUES))
+
+
 def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[Problem]:
     """Every problem of one normalised record (empty list when it is valid).
 
@@ -152,9 +155,8 @@ def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[P
     if rec.get("status") is None:
         problems.append(Problem("status", None, "is required", ", ".join(STATUS_VALUES), row))
     for name in AMENITY_FIELDS:
-        p = _enum_problem(rec, name, AMENITY_VALUES, row)
-        if p:
-            problems.append(p)
+        if rec.get(name) not in _AMENITY_OK:
+            problems.append(Problem(name, rec.get(name), "not an allowed value", ", ".join(AMENITY_VALUES), row))
     lat, lon = rec.get("lat"), rec.get("lon")
     if (lat is None) != (lon is None):
         problems.append(Problem("lat" if lat is None else "lon", None,

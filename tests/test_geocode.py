@@ -569,6 +569,13 @@ def test_cache_keeps_no_match_but_not_errors(server, tmp_path):
         assert chain.geocode("昌黎县").precision == "county"  # asked again: the error was not kept
 
 
+def test_cache_entry_from_another_version_is_a_miss(tmp_path):
+    with GeocodeCache(tmp_path / "c.sqlite") as cache:
+        cache._conn.execute("INSERT INTO geocode_cache VALUES ('amap', ?, ?, 0)",
+                            (cache_key("昌黎县"), json.dumps({"lat": 1, "precision": "rooftop"})))
+        assert cache.lookup("amap", "昌黎县") == (False, None)
+
+
 def test_cache_key_normalises_and_includes_hints():
     assert cache_key("碣阳大街１００号 ") == cache_key("碣阳大街100号")
     assert cache_key("a  b\tc") == cache_key("a b c")

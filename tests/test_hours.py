@@ -36,9 +36,6 @@ from stations.hours import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MON = date(2025, 1, 6)  # a Monday; the week has no CN public holiday
 NATIONAL_DAY = datetime(2025, 10, 1, 10, 0)  # Wednesday, public holiday
-DATA = Path("/work/shared/data")
-if not DATA.exists():
-    DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def at(day: int, hh: int, mm: int = 0) -> datetime:
@@ -71,43 +68,44 @@ TYPED_OK = [
     ("全天候", "24/7"),
     ("00:00-24:00", "24/7"),
     ("0:00-24:00", "24/7"),
-    ("Mo-Su 00:00-24:00", "24/7"),
+    ("00:00-24:00", "24/7"),
     ("7x24小时", "24/7"),
     ("24小时自助", "24/7"),
     ("周一至周日 0点-24点", "24/7"),
     ("周一至周五全天，周六日全天", "24/7"),
     # times
-    ("06：00 - 22：00", "Mo-Su 06:00-22:00"),
-    ("06：00- 22：00", "Mo-Su 06:00-22:00"),
-    ("08：00  -  22：00", "Mo-Su 08:00-22:00"),
-    ("８：００－１７：３０", "Mo-Su 08:00-17:30"),
-    ("8:00~17:30", "Mo-Su 08:00-17:30"),
-    ("8:00～17:30", "Mo-Su 08:00-17:30"),
-    ("8:00〜17:30", "Mo-Su 08:00-17:30"),
-    ("8:00—17:30", "Mo-Su 08:00-17:30"),
-    ("8点-18点", "Mo-Su 08:00-18:00"),
-    ("8点半-17点半", "Mo-Su 08:30-17:30"),
-    ("8时30分至17时", "Mo-Su 08:30-17:00"),
-    ("8:00至18:00", "Mo-Su 08:00-18:00"),
-    ("8:00到18:00", "Mo-Su 08:00-18:00"),
-    ("8.30-17.30", "Mo-Su 08:30-17:30"),
-    ("09-18", "Mo-Su 09:00-18:00"),
-    ("9-18点", "Mo-Su 09:00-18:00"),
-    ("15:00~22:00", "Mo-Su 15:00-22:00"),
-    ("上午8点-下午5点半", "Mo-Su 08:00-17:30"),
-    ("下午2-6点", "Mo-Su 14:00-18:00"),
-    ("7am-5:30pm", "Mo-Su 07:00-17:30"),
-    ("7am-midnight", "Mo-Su 07:00-24:00"),
-    ("开放时间：8:00-18:00", "Mo-Su 08:00-18:00"),
-    ("8:00-12:00，14:00-18:00", "Mo-Su 08:00-12:00,14:00-18:00"),
-    ("8:00-12:00/14:00-18:00", "Mo-Su 08:00-12:00,14:00-18:00"),
-    ("8:00-18:00（午休12:00-14:00）", "Mo-Su 08:00-12:00,14:00-18:00"),
+    ("06：00 - 22：00", "06:00-22:00"),
+    ("06：00- 22：00", "06:00-22:00"),
+    ("08：00  -  22：00", "08:00-22:00"),
+    ("８：００－１７：３０", "08:00-17:30"),
+    ("8:00~17:30", "08:00-17:30"),
+    ("8:00～17:30", "08:00-17:30"),
+    ("8:00〜17:30", "08:00-17:30"),
+    ("8:00—17:30", "08:00-17:30"),
+    ("8点-18点", "08:00-18:00"),
+    ("8点半-17点半", "08:30-17:30"),
+    ("8时30分至17时", "08:30-17:00"),
+    ("8:00至18:00", "08:00-18:00"),
+    ("8:00到18:00", "08:00-18:00"),
+    ("8.30-17.30", "08:30-17:30"),
+    ("08:00:00-18:00:00", "08:00-18:00"),  # Excel time cells
+    ("09-18", "09:00-18:00"),
+    ("9-18点", "09:00-18:00"),
+    ("15:00~22:00", "15:00-22:00"),
+    ("上午8点-下午5点半", "08:00-17:30"),
+    ("下午2-6点", "14:00-18:00"),
+    ("7am-5:30pm", "07:00-17:30"),
+    ("7am-midnight", "07:00-24:00"),
+    ("开放时间：8:00-18:00", "08:00-18:00"),
+    ("8:00-12:00，14:00-18:00", "08:00-12:00,14:00-18:00"),
+    ("8:00-12:00/14:00-18:00", "08:00-12:00,14:00-18:00"),
+    ("8:00-18:00（午休12:00-14:00）", "08:00-12:00,14:00-18:00"),
     # overnight
-    ("20:00-次日8:00", "Mo-Su 20:00-08:00"),
-    ("晚上8点-次日6点", "Mo-Su 20:00-06:00"),
+    ("20:00-次日8:00", "20:00-08:00"),
+    ("晚上8点-次日6点", "20:00-06:00"),
     ("22:00-6:00", "22:00-06:00"),  # valid OSM: passed through
-    ("20:00-次日0:00", "Mo-Su 20:00-24:00"),
-    ("晚上8点-12点", "Mo-Su 20:00-24:00"),
+    ("20:00-次日0:00", "20:00-24:00"),
+    ("晚上8点-12点", "20:00-24:00"),
     # days
     ("Mo-Fr 8:00~17:30", "Mo-Fr 08:00-17:30"),
     ("Mon-Fri 9am-5pm", "Mo-Fr 09:00-17:00"),
@@ -118,9 +116,9 @@ TYPED_OK = [
     ("礼拜一至礼拜六 9:00-17:00", "Mo-Sa 09:00-17:00"),
     ("周一至周五8:00-18:00，周六9:00-12:00", "Mo-Fr 08:00-18:00; Sa 09:00-12:00"),
     ("周一至周五8:00-18:00；周六、周日9:00-12:00", "Mo-Fr 08:00-18:00; Sa-Su 09:00-12:00"),
-    ("每天 7:00-21:00", "Mo-Su 07:00-21:00"),
-    ("每日7:00-21:00", "Mo-Su 07:00-21:00"),
-    ("全年无休 6:00-22:00", "Mo-Su 06:00-22:00"),
+    ("每天 7:00-21:00", "07:00-21:00"),
+    ("每日7:00-21:00", "07:00-21:00"),
+    ("全年无休 6:00-22:00", "06:00-22:00"),
     ("三~日 08:00~17:00", "We-Su 08:00-17:00"),
     ("一至五 8:00-17:00", "Mo-Fr 08:00-17:00"),
     ("周一、三、五 9:00-17:00", "Mo,We,Fr 09:00-17:00"),
@@ -135,10 +133,10 @@ TYPED_OK = [
     # holidays and closures
     ("周一至周五 8:00-18:00，节假日休息", "Mo-Fr 08:00-18:00; PH off"),
     ("周一至周五 8:00-18:00，法定节假日不开放", "Mo-Fr 08:00-18:00; PH off"),
-    ("8:00-18:00 节假日除外", "Mo-Su 08:00-18:00; PH off"),
+    ("8:00-18:00 节假日除外", "08:00-18:00; PH off"),
     ("周一至周五8:00-18:00 周六、周日及节假日9:00-17:00", "Mo-Fr 08:00-18:00; Sa-Su 09:00-17:00; PH 09:00-17:00"),
-    ("每天8:00-20:00，周日休息", "Mo-Su 08:00-20:00; Su off"),
-    ("周一闭馆，每天9:00-17:00", "Mo-Su 09:00-17:00; Mo off"),  # the exception wins whatever the order
+    ("每天8:00-20:00，周日休息", "08:00-20:00; Su off"),
+    ("周一闭馆，每天9:00-17:00", "09:00-17:00; Mo off"),  # the exception wins whatever the order
     ("周末休息，周六9:00-12:00", "Sa-Su off; Sa 09:00-12:00"),
     ("周一至周五8:00-12:00，周一至周五14:00-18:00", "Mo-Fr 08:00-12:00,14:00-18:00"),
     # only closures: the rest is unknown, not closed
@@ -182,6 +180,9 @@ TYPED_UNKNOWN = [
     "market days only",
     "automated unit 24 hours",
     "午休12-14",
+    "2024",  # valid OSM (open all of 2024), but a stray spreadsheet value
+    "Mo",
+    "Jan",
 ]
 
 
@@ -331,10 +332,10 @@ def test_is_valid_and_validation_problem():
 
 @pytest.mark.parametrize("oh, expected", [
     ("24/7", True),
-    ("Mo-Su 00:00-24:00", True),
+    ("00:00-24:00", True),
     ("00:00-24:00", True),
     ("Mo-Fr 00:00-24:00; Sa-Su 00:00-24:00", True),
-    ("Mo-Su 00:00-12:00,12:00-24:00", True),
+    ("00:00-12:00,12:00-24:00", True),
     ("24/7; PH off", False),
     ("Mo-Fr 00:00-24:00", False),
     ("Mo-Fr 08:00-18:00", False),
@@ -490,7 +491,7 @@ def test_open_status_labels():
 
 
 def test_open_status_24h_and_unknown():
-    for oh in ("24/7", "Mo-Su 00:00-24:00", normalize_hours("全天").opening_hours):
+    for oh in ("24/7", "00:00-24:00", normalize_hours("全天").opening_hours):
         status = open_status(oh, at(2, 3))
         assert status["state"] == "open" and status["open_24h"] and status["next_change"] is None
         assert status["label"] == "24小时开放"
@@ -663,8 +664,8 @@ def _opening_hours_values(path: Path) -> list:
             if "opening_hours" in (f.get("properties") or {})]
 
 
-def test_taiwan_drinking_water_opening_hours():
-    values = _opening_hours_values(DATA / "osm" / "taiwan_drinking_water.geojson")
+def test_taiwan_drinking_water_opening_hours(shared_data):
+    values = _opening_hours_values(shared_data / "osm" / "taiwan_drinking_water.geojson")
     counts: Counter[str] = Counter()
     for value in values:
         result = normalize_hours(value)
@@ -679,18 +680,32 @@ def test_taiwan_drinking_water_opening_hours():
     print(f"\ntaiwan_drinking_water.geojson opening_hours: {len(values)} values, {dict(counts)}")
     assert len(values) == 249
     assert counts == {"ok": 248, "unknown": 1}
-    expected = {"06：00 - 22：00": "Mo-Su 06:00-22:00", "三~日 08:00~17:00": "We-Su 08:00-17:00",
-                "Mo-Fr 8:00~17:30": "Mo-Fr 08:00-17:30", "09-18": "Mo-Su 09:00-18:00", "6:00-23:00": "06:00-23:00",
-                "15:00~22:00": "Mo-Su 15:00-22:00", "04:00-24:00": "04:00-24:00"}
+    expected = {"06：00 - 22：00": "06:00-22:00", "三~日 08:00~17:00": "We-Su 08:00-17:00",
+                "Mo-Fr 8:00~17:30": "Mo-Fr 08:00-17:30", "09-18": "09:00-18:00", "6:00-23:00": "06:00-23:00",
+                "15:00~22:00": "15:00-22:00", "04:00-24:00": "04:00-24:00"}
     for typed, osm in expected.items():
         assert typed in values and normalize_hours(typed).opening_hours == osm
 
 
-def test_bergen_osm_values_pass_through_unchanged():
-    values = [v for v in _opening_hours_values(DATA / "osm" / "bergen_toilets.geojson") if v]
+def test_bergen_osm_values_pass_through_unchanged(shared_data):
+    values = [v for v in _opening_hours_values(shared_data / "osm" / "bergen_toilets.geojson") if v]
     assert values
     for value in values:
         assert normalize_hours(value).opening_hours == value
+
+
+def test_london_toilet_hours_are_read_or_left_unknown(shared_data):
+    values = []
+    for path in sorted((shared_data / "tfl").glob("processed_data_*.json")):
+        values += [r.get("opening_hours") for r in json.loads(path.read_text(encoding="utf-8"))]
+    counts: Counter[str] = Counter()
+    for value in values:
+        result = normalize_hours(value)
+        counts[result.status] += 1
+        assert result.status == "ok" and is_valid(result.opening_hours) or result.opening_hours is None
+    print(f"\nLondon toilets opening_hours: {dict(counts)}")
+    assert normalize_hours("7am-5:30pm").opening_hours == "07:00-17:30"
+    assert normalize_hours("dawn - dusk daily").status == "unknown"
 
 
 # --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from ..errors import StoreError
 from ._base import GeocodeResult, check_query
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS geocode_cache (
@@ -65,14 +68,24 @@ class GeocodeCache:
 
     def lookup(self, provider: str, address: str | None, *, province: str | None = None,
                city: str | None = None, county: str | None = None) -> tuple[bool, GeocodeResult | None]:
-        """``(True, result)`` for a cached answer (result None = cached "no match"); ``(False, None)`` on a miss."""
+        """``(True, result)`` for a cached answer (result None = cached "no match"); ``(False, None)`` on a miss.
+
+        An entry that no longer reads as a :class:`GeocodeResult` (written by an older
+        version with other allowed values) counts as a miss.
+        """
         key = cache_key(address, province=province, city=city, county=county)
         with self._lock:
             row = self._conn.execute("SELECT result FROM geocode_cache WHERE provider = ? AND query = ?",
                                      (provider, key)).fetchone()
         if row is None:
             return False, None
-        return True, (None if row[0] is None else GeocodeResult.from_dict(json.loads(row[0])))
+        if row[0] is None:
+            return True, None
+        try:
+            return True, GeocodeResult.from_dict(json.loads(row[0]))
+        except (ValueError, TypeError) as exc:  # written by an older version: ask again
+            logger.info("ignoring unreadable cache entry %s %s: %s", provider, key, exc)
+            return False, None
 
     def store(self, provider: str, address: str | None, result: GeocodeResult | None, *,
               province: str | None = None, city: str | None = None, county: str | None = None) -> None:

@@ -17,6 +17,7 @@ Sub-trees and masks live in an LRU cache bounded in bytes; the main tree is neve
 
 from __future__ import annotations
 
+import math
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -72,9 +73,10 @@ class EntryCache:
             self.misses += 1
             return None
         self.hits += 1
-        with self._lock:
-            if key in self._d:
-                self._d.move_to_end(key)
+        try:  # one C call, atomic under the GIL; the key may have just been evicted
+            self._d.move_to_end(key)
+        except KeyError:
+            pass
         return entry
 
     def put(self, key, entry: Entry) -> None:
@@ -134,7 +136,11 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
     mask, rows_map = entry.mask, entry.rows
     plain = mask is None and accept is None
     want = k + 1
-    kk = want if plain else int(want / entry.selectivity) + 4
+    if plain:
+        kk = want
+    else:  # enough that k + 1 pass with high probability if eligibility were random (z = 2.5)
+        sel = entry.selectivity
+        kk = int((want + 2.5 * math.sqrt(want * (1.0 - sel))) / sel) + 2
     while True:
         if kk >= n_pts:
             kk = n_pts

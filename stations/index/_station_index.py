@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from datetime import datetime, timezone as _tz
+from datetime import datetime, timedelta, timezone as _tz
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..amenities import AMENITY_CODES
 from ._filters import StaticFilter, query_problems, raise_problems, static_filter, validate_k
-from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, search_radius_chord, spatial_order, unit_vectors
-from ._hours import CLOSED, MIXED, Snapshot, time_key
+from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, m_to_chord, search_radius_chord, spatial_order, unit_vectors
+from ._hours import MIXED, OPEN, Snapshot, time_key
 from ._search import EntryCache, NeedSubtree, build_tree, make_entry, search
 from ._table import StationTable, build_table
 
@@ -21,9 +21,9 @@ DEFAULT_MAX_K = 100
 DEFAULT_CIRCUITY = 1.3
 DEFAULT_CACHE_BYTES = 256 * 2**20
 # Time windows tried, in turn, for "open on arrival" (seconds); see StationIndex.nearest.
-ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, math.inf)
+ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86400.0, 28 * 86400.0, math.inf)
 _MAX_STATIC_KEYS = 4096
-_SNAPSHOTS_KEPT = 16
+_SNAPSHOTS_KEPT = 32
 _TWO_R = 2.0 * EARTH_RADIUS_M
 _DEG = 180.0 / math.pi
 
@@ -226,7 +226,11 @@ class StationIndex:
         try:
             fast = (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and k.__class__ is int and 1 <= k <= self.max_k
                     and lat.__class__ is not bool and lon.__class__ is not bool
-                    and (max_distance_m is None or max_distance_m >= 0.0))
+                    and (max_distance_m is None or max_distance_m >= 0.0)
+                    and (open_at is None or isinstance(open_at, datetime))
+                    and (arrival_speed_m_s is None or (0.0 < arrival_speed_m_s < math.inf
+                                                       and arrival_speed_m_s.__class__ is not bool))
+                    and (circuity == DEFAULT_CIRCUITY or 1.0 <= circuity < math.inf))
         except TypeError:
             fast = False
         skey = (amenities, open_24h, statuses, access, include_imprecise)
@@ -236,10 +240,7 @@ class StationIndex:
             skey, sf = _hashable(skey), None
             if skey is not None:
                 sf = self._static.get(skey)
-        arrival = arrival_speed_m_s is not None
-        if (not fast or sf is None or (open_at is not None and open_at.__class__ is not datetime
-                                       and not isinstance(open_at, datetime))
-                or arrival or circuity != DEFAULT_CIRCUITY):
+        if not fast or sf is None:
             raise_problems(query_problems(
                 lat=lat, lon=lon, k=k, max_k=self.max_k, amenities=amenities, open_at=open_at,
                 arrival_speed_m_s=arrival_speed_m_s, circuity=circuity, open_24h=open_24h, statuses=statuses,
@@ -250,7 +251,7 @@ class StationIndex:
         basis = Basis(lat, lon)
         q = basis.xyz
         ub = search_radius_chord(max_distance_m)
-        if arrival:
+        if arrival_speed_m_s is not None:
             when = open_at if open_at is not None else datetime.now(_tz.utc)
             dl, rl = self._search_arrival(sf, skey, q, k, ub, max_distance_m, when, float(arrival_speed_m_s),
                                           float(circuity))
@@ -365,15 +366,17 @@ class StationIndex:
         self._snapshots.appendleft(snap)
         return snap
 
-    def _entry(self, sf: StaticFilter, skey: tuple, snap: Snapshot | None, *, force_subtree: bool = False):
-        key = (skey, None if snap is None else snap.key)
+    def _entry(self, sf: StaticFilter, skey: tuple, snap: Snapshot | None, part: int = OPEN, *,
+               force_subtree: bool = False):
+        """The structure of the stations passing ``sf`` whose label in ``snap`` is ``part``."""
+        key = (skey, None) if snap is None else (skey, snap.key, part)
         entry = self._cache.get(key)
         if entry is not None and not (force_subtree and entry.kind == "mask"):
             return entry
         table = self.table
         class_ok = sf.class_ok
         if snap is not None:
-            class_ok = class_ok & (snap.labels[table.class_pattern] != CLOSED)
+            class_ok = class_ok & (snap.labels[table.class_pattern] == part)
         count = int(table.class_count[class_ok].sum())
         eligible = None if count in (0, self._main.n) else class_ok[self._class_located]
         entry = make_entry(self._main, table.located_rows, self._xyz_located, eligible, count,
@@ -381,12 +384,12 @@ class StationIndex:
         self._cache.put(key, entry)
         return entry
 
-    def _search_key(self, sf, skey, snap, q, k, ub, accept=None):
-        entry = self._entry(sf, skey, snap)
+    def _search_key(self, sf, skey, snap, q, k, ub, part=OPEN, accept=None):
+        entry = self._entry(sf, skey, snap, part)
         try:
             return search(entry, q, k, ub, accept)
         except NeedSubtree:
-            return search(self._entry(sf, skey, snap, force_subtree=True), q, k, ub, accept)
+            return search(self._entry(sf, skey, snap, part, force_subtree=True), q, k, ub, accept)
 
     def _batch_entry(self, *, k: int = 5, amenities=(), open_at=None, arrival_speed_m_s=None,
                      circuity=DEFAULT_CIRCUITY, open_24h=None, statuses=("open",), access=None, max_distance_m=None,
@@ -402,33 +405,51 @@ class StationIndex:
         return entry
 
     def _search_arrival(self, sf, skey, q, k, ub, max_distance_m, when, speed, circuity):
-        hours = self.table.hours
-        pattern_of = self.table.class_pattern
-        station_class = self.table.station_class
-        reach_s = math.inf if max_distance_m is None else max_distance_m * circuity / speed
-        dl: list[float] = []
-        rl: list[int] = []
-        for window in ARRIVAL_WINDOWS_S:
-            window = min(window, reach_s)
-            snap = self._snapshot(when, window)
-            labels = snap.labels
+        """Open on arrival, band by band; see the Notes of :meth:`nearest`.
 
-            def accept(rows: np.ndarray, chord: np.ndarray, labels=labels, window=window) -> np.ndarray:
-                pattern = pattern_of[station_class[rows]]
-                travel_s = chord_to_m(chord) * (circuity / speed)
-                check = (labels[pattern] == MIXED) | (travel_s > window)
-                keep = np.ones(len(rows), dtype=bool)
+        Band ``j`` holds the stations whose arrival time falls in ``[W_{j-1}, W_j)`` after
+        ``when``, i.e. at chord distances ``[r_{j-1}, r_j)``. Its snapshot labels the
+        patterns for that arrival window: (A) open throughout need no check; (B) those
+        changing inside it are checked one by one at their own arrival time, and only up to
+        A's k-th distance. Stations found in a band are nearer than any in the next band,
+        so bands are searched until ``k`` are found.
+        """
+        hours = self.table.hours
+        pattern_of, station_class = self.table.class_pattern, self.table.station_class
+        per_m = circuity / speed  # seconds of travel per metre of great-circle distance
+        reach_s = math.inf if max_distance_m is None else max_distance_m * per_m
+        found: list[tuple[float, int]] = []
+        r_lo, w_lo = 0.0, 0.0
+        for w_hi in ARRIVAL_WINDOWS_S:
+            w_hi = min(w_hi, reach_s)
+            last_band = w_hi >= reach_s
+            # Not widened (unlike max_distance_m): the labels hold only up to the window's end.
+            r_hi = ub if last_band else min(ub, m_to_chord(w_hi / per_m))
+            snap = self._snapshot(when + timedelta(seconds=w_lo), w_hi - w_lo)
+
+            def accept(rows: np.ndarray, chord: np.ndarray, r_lo=r_lo, w_lo=w_lo, w_hi=w_hi,
+                       check_all: bool = False) -> np.ndarray:
+                keep = chord >= r_lo  # nearer ones belong to earlier bands
+                travel_s = (2.0 * EARTH_RADIUS_M * per_m) * np.arcsin(np.minimum(chord * 0.5, 1.0))
+                # Labels hold for arrivals inside the band; rounding can put one just outside.
+                check = keep if check_all else keep & ((travel_s < w_lo) | (travel_s > w_hi))
                 if check.any():
                     idx = np.flatnonzero(check)
-                    keep[idx] = hours.open_on_arrival(pattern[idx], when, travel_s[idx])
+                    patterns = pattern_of.take(station_class.take(rows.take(idx)))
+                    keep[idx] = hours.open_on_arrival(patterns, when, travel_s.take(idx))
                 return keep
 
-            # Widened like max_distance_m: a candidate past the window is checked exactly anyway.
-            radius = min(ub, search_radius_chord(window * speed / circuity))
-            dl, rl = self._search_key(sf, skey, snap, q, k, radius, accept)
-            if len(dl) >= k or window >= reach_s:
+            need = k - len(found)
+            da, ra = self._search_key(sf, skey, snap, q, need, r_hi, OPEN, None if r_lo == 0.0 else accept)
+            bound = math.nextafter(da[need - 1], math.inf) if len(da) == need else r_hi
+            db, rb = self._search_key(sf, skey, snap, q, need, bound, MIXED,
+                                      lambda rows, chord: accept(rows, chord, check_all=True))
+            band = sorted(zip(da + db, ra + rb))[:need] if db else list(zip(da, ra))
+            found += band
+            if len(found) >= k or last_band:
                 break
-        return dl, rl
+            r_lo, w_lo = r_hi, w_hi
+        return [d for d, _ in found], [r for _, r in found]
 
     def _hits(self, basis: Basis, dl: list[float], rl: list[int], max_distance_m: float | None) -> list[Hit]:
         """Hits from chord distances and rows; the loop is inlined (it is a third of a query)."""

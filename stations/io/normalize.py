@@ -256,6 +256,9 @@ def _station_id(rec: dict) -> str:
     return "ST-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12].upper()
 
 
+# Columns read as text once, up front (the per-row code then uses them as they are).
+_TEXTUAL = ("station_id", "opening_hours", "opening_hours_raw", "open_24h", "access", "entry", "status",
+            "geocode_precision")
 _PLAIN = ("name", "name_en", "address", "province", "city", "county", "adcode", "status_reason", "operator",
           "contact", "notes", "source", "geocode_provider", "timezone")
 
@@ -268,19 +271,23 @@ def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84"
     results = [RowResult(row=i + 1, record=empty_record()) for i in range(n)]
     _coordinates(raw, cmap, default_crs, results)
     columns = {name: frame[col].tolist() for name, col in f.items()}
+    for name in _PLAIN + _TEXTUAL:
+        if name in columns:
+            columns[name] = _text_column(columns[name])
     amenity_cols = [name for name in f if name in AMENITY_FIELDS]
+    amenity_values = {name: _amenity_column(columns[name]) for name in amenity_cols}
     for i, res in enumerate(results):
         rec, row = res.record, res.row
         for name in _PLAIN:
             if name in columns:
-                rec[name] = _text(columns[name][i])
+                rec[name] = columns[name][i]
         if rec.get("timezone") is None:
             rec["timezone"] = "Asia/Shanghai"
         if "station_id" in columns:
-            rec["station_id"] = _text(columns["station_id"][i])
+            rec["station_id"] = columns["station_id"][i]
         if source and not rec.get("source"):
             rec["source"] = source
-        _amenities(rec, columns, amenity_cols, i, res)
+        _amenities(rec, columns, amenity_values, i, res)
         _enums(rec, columns, i, res)
         _hours_fields(rec, columns, i, res)
         if "last_verified" in columns:
@@ -294,7 +301,7 @@ def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84"
                 if iso is None:
                     res.errors.append(Problem("last_verified", text, "not a date", "YYYY-MM-DD, 2025/6/1 or 2025年6月1日", row))
                 rec["last_verified"] = iso
-        if "geocode_precision" in columns and (text := _text(columns["geocode_precision"][i])):
+        if "geocode_precision" in columns and (text := columns["geocode_precision"][i]):
             rec["geocode_precision"] = text
         if rec.get("lat") is not None and rec.get("geocode_precision") is None:
             rec["geocode_precision"] = "exact"
@@ -310,7 +317,34 @@ def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84"
     return results
 
 
-def _amenities(rec: dict, columns: dict, amenity_cols: list[str], i: int, res: RowResult) -> None:
+def _text_column(values: list) -> list:
+    """:func:`_text` over a column, with a fast path for plain strings."""
+    out = []
+    for v in values:
+        if type(v) is str:
+            v = v.strip()
+            out.append(v or None)
+        else:
+            out.append(_text(v))
+    return out
+
+
+def _amenity_column(values: list) -> list:
+    """:func:`parse_amenity_value` over a column, once per distinct cell value."""
+    cache: dict = {}
+    out = []
+    for v in values:
+        try:
+            out.append(cache[v])
+        except KeyError:
+            cache[v] = parse_amenity_value(v)
+            out.append(cache[v])
+        except TypeError:  # unhashable cell
+            out.append(parse_amenity_value(v))
+    return out
+
+
+def _amenities(rec: dict, columns: dict, amenity_values: dict[str, list], i: int, res: RowResult) -> None:
     if "amenities" in columns:
         found, problems = parse_amenity_list(columns["amenities"][i], field="amenities")
         rec.update({f"amenity_{code}": value for code, value in found.items()})
@@ -320,8 +354,8 @@ def _amenities(rec: dict, columns: dict, amenity_cols: list[str], i: int, res: R
         code = _OSM_AMENITY.get(str(columns["osm_amenity"][i]).strip().lower())
         if code:
             rec[f"amenity_{code}"] = "yes"
-    for name in amenity_cols:
-        value = parse_amenity_value(columns[name][i])
+    for name, values in amenity_values.items():
+        value = values[i]
         if value is None:
             res.errors.append(Problem(name, columns[name][i], "not a yes/no value", "是/否/空 (yes/no/unknown)", res.row))
         elif value != "unknown" or rec[name] == "unknown":
@@ -331,7 +365,7 @@ def _amenities(rec: dict, columns: dict, amenity_cols: list[str], i: int, res: R
 def _enums(rec: dict, columns: dict, i: int, res: RowResult) -> None:
     for name, table, allowed in (("access", _ACCESS_T, ACCESS_VALUES), ("entry", _ENTRY_T, ENTRY_VALUES),
                                  ("status", _STATUS_T, STATUS_VALUES)):
-        if name not in columns or (text := _text(columns[name][i])) is None:
+        if name not in columns or (text := columns[name][i]) is None:
             continue
         code, problem = _enum(text, table, name, allowed, res.row)
         if problem is None:
@@ -350,7 +384,7 @@ _NO_24 = {"否", "no", "n", "false", "0", "×"}
 def _hours_fields(rec: dict, columns: dict, i: int, res: RowResult) -> None:
     from ..hours import is_24_7
 
-    text = _text(columns["opening_hours"][i]) if "opening_hours" in columns else None
+    text = columns["opening_hours"][i] if "opening_hours" in columns else None
     if text is not None:
         parsed = _hours(text)
         rec["opening_hours"] = parsed.opening_hours
@@ -360,9 +394,9 @@ def _hours_fields(rec: dict, columns: dict, i: int, res: RowResult) -> None:
             res.warnings.append(Problem("opening_hours", text, f"not understood ({parsed.note}); kept verbatim, "
                                         "hours shown as unknown",
                                         "OSM opening_hours such as 24/7, Mo-Fr 08:00-18:00, or 8:00-18:00", res.row))
-    if "opening_hours_raw" in columns and (raw := _text(columns["opening_hours_raw"][i])):
+    if "opening_hours_raw" in columns and (raw := columns["opening_hours_raw"][i]):
         rec["opening_hours_raw"] = raw
-    flag = _text(columns["open_24h"][i]) if "open_24h" in columns else None
+    flag = columns["open_24h"][i] if "open_24h" in columns else None
     if flag is None:
         return
     low = flag.lower()

@@ -109,6 +109,9 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
             try:
                 text = data.decode(enc)
             except UnicodeDecodeError as exc:
+                if enc == "utf-8-sig" and exc.reason == "unexpected end of data" and exc.end == len(data):
+                    # Cut off inside the last character: a truncated file, not another encoding.
+                    return data[:exc.start].decode(enc), "utf-8"
                 where = exc.start if where is None else where
                 continue
             if enc == "gb18030" and _implausible_gb(text):

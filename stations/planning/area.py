@@ -369,6 +369,22 @@ def area_from_geometry(geometry: BaseGeometry, *, name: str = "polygon", unit: A
     return StudyArea(name=name, geometry=geometry, crs=crs, geometry_m=geometry_m, unit=unit, source=source)
 
 
+def area_from_local(geometry_m: BaseGeometry, crs: Any, *, name: str = "polygon") -> StudyArea:
+    """A :class:`StudyArea` from a polygon already in a projected, metric CRS.
+
+    The polygon and CRS are kept as given (no refitting), so distances measured in that
+    CRS are exactly the ones used: handy for test squares and for planners' own
+    projected boundaries (e.g. CGCS2000 / Gauss-Kruger).
+    """
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected:
+        raise ValidationError.from_problems([Problem("crs", str(crs.name), "not a projected CRS",
+                                                     "a metric projected CRS")], what="study area")
+    inv = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    geometry = shapely.transform(geometry_m, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
+    return StudyArea(name=name, geometry=geometry, crs=crs, geometry_m=geometry_m, unit=None, source="local polygon")
+
+
 def _read_polygon_file(path: Path) -> BaseGeometry:
     import geopandas as gpd
 

@@ -142,21 +142,26 @@ class CoverageResult:
 
     def summary(self) -> dict[str, Any]:
         """The headline numbers as a JSON-ready dict (no geometry, no rasters)."""
+        def num(x: float, digits: int | None = None) -> float:
+            x = float(x)
+            return round(x, digits) if digits is not None else x
+
         return {
             "area": self.area_name, "adcode": self.adcode, "scenario": self.scenario,
             "mode": self.travel.mode, "minutes": self.travel.minutes, "speed_kmh": self.travel.speed,
-            "circuity": self.travel.circuity, "radius_m": round(self.travel.radius_m, 1), "method": self.method,
-            "cell_m": self.cell_m, "n_cells": self.n_cells, "area_km2": round(self.area_km2, 3),
-            "n_stations": self.n_stations, "n_stations_in_area": self.n_stations_in_area,
-            "perc_area_covered": round(self.perc_area_covered, 3),
-            "perc_area_covered_2plus": round(self.perc_area_covered_2plus, 3),
-            "perc_demand_covered": round(self.perc_demand_covered, 3),
-            "perc_demand_covered_2plus": round(self.perc_demand_covered_2plus, 3),
-            "area_covered_km2": round(self.area_covered_km2, 3),
-            "demand_total": self.demand_total, "demand_covered": self.demand_covered,
-            "demand_covered_2plus": self.demand_covered_2plus, "demand_uncovered": self.demand_uncovered,
-            "demand_outside": self.demand_outside, "uniform_demand": self.uniform_demand,
-            "n_gaps": self.n_gaps, "notes": list(self.notes), "elapsed_s": round(self.elapsed_s, 3),
+            "circuity": self.travel.circuity, "radius_m": num(self.travel.radius_m, 1), "method": self.method,
+            "cell_m": self.cell_m, "n_cells": int(self.n_cells), "area_km2": num(self.area_km2, 3),
+            "n_stations": int(self.n_stations), "n_stations_in_area": int(self.n_stations_in_area),
+            "perc_area_covered": num(self.perc_area_covered, 3),
+            "perc_area_covered_2plus": num(self.perc_area_covered_2plus, 3),
+            "perc_demand_covered": num(self.perc_demand_covered, 3),
+            "perc_demand_covered_2plus": num(self.perc_demand_covered_2plus, 3),
+            "area_covered_km2": num(self.area_covered_km2, 3),
+            "area_covered_2plus_km2": num(self.area_covered_2plus_km2, 3),
+            "demand_total": num(self.demand_total), "demand_covered": num(self.demand_covered),
+            "demand_covered_2plus": num(self.demand_covered_2plus), "demand_uncovered": num(self.demand_uncovered),
+            "demand_outside": num(self.demand_outside), "uniform_demand": bool(self.uniform_demand),
+            "n_gaps": int(self.n_gaps), "notes": list(self.notes), "elapsed_s": num(self.elapsed_s, 3),
         }
 
     def to_dict(self, *, max_gaps: int | None = 20) -> dict[str, Any]:

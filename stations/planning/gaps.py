@@ -5,7 +5,9 @@ touching only at a corner are separate gaps). Each component's statistics (cells
 uncovered demand, worst travel time, main district) come from the raster. Polygons are
 built only for the top ``max_gaps`` components: the runs of cells in each row become
 boxes, the boxes are unioned and simplified by half a cell, then drawn in WGS-84. No
-polygon is made per cell.
+polygon is made per cell. A gap whose bounding window exceeds :data:`MAX_POLYGON_CELLS`
+is drawn from a block-majority downsample (its ``area_km2`` and demand still count every
+cell), which keeps a province-wide gap a few thousand vertices, not a few hundred thousand.
 """
 
 from __future__ import annotations
@@ -22,8 +24,32 @@ GAP_COLUMNS = ["gap_id", "area_km2", "uncovered_demand", "share_of_uncovered_pct
                "district", "lat", "lon", "geometry"]
 
 
-def _component_polygon(sub: np.ndarray, grid: Grid, r0: int, c0: int) -> shapely.Geometry:
-    """Union of the cells of a boolean window (row runs -> boxes -> union), local CRS."""
+#: Largest window (cells) polygonised at full resolution; larger gaps are drawn from a
+#: block-majority downsample (their statistics still come from every cell).
+MAX_POLYGON_CELLS = 1_000_000
+
+
+def _downsample(sub: np.ndarray, f: int) -> np.ndarray:
+    h, w = sub.shape
+    H, W = -(-h // f), -(-w // f)
+    pad = np.zeros((H * f, W * f), dtype=np.float32)
+    pad[:h, :w] = sub
+    return pad.reshape(H, f, W, f).mean(axis=(1, 3)) >= 0.5
+
+
+def _component_polygon(sub: np.ndarray, grid: Grid, r0: int, c0: int) -> tuple[shapely.Geometry, float]:
+    """Union of the cells of a boolean window, local CRS; returns (polygon, resolution_m).
+
+    Row runs become boxes (identical runs on consecutive rows merged), then one union.
+    Windows above :data:`MAX_POLYGON_CELLS` are drawn from a block-majority downsample.
+    """
+    f = max(1, int(np.ceil(np.sqrt(sub.size / MAX_POLYGON_CELLS))))
+    if f > 1:
+        sub = _downsample(sub, f)
+        if not sub.any():
+            sub = np.zeros((1, 1), bool)
+            sub[0, 0] = True
+    cell = grid.cell_m * f
     padded = np.zeros((sub.shape[0], sub.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = sub
     d = np.diff(padded, axis=1)
@@ -35,17 +61,13 @@ def _component_polygon(sub: np.ndarray, grid: Grid, r0: int, c0: int) -> shapely
     rs, starts, ends, key_cols = rs[order], starts[order], ends[order], key_cols[order]
     new = np.ones(len(rs), bool)
     new[1:] = (key_cols[1:] != key_cols[:-1]) | (rs[1:] != rs[:-1] + 1)
-    grp = np.cumsum(new) - 1
     top = rs[new]
     bottom = np.maximum.reduceat(rs, np.nonzero(new)[0]) if len(rs) else rs
     s, e = starts[new], ends[new]
-    x0 = grid.x_left + (c0 + s) * grid.cell_m
-    x1 = grid.x_left + (c0 + e) * grid.cell_m
-    y1 = grid.y_top - (r0 + top) * grid.cell_m
-    y0 = grid.y_top - (r0 + bottom + 1) * grid.cell_m
-    del grp
-    boxes = shapely.box(x0, y0, x1, y1)
-    return shapely.union_all(boxes)
+    x_left = grid.x_left + c0 * grid.cell_m
+    y_top = grid.y_top - r0 * grid.cell_m
+    boxes = shapely.box(x_left + s * cell, y_top - (bottom + 1) * cell, x_left + e * cell, y_top - top * cell)
+    return shapely.union_all(boxes), cell
 
 
 def gap_table(area: StudyArea, grid: Grid, uncovered: np.ndarray, *, demand: np.ndarray | None,
@@ -81,9 +103,9 @@ def gap_table(area: StudyArea, grid: Grid, uncovered: np.ndarray, *, demand: np.
         lab = k + 1
         rs, cs = objects[k]
         sub = labels[rs, cs] == lab
-        poly = _component_polygon(sub, grid, rs.start, cs.start)
+        poly, res_m = _component_polygon(sub, grid, rs.start, cs.start)
         if simplify:
-            poly = shapely.simplify(poly, grid.cell_m / 2, preserve_topology=True)
+            poly = shapely.simplify(poly, res_m / 2, preserve_topology=True)
         worst = nearest_min[rs, cs][sub]
         district = ""
         if district_labels is not None and district_names:

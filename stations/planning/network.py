@@ -85,9 +85,13 @@ class RoadNetwork:
         network_type = MODES[code].network
         minx, miny, maxx, maxy = area.geometry.bounds
         pad = 0.01  # about 1 km: roads just outside the area still serve it
+        import warnings
+
         try:
-            osm = pyrosm.OSM(str(path), bounding_box=[minx - pad, miny - pad, maxx + pad, maxy + pad])
-            got = osm.get_network(network_type=network_type, nodes=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "Could not find any edges": answered below
+                osm = pyrosm.OSM(str(path), bounding_box=[minx - pad, miny - pad, maxx + pad, maxy + pad])
+                got = osm.get_network(network_type=network_type, nodes=True)
         except Exception as exc:  # pyrosm raises plain exceptions on broken files
             raise ImportFileError(f"cannot read road extract {str(path)!r}: {exc}") from exc
         nodes, edges = got if isinstance(got, tuple) else (None, None)

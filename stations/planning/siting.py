@@ -323,13 +323,35 @@ def _swap_improve(cov: sp.csr_matrix, cov_csc: sp.csc_matrix, w: np.ndarray, cho
     return chosen, cnt
 
 
-def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, restarts: int = 20,
+def _refill(covf: sp.csr_matrix, cov: sp.csr_matrix, w: np.ndarray, keep: list[int], p: int,
+            rng: np.random.Generator, alpha: float) -> tuple[list[int], np.ndarray]:
+    """Randomised greedy: refill to ``p`` sites, each time picking at random among the
+    candidates whose gain is at least ``alpha`` times the best gain."""
+    chosen = list(keep)
+    cnt = np.zeros(len(w), dtype=np.int32)
+    for j in chosen:
+        cnt[_row(cov, j)] += 1
+    while len(chosen) < p:
+        gains = covf @ (w * (cnt == 0))
+        gains[chosen] = -1.0
+        top = float(gains.max())
+        if top <= 0:
+            break
+        pool = np.nonzero(gains >= alpha * top)[0]
+        j = int(rng.choice(pool))
+        chosen.append(j)
+        cnt[_row(cov, j)] += 1
+    return chosen, cnt
+
+
+def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, restarts: int = 60,
                    time_limit_s: float = 2.0, seed: int = 0) -> list[int]:
     """Candidate indices of ``p`` new sites maximising newly covered weight.
 
-    Greedy, then 1-opt swaps; then ``restarts`` rounds of iterated local search (drop a
-    random fifth of the sites, refill greedily, swap again; keep the result when it covers
-    more), within ``time_limit_s``. Deterministic for a given ``seed``.
+    Lazy greedy, then 1-opt swaps; then up to ``restarts`` rounds of iterated local
+    search: drop a random 1 to p/2 of the best sites, refill with a randomised greedy
+    (any candidate within 85 % of the best gain), swap again, and keep the result when it
+    covers more. Stops after ``time_limit_s``. Deterministic for a given ``seed``.
     """
     cov, w = problem.coverage, problem.weights
     chosen, cnt = _greedy(cov, w, p=p)
@@ -337,19 +359,20 @@ def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, rest
         return _order_by_gain(problem, chosen)
     t0 = time.perf_counter()
     csc = cov.tocsc()
+    covf = cov.astype(np.float64)
     chosen, cnt = _swap_improve(cov, csc, w, chosen, cnt, time_limit_s=time_limit_s)
     best, best_obj = list(chosen), float(w[cnt > 0].sum())
     eps = 1e-9 * max(1.0, float(w.sum()))
     rng = np.random.default_rng(seed)
-    k = max(1, len(best) // 5)
     for _ in range(restarts):
-        if len(best) < 2 or time.perf_counter() - t0 > time_limit_s:
+        left = time_limit_s - (time.perf_counter() - t0)
+        if len(best) < 2 or left <= 0:
             break
-        drop = set(rng.choice(len(best), size=min(k, len(best) - 1), replace=False).tolist())
+        k = int(rng.integers(1, max(1, len(best) // 2) + 1))
+        drop = set(rng.choice(len(best), size=k, replace=False).tolist())
         keep = [j for i, j in enumerate(best) if i not in drop]
-        trial, tcnt = _greedy(cov, w, p=len(best), start=keep)
-        trial, tcnt = _swap_improve(cov, csc, w, trial, tcnt, time_limit_s=max(0.0, time_limit_s -
-                                                                              (time.perf_counter() - t0)))
+        trial, tcnt = _refill(covf, cov, w, keep, len(best), rng, 0.85)
+        trial, tcnt = _swap_improve(cov, csc, w, trial, tcnt, time_limit_s=left)
         obj = float(w[tcnt > 0].sum())
         if obj > best_obj + eps:
             best, best_obj = list(trial), obj
@@ -416,9 +439,19 @@ class ExactSolution:
 def solve_exact(problem: SitingProblem, *, p: int | None = None, time_limit_s: float | None = None) -> ExactSolution:
     """Solve the instance with spopt (MCLP when ``p`` is given, else LSCP of every coverable
     client) and pulp's bundled CBC. Time includes building the model, as a planner would run it."""
+    import warnings
+
     import pulp
     from spopt.locate import LSCP, MCLP
 
+    with warnings.catch_warnings():
+        # pulp 3.x deprecates the bundled-CBC wrapper and direct LpVariable construction
+        # (spopt's); both still work and are what spopt documents.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _solve_exact(problem, p, time_limit_s, pulp, LSCP, MCLP)
+
+
+def _solve_exact(problem: SitingProblem, p: int | None, time_limit_s: float | None, pulp, LSCP, MCLP) -> ExactSolution:
     t0 = time.perf_counter()
     solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s) if time_limit_s else pulp.PULP_CBC_CMD(msg=False)
     if p is not None:
@@ -438,6 +471,8 @@ def solve_exact(problem: SitingProblem, *, p: int | None = None, time_limit_s: f
         sites = [j for j, v in enumerate(model.fac_vars) if v.value() is not None and v.value() > 0.5]
         objective = float(len(sites))
     status = pulp.LpStatus[model.problem.status]
+    if getattr(model.problem, "sol_status", None) == pulp.LpSolutionIntegerFeasible:
+        status += " (time limit: best found, not proven optimal)"
     return ExactSolution(name, sites, objective, time.perf_counter() - t0, status)
 
 

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ..errors import StoreError
-from ..records import FIELDS, FIELD_NAMES
+from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
 from .base import BatchResult, Change, StationStore
 
 SRS_ID = 4326
@@ -136,6 +136,10 @@ CREATE TRIGGER {_RTREE}_update7 AFTER UPDATE OF {GEOM} ON {TABLE}
 CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
   BEGIN DELETE FROM {_RTREE} WHERE id = OLD.fid; END;
 """
+
+
+_RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
+_LAT, _LON = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon")
 
 
 def _now() -> str:
@@ -312,26 +316,31 @@ class GeoPackageStore(StationStore):
                  json.dumps(dict(summary or {}), ensure_ascii=False, default=str)))
             batch_id = cur.lastrowid
             inserts, updates, hist = [], [], []
+            dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+            float_pos = [i for i, n in enumerate(FIELD_NAMES) if n in FLOAT_FIELDS]
             for i, change in enumerate(changes):
                 rec = change.record
-                lat, lon = _clean(rec.get("lat")), _clean(rec.get("lon"))
+                fields = [rec.get(n) for n in FIELD_NAMES]
+                for j in float_pos:  # NaN (from a DataFrame) is stored as NULL
+                    v = fields[j]
+                    if v is not None and v != v:
+                        fields[j] = None
+                lat, lon = fields[_LAT], fields[_LON]
                 geom = point_blob(lon, lat) if lat is not None and lon is not None else None
-                values = [geom, *(_clean(rec.get(n)) for n in FIELD_NAMES),
-                          json.dumps(list(change.flags), ensure_ascii=False) if change.flags else None, now]
+                values = [geom, *fields, dumps(list(change.flags)) if change.flags else None, now]
                 if change.action == "add":
                     inserts.append(values)
-                    payload = {k: v for k, v in ((n, _clean(rec.get(n))) for n in FIELD_NAMES) if v is not None}
+                    payload = {k: v for k, v in zip(FIELD_NAMES, fields) if v is not None}
                 elif change.action in ("update", "remove"):
                     updates.append(values + [rec["station_id"]])
                     payload = {k: list(v) for k, v in change.changed.items()}
                 else:
                     raise StoreError(f"unknown change action {change.action!r}; allowed: add, update, remove")
-                hist.append((rec["station_id"], now, change.action,
-                             json.dumps(payload, ensure_ascii=False, default=str), batch_id,
+                hist.append((rec["station_id"], now, change.action, dumps(payload), batch_id,
                              reason or (rec.get("status_reason") if change.action == "remove" else None)))
                 if progress is not None and (i + 1) % 5000 == 0:
                     progress(5000)
-            db.executemany(insert_sql, inserts)
+            self._insert_many(insert_sql, inserts)
             db.executemany(update_sql, updates)
             db.executemany(hist_sql, hist)
             if progress is not None:
@@ -344,6 +353,21 @@ class GeoPackageStore(StationStore):
             db.execute("ROLLBACK")
             raise
         return BatchResult(batch_id=batch_id, revision=revision, applied=len(changes))
+
+    def _insert_many(self, sql: str, rows: list[list]) -> None:
+        """Insert rows; for large batches fill the R-tree in one statement instead of by
+        trigger (one Python call per row per bound). Inside the caller's transaction, so
+        the triggers are back before anyone else can see the table."""
+        db = self._db
+        if len(rows) < 2000:
+            db.executemany(sql, rows)
+            return
+        start = db.execute(f"SELECT coalesce(max(fid), 0) FROM {TABLE}").fetchone()[0]
+        db.execute(f"DROP TRIGGER {_RTREE}_insert")
+        db.executemany(sql, rows)
+        db.execute(f"INSERT INTO {_RTREE} SELECT fid, lon, lon, lat, lat FROM {TABLE} "
+                   f"WHERE fid > ? AND {GEOM} IS NOT NULL", (start,))
+        db.execute(_RTREE_INSERT_TRIGGER)
 
     def _update_extent(self) -> None:
         row = self._db.execute(f"SELECT min(lon), min(lat), max(lon), max(lat) FROM {TABLE} "

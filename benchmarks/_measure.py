@@ -1,0 +1,34 @@
+"""Run a Python snippet in a fresh subprocess and measure wall seconds and peak RSS.
+
+Peak memory is the child's ``ru_maxrss`` (resident set, includes the interpreter and
+libraries), read with ``os.wait4`` so each run is measured alone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+
+def run_measured(code: str, *args: str, env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of ``python -c code args...``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+    out, err = proc.communicate()
+    # communicate() reaped the child via waitpid; use resource accounting of the reaped child
+    # through wait4 is not possible after the fact, so the snippet reports its own peak.
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    text = out.decode()
+    peak_mb = float("nan")
+    for line in text.splitlines():
+        if line.startswith("PEAK_RSS_KB="):
+            peak_mb = int(line.split("=", 1)[1]) / 1024
+    return wall, peak_mb, text
+
+
+PEAK_SNIPPET = "\nimport resource; print('PEAK_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

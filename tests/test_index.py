@@ -1,0 +1,423 @@
+"""Tests for stations.index: exact great-circle k-nearest stations with filters.
+
+Oracles: points on small lat/lon grids whose distances can be worked out by hand (an
+arc of 0.1 degrees on a great circle is R * 0.1 * pi / 180 = 11,119.5 m), and the
+brute-force :func:`stations.index.nearest_bruteforce` (haversine over every station,
+every filter checked with stations.hours / stations.records directly) for random station
+sets, queries and filters.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from stations import coords
+from stations.amenities import AMENITY_CODES
+from stations.errors import ValidationError
+from stations.index import EARTH_RADIUS_M, Hit, StationIndex, nearest_bruteforce
+
+R = EARTH_RADIUS_M
+ARC_01_DEG_M = R * math.radians(0.1)  # 11,119.5 m
+UTC = timezone.utc
+WEDNESDAY = datetime(2025, 6, 4)  # an ordinary working day in China (no holiday near)
+
+
+def frame(points, **columns) -> pd.DataFrame:
+    """A station table: ``points`` as (lat, lon); other columns default to an open, exact station."""
+    n = len(points)
+    data = {
+        "station_id": [f"S{i}" for i in range(n)],
+        "name": [f"站点{i}" for i in range(n)],
+        "lat": [p[0] for p in points],
+        "lon": [p[1] for p in points],
+        "geocode_precision": ["exact"] * n,
+        "opening_hours": ["24/7"] * n,
+        "timezone": ["Asia/Shanghai"] * n,
+        "access": ["everyone"] * n,
+        "status": ["open"] * n,
+    }
+    for code in AMENITY_CODES:
+        data[f"amenity_{code}"] = ["unknown"] * n
+    data.update(columns)
+    return pd.DataFrame(data)
+
+
+def grid(lat0: float, lon0: float, step: float = 0.1, half: int = 2) -> list[tuple[float, float]]:
+    return [(lat0 + i * step, lon0 + j * step) for i in range(-half, half + 1) for j in range(-half, half + 1)]
+
+
+def rows(hits: list[Hit]) -> list[int]:
+    return [h.row for h in hits]
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+def test_grid_at_the_equator_has_exact_four_way_ties_in_row_order():
+    points = grid(0.0, 0.0)  # row = (i + 2) * 5 + (j + 2); (0, 0) is row 12
+    index = StationIndex.from_frame(frame(points))
+    hits = index.nearest(lat=0.0, lon=0.0, k=5)
+    # At the equator 0.1 degrees of latitude and of longitude are the same arc: the four
+    # neighbours are at bitwise-equal chord distances, so they come in row order.
+    assert rows(hits) == [12, 7, 11, 13, 17]
+    assert hits[0].distance_m == 0.0 and hits[0].bearing_deg == 0.0
+    for h in hits[1:]:
+        assert h.distance_m == pytest.approx(ARC_01_DEG_M, rel=1e-12)
+    assert [round(h.bearing_deg, 9) for h in hits[1:]] == [180.0, 270.0, 90.0, 0.0]
+    # k = 3 cuts inside the tie: the two lowest rows of the four win.
+    assert rows(index.nearest(lat=0.0, lon=0.0, k=3)) == [12, 7, 11]
+    assert [h.station_id for h in hits] == ["S12", "S7", "S11", "S13", "S17"]
+
+
+def test_grid_at_40n_east_west_neighbours_come_before_north_south():
+    points = grid(40.0, 116.0)
+    index = StationIndex.from_frame(frame(points))
+    hits = index.nearest(lat=40.0, lon=116.0, k=5)
+    # 0.1 degrees of longitude at 40N is about cos(40) * 11.1 km = 8.5 km (a little more:
+    # the great circle bulges poleward); 0.1 degrees of latitude is still 11,119.5 m.
+    east_west_m = 2 * R * math.asin(math.cos(math.radians(40.0)) * math.sin(math.radians(0.05)))
+    # East/west (rows 11, 13) and south/north (7, 17) are equally far in exact arithmetic
+    # but not bitwise in floating point, so only the pairs are fixed, not their order.
+    assert rows(hits)[0] == 12 and set(rows(hits)[1:3]) == {11, 13} and set(rows(hits)[3:]) == {7, 17}
+    assert [h.distance_m for h in hits[1:3]] == [pytest.approx(east_west_m, rel=1e-12)] * 2
+    assert [h.distance_m for h in hits[3:]] == [pytest.approx(ARC_01_DEG_M, rel=1e-12)] * 2
+    assert east_west_m == pytest.approx(8518.0, abs=1.0)
+
+
+def test_degree_space_nearest_neighbour_is_wrong_and_ours_is_right():
+    # At 40N one degree of longitude is 0.77 of a degree of latitude on the ground.
+    east = (40.0, 116.09)  # 0.09 degrees east: 7.67 km
+    north = (40.08, 116.0)  # 0.08 degrees north: 8.90 km
+    index = StationIndex.from_frame(frame([north, east]))
+    naive = np.hypot(np.array([north[0], east[0]]) - 40.0, np.array([north[1], east[1]]) - 116.0)
+    assert int(np.argmin(naive)) == 0  # raw lon/lat k-NN picks the northern station...
+    hits = index.nearest(lat=40.0, lon=116.0, k=2)
+    assert rows(hits) == [1, 0]  # ...which is 1.2 km farther
+    assert hits[0].distance_m == pytest.approx(coords.haversine_m(40.0, 116.0, *east), rel=1e-9)
+    assert hits[0].distance_m == pytest.approx(7666.2, abs=0.1)  # 2 R asin(cos 40 sin 0.045)
+    assert hits[1].distance_m == pytest.approx(8895.6, abs=0.1)  # R * radians(0.08)
+
+
+def test_across_the_antimeridian_and_at_the_pole():
+    index = StationIndex.from_frame(frame([(0.0, 179.95), (0.0, -179.0), (89.99, 0.0), (89.99, 180.0)]))
+    hits = index.nearest(lat=0.0, lon=-179.95, k=2)
+    assert rows(hits) == [0, 1]
+    assert hits[0].distance_m == pytest.approx(R * math.radians(0.1), rel=1e-9)
+    assert hits[0].bearing_deg == pytest.approx(270.0)
+    hits = index.nearest(lat=90.0, lon=0.0, k=2)
+    assert set(rows(hits)) == {2, 3}  # equally far in exact arithmetic
+    assert [h.distance_m for h in hits] == [pytest.approx(R * math.radians(0.01), rel=1e-9)] * 2
+
+
+def test_distances_and_bearings_agree_with_coords():
+    assert EARTH_RADIUS_M == coords.EARTH_RADIUS_M
+    rng = np.random.default_rng(3)
+    points = list(zip(rng.uniform(18, 50, 300), rng.uniform(75, 135, 300)))
+    index = StationIndex.from_frame(frame(points))
+    for lat, lon in zip(rng.uniform(18, 50, 20), rng.uniform(75, 135, 20)):
+        for h in index.nearest(lat=float(lat), lon=float(lon), k=10):
+            p = points[h.row]
+            assert h.distance_m == pytest.approx(coords.haversine_m(lat, lon, *p), rel=1e-9)
+            assert h.bearing_deg == pytest.approx(coords.bearing_deg(lat, lon, *p), abs=1e-7)
+
+
+def test_static_filters():
+    points = grid(40.0, 116.0, step=0.01)
+    n = len(points)
+    df = frame(points,
+               amenity_toilet=["yes" if i % 2 else "no" for i in range(n)],
+               amenity_aed=["yes" if i % 5 == 0 else "unknown" for i in range(n)],
+               status=["removed" if i == 13 else "open" for i in range(n)],
+               access=["members" if i == 11 else "everyone" for i in range(n)],
+               geocode_precision=["county" if i == 12 else "exact" for i in range(n)],
+               opening_hours=["24/7" if i % 3 == 0 else "Mo-Fr 08:00-18:00" for i in range(n)])
+    index = StationIndex.from_frame(df)
+    q = dict(lat=40.0, lon=116.0)
+    # Row 12 (the query point) is county precision: out unless asked.
+    assert 12 not in rows(index.nearest(**q, k=25))
+    assert rows(index.nearest(**q, k=1, include_imprecise=True)) == [12]
+    assert 13 not in rows(index.nearest(**q, k=25))
+    assert 13 in rows(index.nearest(**q, k=25, statuses=None))
+    assert rows(index.nearest(**q, k=25, statuses=["removed"])) == [13]
+    assert 11 not in rows(index.nearest(**q, k=25, access=["everyone", "outdoor_workers"]))
+    assert 11 in rows(index.nearest(**q, k=25, access=None))
+    toilets = index.nearest(**q, k=25, amenities=["toilet"])
+    assert toilets and all(h.row % 2 for h in toilets)
+    both = index.nearest(**q, k=25, amenities=("toilet", "aed"))
+    assert both and all(h.row % 10 == 5 for h in both)  # "unknown" is not "yes"
+    assert all(h.row % 3 == 0 for h in index.nearest(**q, k=25, open_24h=True))
+    assert all(h.row % 3 != 0 for h in index.nearest(**q, k=25, open_24h=False))
+
+
+def test_max_distance_is_inclusive_and_limits_the_answer():
+    index = StationIndex.from_frame(frame(grid(0.0, 0.0)))
+    hits = index.nearest(lat=0.0, lon=0.0, k=10, max_distance_m=ARC_01_DEG_M)
+    assert rows(hits) == [12, 7, 11, 13, 17]
+    exact = hits[-1].distance_m
+    assert len(index.nearest(lat=0.0, lon=0.0, k=10, max_distance_m=exact)) == 5
+    assert len(index.nearest(lat=0.0, lon=0.0, k=10, max_distance_m=exact * (1 - 1e-9))) == 1
+    assert index.nearest(lat=0.05, lon=0.05, k=3, max_distance_m=0.0) == []
+
+
+def test_open_at_naive_and_aware_and_unknown_hours():
+    points = [(40.0, 116.0 + 0.01 * i) for i in range(4)]
+    df = frame(points, opening_hours=["Mo-Fr 08:00-18:00", None, "24/7", "Mo-Su 22:00-06:00"])
+    index = StationIndex.from_frame(df)
+    q = dict(lat=40.0, lon=116.0, k=4)
+    assert rows(index.nearest(**q)) == [0, 1, 2, 3]  # no open filter: unknown hours are in
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=12))) == [0, 2]
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=19))) == [2]
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=23, minute=30))) == [2, 3]
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=17, minute=59, second=59))) == [0, 2]
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=18))) == [2]
+    # Aware: 04:00 UTC is 12:00 in Shanghai.
+    assert rows(index.nearest(**q, open_at=datetime(2025, 6, 4, 4, 0, tzinfo=UTC))) == [0, 2]
+    assert rows(index.nearest(**q, open_at=datetime(2025, 6, 7, 4, 0, tzinfo=UTC))) == [2]  # Saturday
+
+
+def test_open_on_arrival_uses_each_stations_own_arrival_time():
+    # Walking east along 40N at 1 m/s with no detour; stations 0.01 degrees apart (852 m).
+    points = [(40.0, 116.0 + 0.01 * i) for i in range(1, 5)]
+    df = frame(points, opening_hours=["Mo-Su 08:00-18:00", "Mo-Su 08:00-18:10", "24/7", "Mo-Su 18:20-23:00"])
+    index = StationIndex.from_frame(df)
+    d = [coords.haversine_m(40.0, 116.0, *p) for p in points]
+    q = dict(lat=40.0, lon=116.0, k=4, arrival_speed_m_s=1.0, circuity=1.0)
+    leave = WEDNESDAY.replace(hour=17, minute=55)
+    # Arrivals 18:09:11 (closed at 18:00), 18:23:23 (closed at 18:10), 24/7, 18:51:47 (open).
+    assert (leave + timedelta(seconds=d[0])).strftime("%H:%M:%S") == "18:09:11"
+    assert rows(index.nearest(**q, open_at=leave)) == [2, 3]
+    assert rows(index.nearest(**q, open_at=leave - timedelta(minutes=20))) == [0, 1, 2, 3]
+    # Opening on the way: leaving at 07:50, station 0 (opens 08:00) is reached at 08:04:11.
+    assert rows(index.nearest(**q, open_at=WEDNESDAY.replace(hour=7, minute=50))) == [0, 1, 2]
+    assert rows(index.nearest(lat=40.0, lon=116.0, k=4, open_at=WEDNESDAY.replace(hour=7, minute=50))) == [2]
+    for leave in (WEDNESDAY.replace(hour=17, minute=55), WEDNESDAY.replace(hour=7, minute=50)):
+        oracle = nearest_bruteforce(df, lat=40.0, lon=116.0, k=4, arrival_speed_m_s=1.0, circuity=1.0,
+                                    open_at=leave)
+        assert rows(index.nearest(**q, open_at=leave)) == rows(oracle)
+
+
+def test_unlocated_and_empty():
+    df = frame([(40.0, 116.0), (float("nan"), float("nan")), (40.01, 116.0)])
+    index = StationIndex.from_frame(df)
+    assert rows(index.nearest(lat=40.0, lon=116.0, k=5)) == [0, 2]
+    assert len(index) == 3
+    empty = StationIndex.from_frame(frame([]))
+    assert empty.nearest(lat=40.0, lon=116.0) == []
+    r, d = empty.nearest_batch([40.0], [116.0], k=2)
+    assert r.tolist() == [[-1, -1]] and d.tolist() == [[math.inf, math.inf]]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(lat=float("nan"), lon=116.0), "lat"),
+    (dict(lat=91.0, lon=116.0), "lat"),
+    (dict(lat=40.0, lon=-180.5), "lon"),
+    (dict(lat=40.0, lon=None), "lon"),
+    (dict(lat=40.0, lon=116.0, k=0), "k"),
+    (dict(lat=40.0, lon=116.0, k=101), "k"),
+    (dict(lat=40.0, lon=116.0, k=2.0), "k"),
+    (dict(lat=40.0, lon=116.0, amenities=["toilet", "sauna"]), "amenities"),
+    (dict(lat=40.0, lon=116.0, statuses=["closed"]), "statuses"),
+    (dict(lat=40.0, lon=116.0, statuses=[]), "statuses"),
+    (dict(lat=40.0, lon=116.0, access=["anyone"]), "access"),
+    (dict(lat=40.0, lon=116.0, max_distance_m=-1.0), "max_distance_m"),
+    (dict(lat=40.0, lon=116.0, max_distance_m=float("nan")), "max_distance_m"),
+    (dict(lat=40.0, lon=116.0, open_at="now"), "open_at"),
+    (dict(lat=40.0, lon=116.0, arrival_speed_m_s=0.0), "arrival_speed_m_s"),
+    (dict(lat=40.0, lon=116.0, arrival_speed_m_s=1.0, circuity=0.5), "circuity"),
+    (dict(lat=40.0, lon=116.0, open_24h="yes"), "open_24h"),
+])
+def test_bad_queries_name_the_field_and_what_is_allowed(kwargs, field):
+    index = StationIndex.from_frame(frame(grid(40.0, 116.0)))
+    with pytest.raises(ValidationError) as info:
+        index.nearest(**kwargs)
+    assert isinstance(info.value, ValueError)
+    problem = next(p for p in info.value.problems if p.field == field)
+    assert problem.allowed
+    if field == "amenities":
+        assert problem.value == "sauna" and "toilet" in problem.allowed and "aed" in problem.allowed
+    if field == "k":
+        assert "100" in problem.allowed
+
+
+def test_every_problem_at_once():
+    index = StationIndex.from_frame(frame(grid(40.0, 116.0)))
+    with pytest.raises(ValidationError) as info:
+        index.nearest(lat=100.0, lon=200.0, k=0, amenities=["x"])
+    assert {p.field for p in info.value.problems} == {"lat", "lon", "k", "amenities"}
+
+
+def test_bad_station_columns_are_rejected_with_the_allowed_values():
+    with pytest.raises(ValidationError) as info:
+        StationIndex.from_frame(frame([(40.0, 116.0), (95.0, 116.0)], status=["open", "shut"]))
+    fields = {p.field: p for p in info.value.problems}
+    assert set(fields) == {"lat", "status"}
+    assert "temporarily_closed" in fields["status"].allowed
+    with pytest.raises(ValidationError):
+        StationIndex.from_arrays([40.0], [116.0], amenities={"sauna": ["yes"]})
+
+
+def test_batch_matches_single_queries_and_pads():
+    rng = np.random.default_rng(7)
+    points = list(zip(rng.uniform(39, 41, 400), rng.uniform(115, 117, 400))) + grid(40.0, 116.0)
+    n = len(points)
+    df = frame(points, amenity_toilet=rng.choice(["yes", "no"], n), status=rng.choice(["open", "removed"], n,
+                                                                                          p=[0.9, 0.1]))
+    index = StationIndex.from_frame(df)
+    lats = np.concatenate([rng.uniform(38.5, 41.5, 300), [40.0]])
+    lons = np.concatenate([rng.uniform(114.5, 117.5, 300), [116.0]])
+    for filters in ({}, {"amenities": ["toilet"]}, {"statuses": None, "max_distance_m": 9000.0},
+                    {"open_at": WEDNESDAY.replace(hour=3)}):
+        r, d = index.nearest_batch(lats, lons, k=4, **filters)
+        assert r.shape == d.shape == (len(lats), 4)
+        for j in range(len(lats)):
+            hits = index.nearest(lat=float(lats[j]), lon=float(lons[j]), k=4, **filters)
+            assert r[j, :len(hits)].tolist() == rows(hits)
+            assert d[j, :len(hits)] == pytest.approx([h.distance_m for h in hits], rel=1e-12)
+            assert (r[j, len(hits):] == -1).all() and np.isinf(d[j, len(hits):]).all()
+    with pytest.raises(ValidationError):
+        index.nearest_batch([40.0, 91.0], [116.0, 116.0], k=4)
+
+
+def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
+    rng = np.random.default_rng(11)
+    n = 5000
+    lat, lon = rng.uniform(20, 45, n), rng.uniform(75, 130, n)
+    aed = rng.random(n) < 0.01
+    index = StationIndex.from_arrays(lat, lon, amenities={"aed": aed, "toilet": rng.random(n) < 0.7},
+                                     cache_bytes=40_000)
+    df = {"lat": lat, "lon": lon, "amenity_aed": aed}
+    for q in zip(rng.uniform(20, 45, 30), rng.uniform(75, 130, 30)):
+        got = index.nearest(lat=float(q[0]), lon=float(q[1]), k=5, amenities=["aed"])
+        assert rows(got) == rows(nearest_bruteforce(df, lat=float(q[0]), lon=float(q[1]), k=5, amenities=["aed"]))
+    info = index.cache_info()
+    assert info["builds"] == 1 and info["hits"] == 29
+    for j, combo in enumerate([["toilet"], ["aed", "toilet"], ["aed"]] * 3):
+        index.nearest(lat=30.0, lon=100.0 + j, k=5, amenities=combo)
+    assert index.cache_info()["bytes"] <= 40_000 or index.cache_info()["entries"] == 1
+
+
+# ------------------------------------------------------------------ against the oracle
+
+HOURS = ("24/7", "Mo-Fr 08:00-18:00", "Mo-Su 08:00-20:00", "Mo-Fr 08:00-18:00; PH off", "Sa,Su 10:00-14:00",
+         "Mo-Su 22:00-06:00", "off", "Jan-Jun Mo-Fr 09:00-17:00", None)
+ZONES = ("Asia/Shanghai", "Asia/Shanghai", "Asia/Urumqi", "Europe/Berlin")
+PRECISIONS = ("exact", "street", "town", "county", None)
+
+
+@st.composite
+def station_sets(draw):
+    n = draw(st.integers(0, 40))
+    kind = draw(st.sampled_from(["china", "world", "grid"]))
+    points = []
+    for _ in range(n):
+        if points and draw(st.integers(0, 5)) == 0:  # a duplicate position
+            points.append(draw(st.sampled_from(points)))
+        elif kind == "grid":
+            points.append((draw(st.integers(-3, 3)) * 0.1, draw(st.integers(-3, 3)) * 0.1))
+        elif kind == "china":
+            points.append((draw(st.floats(18, 50)), draw(st.floats(75, 135))))
+        else:
+            points.append((draw(st.floats(-90, 90)), draw(st.floats(-180, 180))))
+    pick = lambda values: [draw(st.sampled_from(values)) for _ in range(n)]  # noqa: E731
+    df = frame(points, geocode_precision=pick(PRECISIONS), opening_hours=pick(HOURS), timezone=pick(ZONES),
+               access=pick(("everyone", "outdoor_workers", "members", None)),
+               status=pick(("open", "open", "temporarily_closed", "removed")),
+               amenity_toilet=pick(("yes", "no", "unknown")), amenity_aed=pick(("yes", "no")),
+               amenity_wifi=pick(("yes", "unknown")))
+    return df
+
+
+@st.composite
+def queries(draw, df):
+    n = len(df)
+    how = draw(st.sampled_from(["anywhere", "near", "antipode"] if n else ["anywhere"]))
+    if how == "anywhere":
+        lat, lon = draw(st.floats(-90, 90)), draw(st.floats(-180, 180))
+    else:
+        r = draw(st.integers(0, n - 1))
+        lat, lon = float(df.lat[r]), float(df.lon[r])
+        if how == "antipode":
+            lat, lon = -lat, lon - 180.0 if lon > 0 else lon + 180.0
+        lat = min(90.0, max(-90.0, lat + draw(st.sampled_from([0.0, 1e-6, -0.003]))))
+    filters = {}
+    if draw(st.booleans()):
+        filters["amenities"] = draw(st.lists(st.sampled_from(["toilet", "aed", "wifi"]), max_size=2, unique=True))
+    if draw(st.booleans()):
+        filters["statuses"] = draw(st.one_of(st.none(), st.lists(
+            st.sampled_from(["open", "temporarily_closed", "removed"]), min_size=1, unique=True)))
+    if draw(st.booleans()):
+        filters["access"] = draw(st.lists(st.sampled_from(["everyone", "outdoor_workers", "members"]),
+                                          min_size=1, unique=True))
+    filters["include_imprecise"] = draw(st.booleans())
+    filters["open_24h"] = draw(st.sampled_from([None, None, True, False]))
+    if draw(st.booleans()):
+        filters["max_distance_m"] = draw(st.floats(0.0, 2.1e7))
+    when = draw(st.sampled_from(["none", "naive", "aware", "arrival"]))
+    if when != "none":
+        t = draw(st.datetimes(datetime(2025, 1, 1), datetime(2026, 12, 31)))
+        filters["open_at"] = t.replace(tzinfo=UTC) if when == "aware" or draw(st.booleans()) else t
+    if when == "arrival":
+        filters["arrival_speed_m_s"] = draw(st.sampled_from([0.7, 1.3, 4.2, 15.0, 300.0]))
+        filters["circuity"] = draw(st.sampled_from([1.0, 1.3]))
+    return lat, lon, draw(st.integers(1, 8)), filters
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(a, b) + 1e-6
+
+
+def assert_same_up_to_ties(got: list[Hit], full: list[Hit], k: int) -> None:
+    """``got`` is the oracle's first ``k`` (``full`` is its whole ranking), up to exact-distance ties."""
+    expected = full[:k]
+    assert len(got) == len(expected), (got, expected)
+    distance_of = {h.row: h.distance_m for h in full}
+    assert len({h.row for h in got}) == len(got)
+    for j, (g, e) in enumerate(zip(got, expected)):
+        assert close(g.distance_m, e.distance_m), (j, g, e)
+        assert g.row in distance_of and close(g.distance_m, distance_of[g.row]), (g, "not eligible")
+        assert g.station_id == e.station_id or close(g.distance_m, distance_of[g.row])
+        tied = [h for h in full if close(h.distance_m, e.distance_m)]
+        if len(tied) == 1:
+            assert g.row == e.row, (j, g, e)
+    for a, b in zip(got, got[1:]):
+        assert a.distance_m <= b.distance_m
+        if a.distance_m == b.distance_m:
+            assert a.row < b.row
+
+
+@settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), df=station_sets())
+def test_equals_the_brute_force_oracle(data, df):
+    index = StationIndex.from_frame(df)
+    # Several queries per index: the snapshot and sub-tree caches carry over between them.
+    for _ in range(4):
+        lat, lon, k, filters = data.draw(queries(df))
+        full = nearest_bruteforce(df, lat=lat, lon=lon, k=max(len(df), 1), **filters)
+        if "max_distance_m" in filters:  # nothing measured at the limit itself (chord vs haversine)
+            limit = filters["max_distance_m"]
+            assume(all(abs(coords.haversine_m(lat, lon, a, b) - limit) > 1e-6 * limit + 1e-6
+                       for a, b in zip(df.lat, df.lon)))
+        got = index.nearest(lat=lat, lon=lon, k=k, **filters)
+        assert_same_up_to_ties(got, full, k)
+        r, d = index.nearest_batch([lat], [lon], k=k, **filters)
+        assert r[0, :len(got)].tolist() == rows(got)
+
+
+@settings(max_examples=60, deadline=None)
+@given(df=station_sets(), start=st.datetimes(datetime(2025, 1, 1), datetime(2026, 12, 31)),
+       step_s=st.sampled_from([1, 59, 60, 61, 900, 3601]), lat=st.floats(18, 50), lon=st.floats(75, 135))
+def test_open_now_stays_right_as_time_goes_on(df, start, step_s, lat, lon):
+    """Successive "open now" queries reuse snapshots; they must expire exactly on time."""
+    index = StationIndex.from_frame(df)
+    for j in range(12):
+        when = start + timedelta(seconds=j * step_s)
+        for t in (when, when.replace(tzinfo=UTC)):
+            got = index.nearest(lat=lat, lon=lon, k=5, open_at=t)
+            assert_same_up_to_ties(got, nearest_bruteforce(df, lat=lat, lon=lon, k=len(df) or 1, open_at=t), 5)
