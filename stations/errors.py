@@ -26,6 +26,13 @@ class Problem:
     allowed: str = ""
     row: int | None = None
 
+    def __post_init__(self) -> None:
+        # numpy scalars (np.float64(95.0)) print and serialise as plain Python numbers.
+        if hasattr(self.value, "item") and getattr(self.value, "ndim", 1) == 0:
+            object.__setattr__(self, "value", self.value.item())
+        if self.row is not None and hasattr(self.row, "item"):
+            object.__setattr__(self, "row", int(self.row))
+
     def __str__(self) -> str:
         where = f"row {self.row}: " if self.row is not None else ""
         allowed = f" (allowed: {self.allowed})" if self.allowed else ""

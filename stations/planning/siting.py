@@ -345,13 +345,14 @@ def _refill(covf: sp.csr_matrix, cov: sp.csr_matrix, w: np.ndarray, keep: list[i
 
 
 def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, restarts: int = 60,
-                   time_limit_s: float = 2.0, seed: int = 0) -> list[int]:
+                   patience: int = 20, time_limit_s: float = 2.0, seed: int = 0) -> list[int]:
     """Candidate indices of ``p`` new sites maximising newly covered weight.
 
     Lazy greedy, then 1-opt swaps; then up to ``restarts`` rounds of iterated local
     search: drop a random 1 to p/2 of the best sites, refill with a randomised greedy
     (any candidate within 85 % of the best gain), swap again, and keep the result when it
-    covers more. Stops after ``time_limit_s``. Deterministic for a given ``seed``.
+    covers more. Stops after ``patience`` rounds without improvement or ``time_limit_s``.
+    Deterministic for a given ``seed`` (unless the time limit cuts it short).
     """
     cov, w = problem.coverage, problem.weights
     chosen, cnt = _greedy(cov, w, p=p)
@@ -364,9 +365,10 @@ def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, rest
     best, best_obj = list(chosen), float(w[cnt > 0].sum())
     eps = 1e-9 * max(1.0, float(w.sum()))
     rng = np.random.default_rng(seed)
+    stale = 0
     for _ in range(restarts):
         left = time_limit_s - (time.perf_counter() - t0)
-        if len(best) < 2 or left <= 0:
+        if len(best) < 2 or left <= 0 or stale >= patience:
             break
         k = int(rng.integers(1, max(1, len(best) // 2) + 1))
         drop = set(rng.choice(len(best), size=k, replace=False).tolist())
@@ -376,6 +378,9 @@ def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, rest
         obj = float(w[tcnt > 0].sum())
         if obj > best_obj + eps:
             best, best_obj = list(trial), obj
+            stale = 0
+        else:
+            stale += 1
     return _order_by_gain(problem, best)
 
 
