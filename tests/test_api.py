@@ -213,3 +213,16 @@ def test_huge_query_string_unknown_station_and_wrong_method(client):
     _assert_problem(client.get("/api/v1/stations/NOPE"), 404, None, "NOPE")
     _assert_problem(client.get("/api/v1/nope"), 404)
     _assert_problem(client.delete("/api/v1/nearest"), 405)
+
+
+def test_every_api_route_answers_errors_in_the_one_shape(client):
+    """datasette-style: walk the URL map so a new route cannot skip the error shape."""
+    app = client.application
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1")]
+    assert len(rules) >= 7
+    for rule in rules:
+        path = rule.rule.replace("<station_id>", "N100")
+        wrong = "DELETE"
+        _assert_problem(client.open(path, method=wrong), 405)
+        if "GET" in rule.methods and rule.endpoint in ("api.nearest_view", "api.stations_view", "api.station_view"):
+            _assert_problem(client.get(path, query_string={"bogus": "1"}), 400, "bogus", "unknown parameter")

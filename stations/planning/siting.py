@@ -344,8 +344,8 @@ def _refill(covf: sp.csr_matrix, cov: sp.csr_matrix, w: np.ndarray, keep: list[i
     return chosen, cnt
 
 
-def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, restarts: int = 60,
-                   patience: int = 20, time_limit_s: float = 2.0, seed: int = 0) -> list[int]:
+def mclp_heuristic(problem: SitingProblem, p: int, *, improve: bool = True, restarts: int = 150,
+                   patience: int = 50, time_limit_s: float = 2.0, seed: int = 0) -> list[int]:
     """Candidate indices of ``p`` new sites maximising newly covered weight.
 
     Lazy greedy, then 1-opt swaps; then up to ``restarts`` rounds of iterated local

@@ -1,0 +1,103 @@
+"""Benchmark: requests/s of /api/v1/nearest against the no-op /api/v1/ping in the same server.
+
+Starts `stations serve` (gunicorn) on a loopback port over a store of N synthetic stations,
+then drives both endpoints with the same load generator (wrk, from Debian's `wrk` package;
+the script installs it with apt-get when missing), each for a bounded time, and prints
+requests/s side by side with the ratio. Only 127.0.0.1 is ever contacted.
+
+Reproduce::
+
+    .venv/bin/python benchmarks/bench_http.py                 # 200,000 stations, 10 s per endpoint
+    .venv/bin/python benchmarks/bench_http.py --n 20000 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.7
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p50.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{url}: {non2xx.group(1)} error responses")
+    return rps, float(p50.group(1)) * scale
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200_000)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "bench.gpkg"
+        from stations.export import records_of
+        from stations.store import Change, open_store
+        from stations.synthetic import national_stations
+
+        frame = national_stations(args.n, seed=0)
+        with open_store(store) as s:
+            s.apply([Change("add", r) for r in records_of(frame)], command="bench")
+        port = _free_port()
+        server = subprocess.Popen([str(ROOT / ".venv/bin/stations"), "--store", str(store), "serve", "--port",
+                                   str(port), "--workers", str(args.workers)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(base + "/api/v1/health", timeout=30).read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            nearest = base + "/api/v1/nearest?lat=39.9042&lon=116.4074&k=5&amenities=microwave&open=now"
+            for url in (nearest, base + "/api/v1/ping"):  # warm every worker's snapshot
+                for _ in range(4 * args.workers):
+                    urllib.request.urlopen(url, timeout=60).read()
+            rows = []
+            for name, url in (("/api/v1/ping (no-op baseline)", base + "/api/v1/ping"),
+                              ("/api/v1/nearest k=5 microwave open=now", nearest),
+                              ("/api/v1/nearest k=5 unfiltered", base + "/api/v1/nearest?lat=39.9&lon=116.4&k=5")):
+                rows.append((name, *_wrk(url, args.seconds, args.connections)))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    base_rps = rows[0][1]
+    print(f"\nHTTP benchmark: {args.n:,} stations, gunicorn {args.workers} sync workers, wrk 1 thread "
+          f"{args.connections} connections, {args.seconds} s each, loopback")
+    print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'x ping':>7}")
+    for name, rps, p50 in rows:
+        print(f"{name:42} {rps:9.0f} {p50:8.2f} {rps / base_rps:7.2f}")
+    ratio = rows[1][1] / base_rps
+    print(f"\ntarget: /nearest >= {TARGET_RATIO} x ping -> {'met' if ratio >= TARGET_RATIO else 'NOT met'} ({ratio:.2f})")
+
+
+if __name__ == "__main__":
+    main()
