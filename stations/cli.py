@@ -277,6 +277,29 @@ def geocode_cmd(ctx, review, limit):
                f"failed {result['failed']}")
 
 
+@main.command("map")
+@click.option("--county", default=None, help="Only stations whose county contains this text.")
+@click.option("--tiles", default=None, help="Basemap: none, osm, amap, tencent or a URL template (default: setting).")
+@click.option("--tiles-crs", default=None, help="System of a URL-template basemap: wgs84 or gcj02.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("maps/stations.html"),
+              show_default=True)
+@click.pass_context
+def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
+    """Write a self-contained interactive map (one HTML file that works offline) under maps/."""
+    from .mapping import build_map
+
+    settings = _settings(ctx)
+    with _store(ctx, create=False) as store:
+        frame = store.frame(statuses=("open", "temporarily_closed"))
+    if county:
+        frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
+    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    m.save(str(out))
+    click.echo(f"wrote a map of {len(frame)} stations to {out}")
+
+
 @main.command("serve")
 @click.option("--host", default=None, help="Listen address (default: setting host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: setting port, 8000).")

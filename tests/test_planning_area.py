@@ -161,9 +161,9 @@ def test_memory_guard_refuses_with_estimate_and_a_coarser_cell():
 
 def test_travel_modes_and_radius():
     walk = Travel()
-    assert (walk.mode, walk.minutes, walk.circuity, walk.speed) == ("walk", 15, 1.3, 4.5)
+    assert (walk.mode, walk.minutes, walk.circuity, walk.speed_kmh) == ("walk", 15, 1.3, 4.5)
     assert walk.radius_m == pytest.approx(4500 / 60 * 15 / 1.3)
-    assert Travel("e-bike").speed == 15 and Travel("三轮车").speed == 10
+    assert Travel("e-bike").speed_kmh == 15 and Travel("三轮车").speed_kmh == 10
     assert walk.minutes_for(1000.0) == pytest.approx(1000 * 1.3 / 75)
     assert Travel.from_settings({"walk_speed_kmh": 4.8, "circuity": 1.25}).radius_m == pytest.approx(80 * 15 / 1.25)
 

@@ -86,6 +86,11 @@ def test_cross_coverage_from_overlapping_circles():
     assert res.perc_area_covered == pytest.approx(100 * covered / 1e8, abs=0.15)  # 95.09 %
     assert res.perc_area_covered_2plus == pytest.approx(100 * cross / 1e8, abs=0.15)  # 13.51 %
     assert res.area_covered_2plus_km2 == pytest.approx(cross / 1e6, abs=0.15)
+    # gaps of cross coverage: everything outside the 24 lenses
+    lacking = CoverageStudy(area, travel=R1500, cell_m=25, district_level=None).evaluate(
+        stations_at(area, GRID_4X4), gap_level=2)
+    assert lacking.gaps["area_km2"].sum() == pytest.approx(100 - cross / 1e6, abs=0.15)
+    assert lacking.gap_level == 2 and lacking.summary()["gap_level"] == 2
 
 
 def test_surface_nearest_and_second_nearest_minutes():

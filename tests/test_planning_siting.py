@@ -10,7 +10,9 @@ import shapely
 from stations.errors import ValidationError
 from stations.planning import CoverageStudy, Travel, compare_with_exact, fewest_sites, suggest_sites
 from stations.planning.area import area_from_local, local_crs
-from stations.planning.siting import build_problem, mclp_heuristic, solve_exact
+from stations.planning.exact import solve_exact
+from stations.planning.heuristics import mclp_heuristic
+from stations.planning.siting_model import build_problem
 
 CRS = local_crs(shapely.box(115.0, 39.5, 115.2, 39.7))
 R1000 = Travel("walk", minutes=12, circuity=1.0, speed_kmh=5.0)

@@ -90,6 +90,35 @@
     return group;
   }
 
+  /* Province outlines at once; from zoom 8, county outlines of the grid cells in view (from the API). */
+  function loadOutlines(map, group, api, crs, renderer, provStyle, countyStyle) {
+    var loaded = {}, countyGroup = L.layerGroup().addTo(group), cellDeg = 2;
+    function json(url) { return fetch(url).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); }); }
+    function counties() {
+      if (map.getZoom() < 8) return;
+      var b = map.getBounds();
+      var x0 = Math.floor(b.getWest() / cellDeg), x1 = Math.floor(b.getEast() / cellDeg);
+      var y0 = Math.floor(b.getSouth() / cellDeg), y1 = Math.floor(b.getNorth() / cellDeg);
+      for (var x = x0; x <= x1; x++) {
+        for (var y = y0; y <= y1; y++) {
+          (function (key, x, y) {
+            if (loaded[key]) return;
+            loaded[key] = true;
+            json(api + '/outlines/county?x=' + x + '&y=' + y + '&crs=' + crs).then(function (data) {
+              cellDeg = data.cell_deg || cellDeg;
+              countyGroup.addLayer(outlineLayer(data, countyStyle, renderer));
+            }).catch(function () { loaded[key] = false; });
+          })(x + '/' + y, x, y);
+        }
+      }
+    }
+    json(api + '/outlines/province?crs=' + crs).then(function (data) {
+      group.addLayer(outlineLayer(data, provStyle, renderer));
+    }).catch(function () {});
+    map.on('moveend', counties);
+    counties();
+  }
+
   /* Popup content for one station: ctx = {lang, statuses: [{code, zh, en, color, icon}], amenities: [...]} */
   function popupHtml(p, ctx) {
     var lang = ctx.lang, w = WORDS[lang], i = lang === 'zh' ? 0 : 1;
@@ -162,7 +191,7 @@
 
   global.StationsCommon = {
     WORDS: WORDS, NAV_LABELS: NAV_LABELS, NAV_ORDER: NAV_ORDER, esc: esc, safeUrl: safeUrl, icon: icon,
-    statusOf: statusOf, fmtDistance: fmtDistance, decodePolyline: decodePolyline, outlineLayer: outlineLayer,
+    statusOf: statusOf, fmtDistance: fmtDistance, decodePolyline: decodePolyline, outlineLayer: outlineLayer, loadOutlines: loadOutlines,
     popupHtml: popupHtml, statusStyles: statusStyles
   };
 })(window);

@@ -17,16 +17,13 @@ import numpy as np
 from ._station_index import DEFAULT_CIRCUITY, Hit
 
 
-def _column(stations: Any, name: str, n: int, default: Any) -> np.ndarray:
-    if hasattr(stations, "columns"):
-        present = name in stations.columns
-    else:
-        present = name in stations
+def _column(stations: Any, name: str) -> np.ndarray | None:
+    """A column as an array, or None when the table has no such column."""
+    present = name in stations.columns if hasattr(stations, "columns") else name in stations
     if not present:
-        return np.full(n, default, dtype=object)
+        return None
     values = stations[name]
-    values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    return values
+    return values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
 
 
 def _per_value(values: np.ndarray, fn) -> np.ndarray:
@@ -38,10 +35,13 @@ def _per_value(values: np.ndarray, fn) -> np.ndarray:
     return table[codes]
 
 
-def _in(values: np.ndarray, allowed: Iterable[str] | None) -> np.ndarray:
+def _in(values: np.ndarray | None, allowed: Iterable[str] | None, absent: str) -> np.ndarray | bool:
+    """Whether each value is allowed (``absent`` stands for every value of a missing column)."""
     if allowed is None:
-        return np.ones(len(values), dtype=bool)
+        return True
     allowed = (allowed,) if isinstance(allowed, str) else tuple(allowed)
+    if values is None:
+        return absent in allowed
     return np.isin(values.astype(object), np.array(allowed, dtype=object))
 
 
@@ -84,28 +84,26 @@ max_distance_m, include_imprecise
 
     slat = np.asarray(stations["lat"], dtype=np.float64)
     slon = np.asarray(stations["lon"], dtype=np.float64)
-    n = len(slat)
     ok = ~(np.isnan(slat) | np.isnan(slon))
     dist = np.where(ok, haversine_m(lat, lon, np.where(ok, slat, 0.0), np.where(ok, slon, 0.0)), np.inf)
-    ok &= _in(_column(stations, "status", n, "open"), statuses)
-    ok &= _in(_column(stations, "access", n, "everyone"), access)
+    ok &= _in(_column(stations, "status"), statuses, "open")
+    ok &= _in(_column(stations, "access"), access, "everyone")
     for code in ([amenities] if isinstance(amenities, str) else amenities):
-        col = _column(stations, f"amenity_{code}", n, "unknown")
-        ok &= col if col.dtype == bool else (col == "yes")
-    if not include_imprecise:
-        precision = _column(stations, "geocode_precision", n, "exact")
+        col = _column(stations, f"amenity_{code}")
+        ok &= False if col is None else col if col.dtype == bool else (col == "yes")
+    precision = _column(stations, "geocode_precision")
+    if not include_imprecise and precision is not None:
         ok &= _per_value(precision, lambda p: not needs_review(p))
     if max_distance_m is not None:
         ok &= dist <= max_distance_m
-    oh_col = _column(stations, "opening_hours", n, None)
-    tz_col = _column(stations, "timezone", n, DEFAULT_TIMEZONE)
+    oh_col, tz_col = _column(stations, "opening_hours"), _column(stations, "timezone")
 
     def oh(r: int) -> str | None:
-        o = oh_col[r]
+        o = None if oh_col is None else oh_col[r]
         return None if o is None or o != o else str(o)
 
     def tz(r: int) -> str:
-        z = tz_col[r]
+        z = None if tz_col is None else tz_col[r]
         return DEFAULT_TIMEZONE if z is None or z != z else str(z)
 
     if open_24h is not None:
@@ -128,7 +126,7 @@ max_distance_m, include_imprecise
         cut = np.partition(dist[rows], k - 1)[k - 1]
         rows = rows[dist[rows] <= cut]
     rows = rows[np.lexsort((rows, dist[rows]))][:k]
-    ids = _column(stations, "station_id", n, None)
+    ids = _column(stations, "station_id")
     bearings = bearing_deg(lat, lon, slat[rows], slon[rows]) if len(rows) else []
-    return [Hit(int(r), str(r) if ids[r] is None else ids[r], float(dist[r]), float(b))
+    return [Hit(int(r), str(r) if ids is None else ids[r], float(dist[r]), float(b))
             for r, b in zip(rows, bearings)]

@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._geometry import chord_to_m1
+
 INF = float("inf")
 OVERQUERY_MIN_SELECTIVITY = 0.5
 OVERQUERY_MAX_K = 256
@@ -120,14 +122,19 @@ class NeedSubtree(Exception):
 Accept = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, chord distances) -> keep
 
 
+# Chords closer than this ratio may round to equal metres: treated as ties (see order_ties).
+TIE_REL = 1.0 + 1e-14
+
+
 def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
            accept: Accept | None = None) -> tuple[list[float], list[int]]:
     """The k nearest eligible stations: (chord distances, rows), by distance then row.
 
     Asks the tree for at least ``k + 1`` neighbours and repeats with four times as many
     until ``k`` pass the mask and ``accept`` *and* the farthest neighbour returned is
-    strictly farther than the k-th pass (or nothing is left within ``ub``): then every
-    station tied with the k-th is in hand, and ties are broken by row number.
+    farther than the k-th pass by more than :data:`TIE_REL` (or nothing is left within
+    ``ub``): then every station tied with the k-th is in hand, and ties (equal metres) are
+    broken by row number.
     """
     tree = entry.tree
     if tree is None:
@@ -165,14 +172,20 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
                 d, rows = d[keep], rows[keep]
             dl, rl = d.tolist(), rows.tolist()
         n_pass = len(dl)
-        if exhausted or (n_pass >= k and last > dl[k - 1]):
+        if exhausted or (n_pass >= k and last > dl[k - 1] * TIE_REL):
             break
         kk *= 4
         if mask is not None and OVERQUERY_MAX_K < kk < n_pts:
             raise NeedSubtree
     for j in range(min(n_pass - 1, k)):
-        if dl[j] == dl[j + 1]:  # exact ties (e.g. duplicate positions): order by row
-            pairs = sorted(zip(dl, rl))
-            dl, rl = [p[0] for p in pairs], [p[1] for p in pairs]
+        if dl[j + 1] <= dl[j] * TIE_REL:  # a tie, e.g. duplicate positions: order by metres, then row
+            dl, rl = order_ties(dl, rl)
             break
     return dl[:k], rl[:k]
+
+
+def order_ties(dl: list[float], rl: list[int]) -> tuple[list[float], list[int]]:
+    """Sort (chord, row) pairs by the metres reported, then row. Chords a few ulps apart can
+    round to the same metres: those count as tied too (the search fetched them all)."""
+    pairs = sorted(zip(dl, rl), key=lambda p: (chord_to_m1(p[0]), p[1]))
+    return [p[0] for p in pairs], [p[1] for p in pairs]

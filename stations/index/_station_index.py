@@ -14,7 +14,7 @@ from ..amenities import AMENITY_CODES
 from ._filters import StaticFilter, query_problems, raise_problems, static_filter, validate_k
 from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, m_to_chord, search_radius_chord, spatial_order, unit_vectors
 from ._hours import MIXED, OPEN, Snapshot, time_key
-from ._search import EntryCache, NeedSubtree, build_tree, make_entry, search
+from ._search import TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search
 from ._table import StationTable, build_table
 
 DEFAULT_MAX_K = 100
@@ -318,7 +318,7 @@ class StationIndex:
         # Exact distance ties decide membership or order: redo those points exactly.
         tie = np.zeros(m, dtype=bool)
         if kk > 1:
-            tie = ((d[:, 1:] == d[:, :-1]) & found[:, 1:]).any(axis=1)
+            tie = ((d[:, 1:] <= d[:, :-1] * TIE_REL) & found[:, 1:]).any(axis=1)
         dm = chord_to_m(d[:, :k])
         if max_distance_m is not None:
             dm = np.where(dm <= max_distance_m, dm, np.inf)
@@ -444,8 +444,9 @@ class StationIndex:
             bound = math.nextafter(da[need - 1], math.inf) if len(da) == need else r_hi
             db, rb = self._search_key(sf, skey, snap, q, need, bound, MIXED,
                                       lambda rows, chord: accept(rows, chord, check_all=True))
-            band = sorted(zip(da + db, ra + rb))[:need] if db else list(zip(da, ra))
-            found += band
+            if db:
+                da, ra = order_ties(da + db, ra + rb)
+            found += list(zip(da, ra))[:need]
             if len(found) >= k or last_band:
                 break
             r_lo, w_lo = r_hi, w_hi

@@ -163,10 +163,11 @@ def _inline_css_urls(css: str, folder: Path) -> str:
     return _CSS_URL.sub(repl, css)
 
 
-def _elements(root) -> Iterable:
+def elements(root) -> Iterable:
+    """Every element in the tree under ``root``, ``root`` first."""
     yield root
     for child in list(getattr(root, "_children", {}).values()):
-        yield from _elements(child)
+        yield from elements(child)
 
 
 def localise(root, *, mode: Mode = "url", base: str = "/static/") -> None:
@@ -180,7 +181,7 @@ def localise(root, *, mode: Mode = "url", base: str = "/static/") -> None:
     AssetError
         An element names an asset that has no local copy, or a copy is missing on disk.
     """
-    for element in _elements(root):
+    for element in elements(root):
         for attr in ("default_js", "default_css"):
             pairs = getattr(element, attr, None)
             if not pairs:

@@ -65,8 +65,30 @@ class StationsMap(folium.Map):
         self.static_base = static_base
 
     def render(self, **kwargs):
+        if not any(isinstance(e, folium.Icon) for e in _assets.elements(self)):
+            # folium's Map loads Awesome Markers and the Font Awesome font for folium.Icon; this
+            # map's own markers use an inline SVG sprite, so without an Icon they are dead weight.
+            self.default_js = [p for p in self.default_js if p[0] != "awesome_markers"]
+            self.default_css = [p for p in self.default_css
+                                if p[0] not in ("awesome_markers_css", "awesome_markers_font_css")]
         _assets.localise(self, mode=self.asset_mode, base=self.static_base)
         return super().render(**kwargs)
+
+
+class _Raw(Element):
+    """Markup inserted as it is (branca's Element would read it as a template)."""
+
+    _template = Template("{{ this.text|safe }}")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+def _json_for_html(value: Any) -> str:
+    """JSON safe inside a <script> element: <, > and & escaped as JavaScript escapes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 class StationLayer(JSCSSMixin, MacroElement):
@@ -79,7 +101,7 @@ class StationLayer(JSCSSMixin, MacroElement):
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = StationsMap.init({{ this._parent.get_name() }},
                 {{ this.layer_control.get_name() if this.layer_control else 'null' }},
-                {{ this.config|tojson }});
+                JSON.parse(document.getElementById("{{ this.get_name() }}_config").textContent));
         {% endmacro %}
     """)
 
@@ -98,7 +120,11 @@ class StationLayer(JSCSSMixin, MacroElement):
 
     def render(self, **kwargs):
         figure = self.get_root()
-        figure.html.add_child(Element(_assets.sprite_markup()), name="stations_icon_sprite")
+        figure.html.add_child(_Raw(_assets.sprite_markup()), name="stations_icon_sprite")
+        # The configuration (with embedded stations) goes in as JSON data, not as script text:
+        # branca re-reads script text as a template, and data may contain "{{" or "{#".
+        figure.html.add_child(_Raw(f'<script type="application/json" id="{self.get_name()}_config">'
+                                   f'{_json_for_html(self.config)}</script>'), name=f"{self.get_name()}_config")
         super().render(**kwargs)
 
 

@@ -8,8 +8,9 @@ content (审图号) and are drawn as thin lines only.
 Lines are simplified (Douglas-Peucker, :data:`PROVINCE_TOLERANCE_DEG` /
 :data:`COUNTY_TOLERANCE_DEG`) and sent as Google encoded polylines at
 :data:`PRECISION` decimals (about 4 bytes a vertex instead of about 20 in GeoJSON): all
-provinces take about 40 KB, a province's counties 10-60 KB. The page decodes them with a
-few lines of JavaScript (``static/js/outlines.js``).
+provinces take about 45 KB; county outlines come in :data:`CELL_DEG`-degree cells of a few
+kilobytes each, for the cells in view. The page decodes them with a few lines of
+JavaScript (``decodePolyline`` in ``static/js/stations-common.js``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import shapely
 PRECISION = 3  # decimals of encoded coordinates: 0.001 deg, about 100 m; outlines are simplified further
 PROVINCE_TOLERANCE_DEG = 0.03  # about 3 km: for national and provincial zooms
 COUNTY_TOLERANCE_DEG = 0.004  # about 400 m: for city zooms
-NOT_MAINLAND = ("71", "81", "82")
+CELL_DEG = 2  # county outlines are served in cells of this many degrees
 
 
 @functools.lru_cache(maxsize=2)
@@ -114,15 +115,34 @@ def province_outlines(*, crs: str = "wgs84") -> dict:
     return {"level": "province", "crs": crs, "precision": PRECISION, "areas": areas}
 
 
-@functools.lru_cache(maxsize=128)
-def county_outlines(province: str, *, crs: str = "wgs84") -> dict:
-    """The county outlines of one province (2-digit adcode ``province``), as :func:`province_outlines`.
+@functools.lru_cache(maxsize=1)
+def _county_lines() -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray, shapely.STRtree]:
+    """(adcodes, names, simplified outlines, STRtree over them) of every county, WGS-84."""
+    feats = _features("county")
+    lines = shapely.simplify(np.array([g for _, _, g in feats], dtype=object), COUNTY_TOLERANCE_DEG)
+    return tuple(c for c, _, _ in feats), tuple(n for _, n, _ in feats), lines, shapely.STRtree(lines)
 
-    An unknown province gives an empty ``areas`` list.
+
+@functools.lru_cache(maxsize=1024)
+def county_outlines(x: int, y: int, *, crs: str = "wgs84") -> dict:
+    """County outlines inside one :data:`CELL_DEG` grid cell, as :func:`province_outlines`.
+
+    The cell is ``[x, x + 1) * CELL_DEG`` degrees of longitude by ``[y, y + 1) * CELL_DEG`` of
+    latitude (WGS-84); lines are clipped to it, so the cells of a view add up to each line once.
+    A page asks for the cells in its view (about 4 on a phone at zoom 8, 1 at street zooms)
+    instead of whole provinces. A cell with no county gives an empty ``areas`` list.
     """
-    areas = [_area(code, name, geom, COUNTY_TOLERANCE_DEG, crs)
-             for code, name, geom in _features("county") if code[:2] == province]
-    return {"level": "county", "province": province, "crs": crs, "precision": PRECISION, "areas": areas}
+    codes, names, lines, tree = _county_lines()
+    x0, y0 = x * CELL_DEG, y * CELL_DEG
+    box = (x0, y0, x0 + CELL_DEG, y0 + CELL_DEG)
+    areas = []
+    for i in sorted(tree.query(shapely.box(*box)).tolist()):
+        clipped = shapely.clip_by_rect(lines[i], *box)
+        if clipped.is_empty:
+            continue
+        areas.append({"adcode": codes[i], "name": names[i], "lines": _lines(clipped, 0.0, crs)})
+    return {"level": "county", "cell": [x, y], "cell_deg": CELL_DEG, "crs": crs, "precision": PRECISION,
+            "areas": areas}
 
 
 def outlines_near(*, lat: Iterable[float], lon: Iterable[float], crs: str = "wgs84", margin_deg: float = 0.3,

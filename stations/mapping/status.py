@@ -73,8 +73,6 @@ def map_status_codes(frame: pd.DataFrame, when: dt.datetime) -> np.ndarray:
     per row: a national set of 200,000 stations has a few dozen distinct values, so the
     whole frame takes milliseconds.
     """
-    from ..hours import open_status
-
     n = len(frame)
     out = np.full(n, STATUS_CODES.index("hours_unknown"), dtype=np.int8)
     if n == 0:

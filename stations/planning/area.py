@@ -268,7 +268,7 @@ def local_crs(geometry: BaseGeometry) -> pyproj.CRS:
     p1, p2 = mid - span / 3, mid + span / 3
     return pyproj.CRS.from_proj4(
         f"+proj=aea +lat_1={p1:.6f} +lat_2={p2:.6f} +lat_0={mid:.6f} +lon_0={(lon0 + lon1) / 2:.6f} "
-        "+x_0=0 +y_0=0 +ellps=WGS84 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs")
+        "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ or in one call: :func:`analyse_coverage`.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,7 @@ import pandas as pd
 
 from ..errors import Problem, ValidationError
 from .area import AdminUnit, StudyArea, load_area, unit_geometry
-from .demand import Demand, DemandRaster, demand_raster, load_demand, uniform_demand
+from .demand import DemandRaster, demand_raster, load_demand, uniform_demand
 from .gaps import gap_table
 from .grid import MEMORY_LIMIT_BYTES, Grid, make_grid
 from .selection import StationSet, select_stations
@@ -89,6 +88,7 @@ class CoverageResult:
         that fell outside the area (not in any share).
     gaps : geopandas.GeoDataFrame
         Uncovered areas, dissolved, ranked by uncovered demand (WGS-84; ``area_km2``).
+        With ``gap_level=2`` the areas lacking cross coverage (fewer than 2 stations).
     n_gaps : int
         Number of gaps in total (``gaps`` holds the top ``max_gaps``).
     surface : Surface
@@ -129,6 +129,7 @@ class CoverageResult:
     districts: pd.DataFrame
     station_table: pd.DataFrame
     stations: StationSet
+    gap_level: int = 1
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -148,7 +149,7 @@ class CoverageResult:
 
         return {
             "area": self.area_name, "adcode": self.adcode, "scenario": self.scenario,
-            "mode": self.travel.mode, "minutes": self.travel.minutes, "speed_kmh": self.travel.speed,
+            "mode": self.travel.mode, "minutes": self.travel.minutes, "speed_kmh": self.travel.speed_kmh,
             "circuity": self.travel.circuity, "radius_m": num(self.travel.radius_m, 1), "method": self.method,
             "cell_m": self.cell_m, "n_cells": int(self.n_cells), "area_km2": num(self.area_km2, 3),
             "n_stations": int(self.n_stations), "n_stations_in_area": int(self.n_stations_in_area),
@@ -161,7 +162,7 @@ class CoverageResult:
             "demand_total": num(self.demand_total), "demand_covered": num(self.demand_covered),
             "demand_covered_2plus": num(self.demand_covered_2plus), "demand_uncovered": num(self.demand_uncovered),
             "demand_outside": num(self.demand_outside), "uniform_demand": bool(self.uniform_demand),
-            "n_gaps": int(self.n_gaps), "notes": list(self.notes), "elapsed_s": num(self.elapsed_s, 3),
+            "n_gaps": int(self.n_gaps), "gap_level": int(self.gap_level), "notes": list(self.notes), "elapsed_s": num(self.elapsed_s, 3),
         }
 
     def to_dict(self, *, max_gaps: int | None = 20) -> dict[str, Any]:
@@ -278,7 +279,7 @@ class CoverageStudy:
 
     def evaluate(self, stations: Any, *, at: _dt.datetime | None = None, amenity: str | None = None,
                  count_unknown: bool = False, include_imprecise: bool = False, max_gaps: int = 100,
-                 min_gap_km2: float = 0.0, require_stations: bool = True) -> CoverageResult:
+                 min_gap_km2: float = 0.0, gap_level: int = 1, require_stations: bool = True) -> CoverageResult:
         """Coverage of one scenario.
 
         Parameters
@@ -290,6 +291,9 @@ class CoverageStudy:
             :func:`~stations.planning.selection.select_stations`.
         max_gaps, min_gap_km2
             How many gap polygons to build, and the smallest gap kept.
+        gap_level : {1, 2}
+            Gaps are cells covered by fewer than this many stations: 1 = uncovered
+            (default), 2 = lacking cross coverage.
         require_stations
             Raise when no station is within reach of the area at all (default). Scenario
             filters (``at``, ``amenity``) that leave none give 0 % coverage instead, with
@@ -300,6 +304,8 @@ class CoverageStudy:
         ValidationError
             no station within reach of the area (with ``require_stations``).
         """
+        if gap_level not in (1, 2):
+            raise ValidationError.from_problems([Problem("gap_level", gap_level, "not a coverage level", "1, 2")])
         t0 = time.perf_counter()
         st = select_stations(stations, at=at, amenity=amenity, count_unknown=count_unknown,
                              include_imprecise=include_imprecise)
@@ -317,7 +323,8 @@ class CoverageStudy:
         if not reach.any():
             notes.append(f"no station counts in this scenario ({st.label}): coverage is 0 %")
         engine = self.engine(x, y)
-        result = self._pass(engine, st, x, y, notes, max_gaps=max_gaps, min_gap_km2=min_gap_km2)
+        result = self._pass(engine, st, x, y, notes, max_gaps=max_gaps, min_gap_km2=min_gap_km2,
+                            gap_level=gap_level)
         result.elapsed_s = time.perf_counter() - t0
         return result
 
@@ -326,13 +333,14 @@ class CoverageStudy:
 
         if len(x) == 0:
             return np.zeros(0, bool)
-        reach = self.area.geometry_m.buffer(self.travel.radius_m * (1.0 if self.network is None else 1.0),
-                                            quad_segs=4)
+        # Over a network a station reaches at most speed x minutes (no circuity) away.
+        reach_m = self.travel.radius_m * (self.travel.circuity if self.network is not None else 1.0)
+        reach = self.area.geometry_m.buffer(reach_m, quad_segs=4)
         shapely.prepare(reach)
         return shapely.contains_xy(reach, x, y)
 
     def _pass(self, engine, st: StationSet, sx: np.ndarray, sy: np.ndarray, notes: list[str], *,
-              max_gaps: int, min_gap_km2: float) -> CoverageResult:
+              max_gaps: int, min_gap_km2: float, gap_level: int = 1) -> CoverageResult:
         g = self.grid
         T = self.travel.minutes
         nearest = np.full(g.shape, np.nan, dtype=np.float32)
@@ -373,7 +381,7 @@ class CoverageStudy:
         dem, dem1, dem2 = (acc[k].sum() for k in ("dem", "dem1", "dem2"))
         pct = (lambda a, b: 100.0 * a / b if b > 0 else 0.0)
         names = [_unit_name(u) for u in self.district_units]
-        uncovered = g.mask & (cover == 0)
+        uncovered = g.mask & (cover < gap_level)
         gaps, n_gaps = gap_table(self.area, g, uncovered, demand=values, nearest_min=nearest,
                                  district_labels=self.district_labels, district_names=names,
                                  max_gaps=max_gaps, min_gap_km2=min_gap_km2)
@@ -397,7 +405,7 @@ class CoverageStudy:
             demand_total=float(dem), demand_covered=float(dem1), demand_covered_2plus=float(dem2),
             demand_outside=float(self.demand.outside), uniform_demand=self.demand.uniform,
             gaps=gaps, n_gaps=n_gaps, surface=surface, districts=districts, station_table=station_table,
-            stations=st, notes=notes)
+            stations=st, gap_level=gap_level, notes=notes)
 
     def _inside_area(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         import shapely

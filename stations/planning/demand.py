@@ -111,31 +111,31 @@ def _geometry_problem(geom: BaseGeometry | None, field_name: str, value: Any, ro
 
 
 def _finish(geoms: list, weights: list, rows: list, problems: list[Problem], *, source: str, weight_col: str | None,
-            on_bad_rows: str) -> Demand:
+            on_bad_rows: str, what: str = "demand file") -> Demand:
     if problems and on_bad_rows == "raise":
         shown = problems[:MAX_REPORTED_PROBLEMS]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
         bad_rows = sorted({p.row for p in problems if p.row is not None})
         raise ValidationError(
-            f"demand file {source!r} has {len(bad_rows)} bad row(s): " + "; ".join(str(p) for p in shown) + more,
+            f"{what} {source!r} has {len(bad_rows)} bad row(s): " + "; ".join(str(p) for p in shown) + more,
             problems)
     return Demand(geometry=geoms, weight=np.asarray(weights, dtype=float), row=np.asarray(rows, dtype=np.int64),
                   source=source, weight_column=weight_col, problems=problems)
 
 
 def _from_frame(df: pd.DataFrame, *, source: str, weight: str | None, lat: str | None, lon: str | None,
-                on_bad_rows: str) -> Demand:
+                on_bad_rows: str, what: str = "demand file") -> Demand:
     cols = [str(c) for c in df.columns]
     df.columns = cols
     wcol = _pick(cols, WEIGHT_NAMES, weight)
     if weight is not None and wcol is None:
-        raise ImportFileError(f"demand file {source!r} has no weight column {weight!r}; columns: {', '.join(cols)}",
+        raise ImportFileError(f"{what} {source!r} has no weight column {weight!r}; columns: {', '.join(cols)}",
                               [Problem("weight", weight, "no such column", ", ".join(cols))])
     gcol = _pick(cols, GEOM_NAMES, None)
     latc, lonc = _pick(cols, LAT_NAMES, lat), _pick(cols, LON_NAMES, lon)
     if gcol is None and (latc is None or lonc is None):
         raise ImportFileError(
-            f"demand file {source!r} needs lat/lon columns or a wkt column; columns: {', '.join(cols)}",
+            f"{what} {source!r} needs lat/lon columns or a wkt column; columns: {', '.join(cols)}",
             [Problem("columns", ", ".join(cols), "no position columns", "lat + lon, or wkt")])
     geoms, weights, rows, problems = [], [], [], []
     for i, rec in enumerate(df.to_dict("records"), start=1):
@@ -177,7 +177,8 @@ def _from_frame(df: pd.DataFrame, *, source: str, weight: str | None, lat: str |
         geoms.append(geom)
         weights.append(w)
         rows.append(i)
-    return _finish(geoms, weights, rows, problems, source=source, weight_col=wcol, on_bad_rows=on_bad_rows)
+    return _finish(geoms, weights, rows, problems, source=source, weight_col=wcol, on_bad_rows=on_bad_rows,
+                   what=what)
 
 
 def _blank(v: Any) -> bool:
@@ -229,7 +230,7 @@ def _from_geojson(data: dict, *, source: str, weight: str | None, on_bad_rows: s
 
 
 def load_demand(source: Any, *, weight: str | None = None, lat: str | None = None, lon: str | None = None,
-                on_bad_rows: str = "raise") -> Demand:
+                on_bad_rows: str = "raise", what: str = "demand file") -> Demand:
     """Read weighted demand from a CSV or GeoJSON path, a DataFrame or a GeoDataFrame.
 
     Parameters
@@ -244,6 +245,8 @@ def load_demand(source: Any, *, weight: str | None = None, lat: str | None = Non
     on_bad_rows
         ``"raise"`` (default): one :class:`ValidationError` listing every bad row;
         ``"skip"``: drop them and list them in :attr:`Demand.problems`.
+    what
+        How messages name the input (``"candidate file"`` when reading candidates).
     """
     if on_bad_rows not in ("raise", "skip"):
         raise ValidationError.from_problems([Problem("on_bad_rows", on_bad_rows, "unknown value", "raise, skip")])
@@ -254,12 +257,13 @@ def load_demand(source: Any, *, weight: str | None = None, lat: str | None = Non
             gdf = source if source.crs is None else source.to_crs(4326)
             df = pd.DataFrame(gdf.drop(columns="geometry"))
             df["wkt"] = [None if g is None else g.wkt for g in gdf.geometry]
-            return _from_frame(df, source="GeoDataFrame", weight=weight, lat=None, lon=None, on_bad_rows=on_bad_rows)
+            return _from_frame(df, source="GeoDataFrame", weight=weight, lat=None, lon=None, on_bad_rows=on_bad_rows,
+                               what=what)
         return _from_frame(source.copy(), source="DataFrame", weight=weight, lat=lat, lon=lon,
-                           on_bad_rows=on_bad_rows)
+                           on_bad_rows=on_bad_rows, what=what)
     path = Path(source)
     if not path.exists():
-        raise ImportFileError(f"demand file {str(path)!r} does not exist")
+        raise ImportFileError(f"{what} {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
         try:
@@ -274,7 +278,7 @@ def load_demand(source: Any, *, weight: str | None = None, lat: str | None = Non
             df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="gb18030", keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise ImportFileError(f"demand file {str(path)!r} cannot be read as CSV: {exc}") from exc
-        return _from_frame(df, source=str(path), weight=weight, lat=lat, lon=lon, on_bad_rows=on_bad_rows)
+        return _from_frame(df, source=str(path), weight=weight, lat=lat, lon=lon, on_bad_rows=on_bad_rows, what=what)
     raise ImportFileError(f"demand file {str(path)!r}: unknown format {suffix!r}",
                           [Problem("demand", str(path), "unknown format", ".csv, .geojson, .json")])
 

@@ -290,7 +290,8 @@ def build_report(results: CoverageResult | Sequence[CoverageResult], *, siting: 
             c = siting.comparison
             parts.append(f"<p>Checked against spopt {c.model} (CBC): heuristic {c.heuristic_objective:,.4g} vs "
                          f"optimum {c.exact_objective:,.4g}, gap {c.gap_pct:.2f} %, {c.speedup:,.0f}x faster.</p>")
-    parts += [f"<h2>Gaps (top {len(gaps)} of {main.n_gaps}, ranked by uncovered demand)</h2>",
+    what = "lacking cross coverage (< 2 stations)" if main.gap_level == 2 else "uncovered"
+    parts += [f"<h2>Gaps: {what} (top {len(gaps)} of {main.n_gaps}, ranked by demand)</h2>",
               _table_html(pd.DataFrame(gaps[gap_cols]), digits=3),
               "<h2>By district</h2>", _table_html(main.districts, digits=2)]
     notes = [n for r in results for n in r.notes] + (siting.notes if siting is not None else [])

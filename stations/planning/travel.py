@@ -83,6 +83,7 @@ class Travel:
         Road distance / straight-line distance, 1.0-2.0 (default 1.3).
     speed_kmh : float, optional
         Override the mode's documented speed; must not exceed its cap (e-bike 25 km/h).
+        After construction it always holds the speed in use.
     """
 
     mode: str = DEFAULT_MODE
@@ -107,15 +108,13 @@ class Travel:
                                         f"more than 0 and at most {cap:g} km/h"))
         if problems:
             raise ValidationError.from_problems(problems, what="travel")
-
-    @property
-    def speed(self) -> float:
-        """Speed in km/h (the override or the mode's documented value)."""
-        return float(self.speed_kmh if self.speed_kmh is not None else MODES[self.mode].speed_kmh)
+        if self.speed_kmh is None:
+            object.__setattr__(self, "speed_kmh", MODES[self.mode].speed_kmh)
+        object.__setattr__(self, "speed_kmh", float(self.speed_kmh))
 
     @property
     def speed_m_per_min(self) -> float:
-        return self.speed * 1000.0 / 60.0
+        return self.speed_kmh * 1000.0 / 60.0
 
     @property
     def radius_m(self) -> float:
@@ -128,7 +127,7 @@ class Travel:
 
     def describe(self) -> str:
         m = MODES[self.mode]
-        return (f"{self.minutes:g} min {m.en.lower()} at {self.speed:g} km/h, circuity {self.circuity:g} "
+        return (f"{self.minutes:g} min {m.en.lower()} at {self.speed_kmh:g} km/h, circuity {self.circuity:g} "
                 f"(straight-line radius {self.radius_m:,.0f} m)")
 
     @classmethod

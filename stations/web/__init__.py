@@ -34,9 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.extensions["stations"] = StationService(settings["store"])
 
-    from . import api, pages
+    from . import api, map_api, pages
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(map_api.bp)
     app.register_blueprint(pages.bp)
     _errors(app)
 

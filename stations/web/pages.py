@@ -1,12 +1,95 @@
-"""HTML pages: the API docs page (and, with the maps work, the locator and the map)."""
+"""HTML pages: the courier's locator (``/``), the stations map (``/map``) and the API docs.
+
+Pages load scripts and styles only from ``/static/`` (copies of npm packages made by
+``scripts/vendor_assets.py``, and the project's own); nothing is fetched from another host
+at page load, so with no network everything but map tiles works.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from ..amenities import vocabulary
+from ..mapping.assets import asset_url, sprite_markup
+from ..mapping.status import status_legend
+from ..mapping.tiles import resolve_tiles
 
 bp = Blueprint("pages", __name__, template_folder="templates")
+
+LANGS = ("zh", "en")
+# Filter chips of the locator, in order: (key, API parameter, value, icon)
+CHIPS = (
+    ("open_24h", "open_24h", "true", "clock"),
+    ("open_now", "open", "now", "mug-hot"),
+    ("toilet", "amenities", "toilet", "restroom"),
+    ("microwave", "amenities", "microwave", "bowl-food"),
+    ("drinking_water", "amenities", "drinking_water", "glass-water"),
+    ("phone_charging", "amenities", "phone_charging", "mobile-screen-button"),
+    ("ebike_charging", "amenities", "ebike_charging", "charging-station"),
+    ("air_conditioning", "amenities", "air_conditioning", "snowflake"),
+    ("heating", "amenities", "heating", "fire"),
+)
+
+
+def _lang() -> str:
+    lang = request.args.get("lang", "zh")
+    return lang if lang in LANGS else "zh"
+
+
+def _tiles():
+    settings = current_app.config["STATIONS"]
+    return resolve_tiles(settings["tiles"], settings["tiles_crs"])
 
 
 @bp.get("/docs")
 def docs_page():
     return render_template("docs.html")
+
+
+@bp.get("/")
+def locator_page():
+    """The locator: nearest stations to the user, mobile-first, Chinese by default."""
+    settings = current_app.config["STATIONS"]
+    config = {"lang": _lang(), "api": "/api/v1", "tiles": _tiles().to_js(), "statuses": status_legend(),
+              "amenities": vocabulary(), "k": 10, "chips": [list(c) for c in CHIPS],
+              "speeds_kmh": {"walk": settings["walk_speed_kmh"], "ebike": settings["ebike_speed_kmh"]}}
+    return render_template("locator.html", config_json=_json_for_html(config), lang=config["lang"],
+                           sprite=sprite_markup(), asset=asset_url)
+
+
+@bp.get("/map")
+def map_page():
+    """The stations map for any number of stations: the page fetches what is in view from the API."""
+    settings = current_app.config["STATIONS"]
+    lang = _lang()
+    key = (settings["tiles"], settings["tiles_crs"], lang)
+    cache = current_app.extensions.setdefault("stations_map_pages", {})
+    if key not in cache:
+        from ..mapping import build_map
+
+        m = build_map(None, source="api", tiles=settings["tiles"], tiles_crs=settings["tiles_crs"], lang=lang,
+                      assets="url", api_base="/api/v1")
+        cache[key] = m.get_root().render()
+    return Response(cache[key], mimetype="text/html")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker (at the root so its scope covers ``/``): keeps the locator's page and assets for offline use."""
+    resp = current_app.send_static_file("js/sw.js")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["Service-Worker-Allowed"] = "/"
+    return resp
+
+
+def _json_for_html(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """No icon: answer at once instead of a 404 in every browser console."""
+    return Response(status=204)

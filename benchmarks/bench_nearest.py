@@ -1,0 +1,275 @@
+"""Benchmark: nearest-station lookup at national scale (stations.index).
+
+Stations come from :func:`stations.synthetic.national_stations` (clustered around real
+city centres across mainland China, amenity and hours frequencies from the national
+figures: 6.5 % open 24/7), plus 2 % marked county-precision (excluded by default). The
+rare combination is ``aed`` + ``legal_aid`` (about 0.3 % of stations). Query points are
+drawn where people are: 90 % within a few km of a station, 10 % anywhere in China's
+bounding box.
+
+Prints one table: build time; k=5 median / p99 latency per filter; brute force (numpy
+haversine over every station) and scikit-learn ``BallTree(metric="haversine")`` for the
+same unfiltered queries; a batch of a million points; ratios against the targets. Every
+filter's answers are also checked against the brute-force oracle on a sample of queries.
+
+    python benchmarks/bench_nearest.py                  # 200,000 and 1,000,000 stations
+    python benchmarks/bench_nearest.py --quick          # 20,000 and 100,000, fewer queries
+    python benchmarks/bench_nearest.py --sizes 500000 --queries 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stations.amenities import AMENITY_CODES  # noqa: E402
+from stations.index import StationIndex, nearest_bruteforce  # noqa: E402
+
+SHANGHAI = timezone(timedelta(hours=8))
+NOW = datetime(2025, 6, 4, 10, 30, tzinfo=SHANGHAI)  # a Wednesday morning
+EBIKE_M_S = 15 / 3.6
+
+# name -> (label, nearest() keyword arguments)
+FILTERS: dict[str, tuple[str, dict]] = {
+    "none": ("defaults (in service, precise)", {}),
+    "common": ("toilet + water, everyone/outdoor workers", {
+        "amenities": ("toilet", "drinking_water"), "access": ("everyone", "outdoor_workers")}),
+    "rare": ("rare combo aed + legal_aid", {"amenities": ("aed", "legal_aid")}),
+    "open_now": ("open now (10:30)", {"open_at": NOW}),
+    "night": ("open at 03:00 (24/7 only)", {"open_at": NOW.replace(hour=3)}),
+    "rare_open": ("rare combo + open now + 24h", {
+        "amenities": ("aed", "legal_aid"), "open_at": NOW, "open_24h": True}),
+    "arrival": ("open on arrival, e-bike, 10:30", {"open_at": NOW, "arrival_speed_m_s": EBIKE_M_S}),
+    "arrival_close": ("open on arrival, e-bike, 19:55", {
+        "open_at": NOW.replace(hour=19, minute=55), "arrival_speed_m_s": EBIKE_M_S}),
+}
+TARGET_MEDIAN_US, TARGET_P99_US, TARGET_BUILD_S, TARGET_BATCH_S = 20.0, 60.0, 1.0, 1.5
+
+
+@dataclass
+class Result:
+    n: int
+    build_s: float = 0.0
+    frame_build_s: float = 0.0
+    selectivity: dict = field(default_factory=dict)
+    latency: dict = field(default_factory=dict)  # name -> (median us, p99 us, cold ms)
+    agree: dict = field(default_factory=dict)  # name -> (agreeing, checked)
+    brute_ms: float = 0.0
+    balltree_us: tuple = (0.0, 0.0)
+    balltree_build_s: float = 0.0
+    batch_s: tuple = (0.0, 0.0)
+
+
+def make_stations(n: int, seed: int):
+    from stations.synthetic import national_stations
+
+    df = national_stations(n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    county = rng.random(n) < 0.02
+    df.loc[county, "geocode_precision"] = "county"
+    return df
+
+
+def arrays(df) -> dict:
+    """The columns as numpy arrays, as a store hands them over (strings, None for missing)."""
+    return dict(
+        lat=df["lat"].to_numpy(np.float64), lon=df["lon"].to_numpy(np.float64),
+        station_id=df["station_id"].to_numpy(object),
+        amenities={c: df[f"amenity_{c}"].to_numpy(object) for c in AMENITY_CODES},
+        opening_hours=df["opening_hours"].to_numpy(object), timezone=df["timezone"].to_numpy(object),
+        access=df["access"].to_numpy(object), status=df["status"].to_numpy(object),
+        geocode_precision=df["geocode_precision"].to_numpy(object),
+    )
+
+
+def query_points(df, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    near = rng.random(m) < 0.9
+    base = rng.integers(0, len(df), m)
+    lat = df["lat"].to_numpy()[base] + rng.normal(0, 0.02, m)  # ~2 km
+    lon = df["lon"].to_numpy()[base] + rng.normal(0, 0.025, m)
+    lat = np.where(near, lat, rng.uniform(18.0, 53.5, m))
+    lon = np.where(near, lon, rng.uniform(73.5, 135.0, m))
+    return np.clip(lat, -90, 90), np.clip(lon, -180, 180)
+
+
+def time_queries(index: StationIndex, lats, lons, kwargs: dict) -> tuple[float, float, float]:
+    t = time.perf_counter()
+    index.nearest(lat=float(lats[0]), lon=float(lons[0]), k=5, **kwargs)  # builds what this filter needs
+    cold_ms = (time.perf_counter() - t) * 1e3
+    for la, lo in zip(lats[1:200].tolist(), lons[1:200].tolist()):  # warm-up
+        index.nearest(lat=la, lon=lo, k=5, **kwargs)
+    gc.collect()
+    out = np.empty(len(lats))
+    clock = time.perf_counter_ns
+    for j, (la, lo) in enumerate(zip(lats.tolist(), lons.tolist())):
+        t0 = clock()
+        index.nearest(lat=la, lon=lo, k=5, **kwargs)
+        out[j] = clock() - t0
+    return float(np.median(out)) / 1e3, float(np.percentile(out, 99)) / 1e3, cold_ms
+
+
+def check_against_oracle(index, columns, lats, lons, kwargs, n_check: int) -> tuple[int, int]:
+    agree = 0
+    for la, lo in zip(lats[:n_check].tolist(), lons[:n_check].tolist()):
+        got = [h.row for h in index.nearest(lat=la, lon=lo, k=5, **kwargs)]
+        want = [h.row for h in nearest_bruteforce(columns, lat=la, lon=lo, k=5, **kwargs)]
+        agree += got == want
+    return agree, n_check
+
+
+def brute_force_ms(columns, lats, lons, n: int) -> float:
+    ts = []
+    for la, lo in zip(lats[:n].tolist(), lons[:n].tolist()):
+        t = time.perf_counter()
+        nearest_bruteforce(columns, lat=la, lon=lo, k=5)
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts)) * 1e3
+
+
+def balltree(columns, lats, lons, n_queries: int) -> tuple[float, tuple[float, float]]:
+    from sklearn.neighbors import BallTree
+
+    t = time.perf_counter()
+    tree = BallTree(np.radians(np.column_stack([columns["lat"], columns["lon"]])), metric="haversine")
+    build = time.perf_counter() - t
+    q = np.radians(np.column_stack([lats[:n_queries], lons[:n_queries]]))
+    ts = np.empty(len(q))
+    for j in range(len(q)):
+        t0 = time.perf_counter_ns()
+        tree.query(q[j:j + 1], k=5)
+        ts[j] = time.perf_counter_ns() - t0
+    return build, (float(np.median(ts)) / 1e3, float(np.percentile(ts, 99)) / 1e3)
+
+
+def run_size(df_all, n: int, args) -> Result:
+    df = df_all.iloc[:n].reset_index(drop=True)  # rows are in random order: a random subset
+    res = Result(n)
+    cols = arrays(df)
+    gc.collect()
+    t = time.perf_counter()
+    index = StationIndex.from_arrays(cols.pop("lat"), cols.pop("lon"), **cols)
+    res.build_s = time.perf_counter() - t
+    t = time.perf_counter()
+    StationIndex.from_frame(df)
+    res.frame_build_s = time.perf_counter() - t
+    # The oracle's columns: plain arrays, amenities as yes-booleans (its fastest input).
+    oracle_cols = {"lat": df["lat"].to_numpy(), "lon": df["lon"].to_numpy(),
+                   "station_id": df["station_id"].to_numpy(object), "status": df["status"].to_numpy(object),
+                   "access": df["access"].to_numpy(object),
+                   "geocode_precision": df["geocode_precision"].to_numpy(object),
+                   "opening_hours": df["opening_hours"].to_numpy(object),
+                   "timezone": df["timezone"].to_numpy(object),
+                   **{f"amenity_{c}": (df[f"amenity_{c}"] == "yes").to_numpy() for c in AMENITY_CODES}}
+    lats, lons = query_points(df, args.queries, args.seed + n)
+    for name, (_, kwargs) in FILTERS.items():
+        res.latency[name] = time_queries(index, lats, lons, kwargs)
+        res.agree[name] = check_against_oracle(index, oracle_cols, lats[::7], lons[::7], kwargs, args.check)
+        res.selectivity[name] = index_selectivity(index, kwargs)
+    res.brute_ms = brute_force_ms({"lat": oracle_cols["lat"], "lon": oracle_cols["lon"]}, lats, lons, args.brute)
+    res.balltree_build_s, res.balltree_us = balltree(oracle_cols, lats, lons, min(args.queries, 2000))
+    blat, blon = query_points(df, args.batch, args.seed + 2 * n)
+    gc.collect()
+    t = time.perf_counter()
+    index.nearest_batch(blat, blon, k=5)
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    index.nearest_batch(blat, blon, k=5)
+    res.batch_s = (cold, time.perf_counter() - t)
+    return res
+
+
+def index_selectivity(index: StationIndex, kwargs: dict) -> float:
+    """Share of stations passing the filter at the query time (for arrival: open at departure)."""
+    kw = {k: v for k, v in kwargs.items() if k not in ("arrival_speed_m_s",)}
+    snap = index._snapshot(kw["open_at"], 0.0) if kw.get("open_at") else None
+    skey = (kw.get("amenities", ()), kw.get("open_24h"), kw.get("statuses", ("open",)), kw.get("access"), False)
+    sf = index._static.get(skey) or index._static_filter(skey)
+    ok = sf.class_ok
+    if snap is not None:
+        ok = ok & (snap.labels[index.table.class_pattern] == 1)
+    return float(index.table.class_count[ok].sum()) / len(index)
+
+
+def fmt_table(results: list[Result], args) -> str:
+    sizes = [f"{r.n:,}" for r in results]
+    rows: list[tuple[str, list[str], str, str]] = []  # label, per size, target, ratio at largest
+    last = results[-1]
+    rows.append(("build from arrays, s (xyz, bits, hours, tree)", [f"{r.build_s:.2f}" for r in results],
+                 f"<= {TARGET_BUILD_S:g}", f"{last.build_s / TARGET_BUILD_S:.2f}"))
+    rows.append(("build from DataFrame, s", [f"{r.frame_build_s:.2f}" for r in results], "", ""))
+    for name, (label, _) in FILTERS.items():
+        cells = []
+        for r in results:
+            med, p99, cold = r.latency[name]
+            cells.append(f"{med:5.1f} / {p99:5.1f}")
+        med, p99, _ = last.latency[name]
+        rows.append((f"k=5 {label} [{last.selectivity[name]:.2%}] us med/p99", cells,
+                     f"{TARGET_MEDIAN_US:g} / {TARGET_P99_US:g}",
+                     f"{med / TARGET_MEDIAN_US:.2f} / {p99 / TARGET_P99_US:.2f}"))
+    rows.append(("first query per filter (builds sub-tree), max ms",
+                 [f"{max(v[2] for v in r.latency.values()):.1f}" for r in results], "", ""))
+    rows.append(("answers equal to brute-force oracle",
+                 [f"{sum(a for a, _ in r.agree.values())}/{sum(c for _, c in r.agree.values())}" for r in results],
+                 "all", ""))
+    rows.append((f"brute force, numpy haversine, median ms ({args.brute} q)", [f"{r.brute_ms:.1f}" for r in results],
+                 "", ""))
+    rows.append(("sklearn BallTree haversine k=5 us med/p99",
+                 [f"{r.balltree_us[0]:5.1f} / {r.balltree_us[1]:5.1f}" for r in results], "", ""))
+    rows.append(("sklearn BallTree build, s", [f"{r.balltree_build_s:.2f}" for r in results], "", ""))
+    rows.append(("speed-up vs brute force / BallTree (unfiltered median)",
+                 [f"{r.brute_ms * 1e3 / r.latency['none'][0]:,.0f}x / {r.balltree_us[0] / r.latency['none'][0]:.1f}x"
+                  for r in results], "", ""))
+    rows.append((f"batch {args.batch:,} points k=5, s cold/warm",
+                 [f"{r.batch_s[0]:.2f} / {r.batch_s[1]:.2f}" for r in results], f"<= {TARGET_BATCH_S:g}",
+                 f"{last.batch_s[0] / TARGET_BATCH_S:.2f}"))
+    w0 = max(len(r[0]) for r in rows)
+    w = [max(len(sizes[i]), *(len(r[1][i]) for r in rows)) for i in range(len(results))]
+    head = f"| {'stations':<{w0}} | " + " | ".join(f"{s:>{w[i]}}" for i, s in enumerate(sizes)) \
+        + f" | {'target':>11} | {'ratio @' + sizes[-1]:>14} |"
+    sep = "|" + "-" * (w0 + 2) + "|" + "|".join("-" * (x + 2) for x in w) + "|" + "-" * 13 + "|" + "-" * 16 + "|"
+    lines = [head, sep]
+    for label, cells, target, ratio in rows:
+        lines.append(f"| {label:<{w0}} | " + " | ".join(f"{c:>{w[i]}}" for i, c in enumerate(cells))
+                     + f" | {target:>11} | {ratio:>14} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="200000,1000000", help="comma-separated station counts")
+    p.add_argument("--queries", type=int, default=3000, help="timed queries per filter and size")
+    p.add_argument("--batch", type=int, default=1_000_000, help="points in the batch query")
+    p.add_argument("--brute", type=int, default=20, help="brute-force queries per size")
+    p.add_argument("--check", type=int, default=25, help="queries per filter checked against the oracle")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="20,000 and 100,000 stations, fewer queries")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.queries, args.batch, args.brute, args.check = "20000,100000", 1000, 100_000, 10, 10
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    t0 = time.perf_counter()
+    df_all = make_stations(max(sizes), args.seed)
+    print(f"synthetic stations: {max(sizes):,} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    results = []
+    for n in sizes:
+        t = time.perf_counter()
+        results.append(run_size(df_all, n, args))
+        print(f"size {n:,}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    print(fmt_table(results, args))
+    print(f"\n{args.queries} queries per filter; 24/7 share {np.mean(df_all.opening_hours == '24/7'):.1%}; "
+          f"python {sys.version.split()[0]}, numpy {np.__version__}; total {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+/* Service worker of the locator: keeps the page and its scripts so it opens without a network.
+ * Pages: network first, the kept copy when offline. Static files: the kept copy, refreshed in
+ * the background. API answers are not kept here (the page keeps its last answer itself). */
+'use strict';
+var CACHE = 'stations-shell-v1';
+var SHELL = ['/', '/static/vendor/leaflet/leaflet.js', '/static/vendor/leaflet/leaflet.css',
+  '/static/css/map.css', '/static/css/locator.css', '/static/js/stations-common.js', '/static/js/locator.js'];
+
+self.addEventListener('install', function (e) {
+  e.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); }).then(function () {
+    return self.skipWaiting();
+  }));
+});
+
+self.addEventListener('activate', function (e) {
+  e.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return k !== CACHE; }).map(function (k) { return caches.delete(k); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener('fetch', function (e) {
+  var url = new URL(e.request.url);
+  if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (e.request.mode === 'navigate' && url.pathname === '/') {
+    e.respondWith(fetch(e.request).then(function (resp) {
+      var copy = resp.clone();
+      caches.open(CACHE).then(function (c) { c.put('/', copy); });
+      return resp;
+    }).catch(function () { return caches.match('/'); }));
+    return;
+  }
+  if (url.pathname.indexOf('/static/') === 0) {
+    e.respondWith(caches.match(e.request).then(function (hit) {
+      var net = fetch(e.request).then(function (resp) {
+        if (resp.ok) { var copy = resp.clone(); caches.open(CACHE).then(function (c) { c.put(e.request, copy); }); }
+        return resp;
+      });
+      return hit || net;
+    }));
+  }
+});
