@@ -228,8 +228,8 @@ def main(argv=None) -> int:
             ex = f"{r['exact_s']:.2f}" if r["exact_s"] is not None else "—"
             sp = f"{r['speedup']:,.0f}x" if r["speedup"] is not None else "—"
             gap = f"{r['gap_pct']:.2f}" if r["gap_pct"] is not None else "—"
-            obj = (f"{r['heuristic_objective']:.4g} / {r['exact_objective']:.4g}" if r.get("exact_objective")
-                   is not None else f"{r['heuristic_objective']:.4g} / —")
+            obj = (f"{r['heuristic_objective']:.6g} / {r['exact_objective']:.6g}" if r.get("exact_objective")
+                   is not None else f"{r['heuristic_objective']:.6g} / —")
             print(f"| {r['instance']} | {r['n_demand']:,} | {r['n_candidates']:,} | {r['p'] or '—'} | {ex} "
                   f"| {r['heuristic_s']:.3f} | {sp} | {obj} | {gap} | {r['status']} |")
         solved = [r for r in rows if r["p"] and r["exact_s"] is not None and r["status"].startswith("Optimal")

@@ -300,6 +300,103 @@ def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
     click.echo(f"wrote a map of {len(frame)} stations to {out}")
 
 
+def _planning_options(fn):
+    for opt in reversed([
+        click.argument("area"),
+        click.option("--mode", type=click.Choice(["walk", "ebike", "tricycle"]), default="walk", show_default=True),
+        click.option("--minutes", type=float, default=15.0, show_default=True, help="Service circle in minutes."),
+        click.option("--cell-m", type=float, default=100.0, show_default=True, help="Grid cell size, metres."),
+        click.option("--demand", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Demand points or polygons (CSV or GeoJSON); default: uniform over the area."),
+        click.option("--weight", default=None, help="Demand weight column (default: one per row)."),
+        click.option("--roads", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="An OpenStreetMap extract (.osm.pbf) for road-network travel times."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
+                     show_default=True, help="Folder for the report (HTML, GeoJSON, CSV)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _study(settings, area, mode, minutes, cell_m, demand, weight, roads):
+    from .planning import CoverageStudy, Travel
+
+    return CoverageStudy(area, travel=Travel.from_settings(settings, mode=mode, minutes=minutes), cell_m=cell_m,
+                         demand=demand, demand_weight=weight, road_network=roads)
+
+
+def _parse_at(at: str | None):
+    if at is None:
+        return None
+    from .web.params import Param, parse
+
+    return parse([Param("at", "datetime", "")], {"at": at})["at"]
+
+
+@main.command("coverage")
+@_planning_options
+@click.option("--at", default=None, help="Also evaluate at this time (only stations open then count), ISO 8601.")
+@click.option("--amenity", default=None, help="Also evaluate counting only stations with this amenity (e.g. toilet).")
+@click.pass_context
+def coverage_cmd(ctx, area, mode, minutes, cell_m, demand, weight, roads, out, at, amenity):
+    """Coverage of AREA (admin name, adcode or polygon file) by the 15-minute service circle."""
+    from .planning import build_report, coverage_scenarios
+
+    settings = _settings(ctx)
+    with _store(ctx, create=False) as store:
+        stations = store.frame()
+    study = _study(settings, area, mode, minutes, cell_m, demand, weight, roads)
+    results = coverage_scenarios(stations, None, study=study, at=_parse_at(at), amenity=amenity)
+    for r in results:
+        s = r.summary()
+        click.echo(f"{s['scenario']:>28}: {s['perc_area_covered']:6.2f}% of area, {s['perc_demand_covered']:6.2f}% of "
+                   f"demand within {minutes:g} min ({mode}); by 2+ stations {s['perc_demand_covered_2plus']:.2f}%; "
+                   f"{s['n_gaps']} gaps")
+    paths = build_report(results).write(out)
+    click.echo(f"report: {paths[0]}")
+
+
+@main.command("suggest")
+@_planning_options
+@click.option("--n", "n_sites", type=int, default=None, help="Suggest this many new stations (maximal covering).")
+@click.option("--target-pct", type=float, default=None,
+              help="Instead: the fewest new stations reaching this share of demand (set covering).")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Candidate sites (CSV/GeoJSON); default: the grid.")
+@click.option("--exact", is_flag=True, help="Also solve exactly with spopt (small instances) and report the gap.")
+@click.pass_context
+def suggest_cmd(ctx, area, mode, minutes, cell_m, demand, weight, roads, out, n_sites, target_pct, candidates, exact):
+    """Where new stations in AREA would add the most covered demand."""
+    from .errors import Problem, ValidationError
+    from .planning import build_report, fewest_sites, suggest_sites
+
+    if (n_sites is None) == (target_pct is None):
+        raise ValidationError.from_problems([Problem("--n/--target-pct", None, "give exactly one of them",
+                                                     "--n 5, or --target-pct 95")], what="options")
+    settings = _settings(ctx)
+    with _store(ctx, create=False) as store:
+        stations = store.frame()
+    study = _study(settings, area, mode, minutes, cell_m, demand, weight, roads)
+    if n_sites is not None:
+        res = suggest_sites(stations, None, n_sites, study=study, candidates=candidates, compare_exact=exact)
+    else:
+        res = fewest_sites(stations, None, target_pct, study=study, candidates=candidates, compare_exact=exact)
+    d = res.to_dict()
+    click.echo(f"{d['model']}: {d['n_sites']} new stations; demand covered {d['perc_demand_covered_before']:.2f}% -> "
+               f"{d['perc_demand_covered_after']:.2f}% ({d['candidates']}, heuristic {d['heuristic_s']:.2f} s)")
+    for site in d["sites"]["features"] if isinstance(d.get("sites"), dict) else []:
+        lon, lat = site["geometry"]["coordinates"]
+        props = site["properties"]
+        click.echo(f"  #{props.get('rank', '?')} {lat:.5f},{lon:.5f}  +{props.get('added_demand', 0):.1f} demand")
+    if d.get("comparison"):
+        click.echo(f"exact comparison: {json.dumps(d['comparison'], ensure_ascii=False, default=str)}")
+    for note in d.get("notes", []):
+        click.echo(f"note: {note}")
+    base = study.evaluate(stations)
+    paths = build_report([base], siting=res).write(out)
+    click.echo(f"report: {paths[0]}")
+
+
 @main.command("serve")
 @click.option("--host", default=None, help="Listen address (default: setting host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: setting port, 8000).")

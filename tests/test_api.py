@@ -226,3 +226,29 @@ def test_every_api_route_answers_errors_in_the_one_shape(client):
         _assert_problem(client.open(path, method=wrong), 405)
         if "GET" in rule.methods and rule.endpoint in ("api.nearest_view", "api.stations_view", "api.station_view"):
             _assert_problem(client.get(path, query_string={"bogus": "1"}), 400, "bogus", "unknown parameter")
+
+
+def test_coverage_endpoint_by_hand(tmp_path):
+    """One station in the middle of a county: covered share = circle area / county area (to the grid)."""
+    from stations.planning import load_area
+
+    area = load_area("昌黎县")
+    pt = area.geometry.representative_point()
+    path = tmp_path / "cov.gpkg"
+    with open_store(path) as store:
+        import_file(store, write_csv(tmp_path / "c.csv", ["站点编号", "站点名称", "经度", "纬度", "开放时间", "设施/服务"],
+                                     [["C1", "中心", pt.x, pt.y, "Mo-Su 08:00-18:00", "厕所"]]))
+    client = create_app({"store": str(path)}).test_client()
+    resp = client.get("/api/v1/coverage", query_string={"area": "130322", "cell_m": 100, "minutes": 15})
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    radius_m = 15 / 60 * 4800 / 1.3  # 15 minutes at 4.8 km/h over a circuity of 1.3
+    circle_km2 = math.pi * (radius_m / 1000) ** 2
+    summary = body["summary"] if "summary" in body else body
+    expected = 100 * circle_km2 / summary["area_km2"]
+    assert summary["perc_area_covered"] == pytest.approx(expected, rel=0.05)
+    assert summary["perc_area_covered_2plus"] == 0
+    night = client.get("/api/v1/coverage", query_string={"area": "130322", "at": "2026-11-23T23:00:00+08:00"})
+    assert (night.get_json().get("summary") or night.get_json())["perc_area_covered"] == 0
+    _assert_problem(client.get("/api/v1/coverage", query_string={"area": "昌黎具"}), 404, None, "昌黎县")
+    _assert_problem(client.get("/api/v1/coverage", query_string={"area": "130322", "cell_m": "10"}), 400, "cell_m")

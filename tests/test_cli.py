@@ -79,3 +79,21 @@ def test_errors_are_one_clear_line(run, tmp_path):
     assert res.exit_code == 2 and "empty" in res.output
     res = run("import", SAMPLE, "--crs", "utm50")
     assert res.exit_code == 2 and "utm50" in res.output and "gcj02" in res.output
+
+
+def test_coverage_and_suggest_write_reports(run, tmp_path):
+    run("import", SAMPLE)
+    res = run("coverage", "蔚县", "--cell-m", "200", "--amenity", "toilet", "--at", "2026-11-23T23:00:00+08:00",
+              "--out", tmp_path / "rep")
+    assert res.exit_code == 0, res.output
+    assert "all stations" in res.output and "with toilet" in res.output
+    html = (tmp_path / "rep" / "coverage-130726.html").read_text(encoding="utf-8")
+    assert 'src="http' not in html and 'href="http' not in html  # offline like every page
+    assert (tmp_path / "rep" / "coverage-130726_gaps.geojson").exists()
+    res = run("suggest", "蔚县", "--n", "2", "--cell-m", "300", "--out", tmp_path / "rep2")
+    assert res.exit_code == 0, res.output
+    assert "MCLP: 2 new stations" in res.output
+    res = run("suggest", "蔚县", "--cell-m", "300")
+    assert res.exit_code == 2 and "--target-pct" in res.output
+    res = run("coverage", "蔚具")
+    assert res.exit_code == 2 and "蔚县" in res.output  # close matches suggested

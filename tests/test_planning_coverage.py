@@ -252,7 +252,18 @@ def test_area_with_no_stations_is_answered_clearly():
     st = stations_at(area, [(5000, 5000)], amenity_toilet=["no"])
     res = CoverageStudy(area, travel=R1000, cell_m=100, district_level=None).evaluate(st, amenity="toilet")
     assert res.perc_area_covered == 0.0 and res.n_gaps == 1
-    assert any("no station counts" in n for n in res.notes)
+    assert any("no station counts within reach" in n for n in res.notes)
+
+
+def test_far_stations_shape_the_surface_but_are_not_listed():
+    area = square()
+    st = stations_at(area, [(5000, 5000), (60_000, 5000)])
+    res = CoverageStudy(area, travel=R1000, cell_m=100, district_level=None).evaluate(st)
+    assert res.n_stations == 1 and res.n_stations_in_area == 1 and list(res.station_table["station_id"]) == ["s0"]
+    # the far station is the second-nearest everywhere
+    g = res.surface.grid
+    x, y = g.centres(0, 0)
+    assert res.surface.second_min[0, 0] == pytest.approx(math.hypot(60_000 - x, 5000 - y) / (5000 / 60), rel=1e-5)
 
 
 def test_result_to_dict_is_json_ready():

@@ -46,6 +46,15 @@ def _wall_seconds_of_week(local: datetime) -> float:
     return local.weekday() * 86400 + local.hour * 3600 + local.minute * 60 + local.second + local.microsecond * 1e-6
 
 
+def _fixed_offset(zone: ZoneInfo) -> bool:
+    """Whether the zone keeps one UTC offset from two years ago to ten years ahead (China: yes)."""
+    year = datetime.now().year
+    offsets = {datetime(y, m, 1, tzinfo=zone).utcoffset() for y in range(year - 2, year + 11) for m in range(1, 13)}
+    offsets |= {datetime(y, m, 15, 12, tzinfo=zone).utcoffset() for y in range(year - 2, year + 11)
+                for m in range(1, 13)}
+    return len(offsets) == 1
+
+
 def time_key(when: datetime) -> float:
     """Seconds on one axis per kind of time: POSIX seconds if aware, wall seconds if naive."""
     if when.tzinfo is None:
@@ -79,6 +88,9 @@ class HoursTable:
         self.station_pattern = station_pattern  # int32 per station; n_patterns = unknown hours
         zone_names = sorted(set(tz))
         self.zones = [ZoneInfo(z) for z in zone_names]
+        # Wall-clock arithmetic (seconds-of-week + travel time) is only valid without UTC
+        # offset changes; zones with daylight saving are converted time by time instead.
+        self.fixed = [_fixed_offset(z) for z in self.zones]
         self.group = np.array([zone_names.index(z) for z in tz], dtype=np.int32)
         self.is_24_7 = np.zeros(self.n_patterns + 1, dtype=bool)
         self.exact = np.zeros(self.n_patterns + 1, dtype=bool)
@@ -166,10 +178,11 @@ class HoursTable:
                 end_l = end if naive else end.astimezone(zone)
                 wall_span = (end_l.replace(tzinfo=None) - start_l.replace(tzinfo=None)).total_seconds()
             labels_g, valid_g = self._exact_labels(g, s0, wall_span)
-            if not naive and math.isfinite(valid_g):
-                later = when + timedelta(seconds=valid_g + (0 if full_week else window_s))
-                if later.astimezone(zone).utcoffset() != start_l.utcoffset():
-                    valid_g = 0.0  # a daylight-saving change ahead: don't reuse wall-clock arithmetic
+            if not naive and not self.fixed[g]:
+                # Labels over wall minutes stay safe across a daylight-saving change (a skipped
+                # hour only makes "open/closed throughout" stricter), but the validity
+                # arithmetic does not: recompute for every query.
+                valid_g = 0.0
             labels[labels_g[0]] = labels_g[1]
             valid_s = min(valid_s, valid_g)
         for p in self.inexact:
@@ -230,9 +243,8 @@ class HoursTable:
             for g in np.unique(groups):
                 zone = self.zones[g]
                 sel = groups == g
-                start_l = when if naive else when.astimezone(zone)
-                far = when + timedelta(seconds=float(travel[sel].max()))
-                if naive or far.astimezone(zone).utcoffset() == start_l.utcoffset():
+                if naive or self.fixed[g]:
+                    start_l = when if naive else when.astimezone(zone)
                     s = _wall_seconds_of_week(start_l) + travel[sel]
                     minute[sel] = np.floor(s / 60.0).astype(np.int64) % WEEK_MIN
                 else:  # a daylight-saving change on the way: convert one by one

@@ -12,6 +12,10 @@ count, so the structure is picked by selectivity ``s = eligible / located``:
   so a combination held by 0.3 % of stations is as fast as no filter at all.
   Over-querying would cost ``1 / s`` (333x at 0.3 %).
 
+A mask that serves ``PROMOTE_AFTER`` queries is "hot": a sub-tree for it is built in a
+background thread (cKDTree builds release the GIL) and swapped in when ready, so the
+filters people actually use end up on the fastest path without a stall.
+
 Sub-trees and masks live in an LRU cache bounded in bytes; the main tree is never evicted.
 """
 
@@ -31,22 +35,25 @@ from ._geometry import chord_to_m1
 INF = float("inf")
 OVERQUERY_MIN_SELECTIVITY = 0.5
 OVERQUERY_MAX_K = 256
+PROMOTE_AFTER = 64
 # cKDTree keeps its own copy of the points (24 B), int64 indices (8 B) and nodes; plus our
 # int64 row map (8 B).
 _BYTES_PER_SUBTREE_POINT = 56
-_LEAFSIZE = 8
+_LEAFSIZE = 16
 
 
 def build_tree(xyz: np.ndarray) -> cKDTree:
-    # Sliding-midpoint splits (balanced_tree=False) build twice as fast as median splits, and
-    # on a million stations query as fast; compact nodes cost 15 % more build, save ~0.5 us.
-    return cKDTree(xyz, leafsize=_LEAFSIZE, balanced_tree=False, compact_nodes=True, copy_data=False)
+    # Measured on a million clustered stations (benchmarks/bench_nearest.py): sliding-midpoint
+    # splits (balanced_tree=False) build faster than median splits and query as fast; shrunk
+    # node boxes (compact_nodes=True) made queries far from any station 100x slower at p99
+    # (4 ms instead of 30 us).
+    return cKDTree(xyz, leafsize=_LEAFSIZE, balanced_tree=False, compact_nodes=False, copy_data=False)
 
 
 class Entry:
     """How to search one filter key: a tree, its row map, an optional eligibility mask."""
 
-    __slots__ = ("tree", "rows", "mask", "count", "selectivity", "nbytes", "kind")
+    __slots__ = ("tree", "rows", "mask", "count", "selectivity", "nbytes", "kind", "uses")
 
     def __init__(self, kind: str, tree: cKDTree | None, rows: np.ndarray | None, mask: np.ndarray | None,
                  count: int, selectivity: float, nbytes: int):
@@ -57,6 +64,7 @@ class Entry:
         self.count = count
         self.selectivity = selectivity
         self.nbytes = nbytes
+        self.uses = 0  # counted for masks only: PROMOTE_AFTER uses make a sub-tree
 
 
 class EntryCache:
@@ -64,19 +72,19 @@ class EntryCache:
 
     def __init__(self, max_bytes: int, max_entries: int = 1024):
         self.max_bytes, self.max_entries = max_bytes, max_entries
-        self._d: OrderedDict = OrderedDict()
+        self.entries: OrderedDict = OrderedDict()  # read directly by the query hot path
         self._lock = threading.Lock()
         self.nbytes = 0
         self.hits = self.misses = self.builds = self.evictions = 0
 
     def get(self, key) -> Entry | None:
-        entry = self._d.get(key)
+        entry = self.entries.get(key)
         if entry is None:
             self.misses += 1
             return None
         self.hits += 1
         try:  # one C call, atomic under the GIL; the key may have just been evicted
-            self._d.move_to_end(key)
+            self.entries.move_to_end(key)
         except KeyError:
             pass
         return entry
@@ -84,18 +92,25 @@ class EntryCache:
     def put(self, key, entry: Entry) -> None:
         with self._lock:
             self.builds += 1
-            old = self._d.pop(key, None)
+            old = self.entries.pop(key, None)
             if old is not None:
                 self.nbytes -= old.nbytes
-            self._d[key] = entry
+            self.entries[key] = entry
             self.nbytes += entry.nbytes
-            while len(self._d) > 1 and (self.nbytes > self.max_bytes or len(self._d) > self.max_entries):
-                _, gone = self._d.popitem(last=False)
+            while len(self.entries) > 1 and (self.nbytes > self.max_bytes or len(self.entries) > self.max_entries):
+                _, gone = self.entries.popitem(last=False)
                 self.nbytes -= gone.nbytes
                 self.evictions += 1
 
+    def swap(self, key, old: Entry, new: Entry) -> None:
+        """Replace ``old`` by ``new`` if ``key`` still holds ``old`` (a background promotion)."""
+        with self._lock:
+            if self.entries.get(key) is not old:
+                return
+        self.put(key, new)
+
     def __len__(self) -> int:
-        return len(self._d)
+        return len(self.entries)
 
 
 def make_entry(main: cKDTree, main_rows: np.ndarray | None, xyz_located: np.ndarray, eligible: np.ndarray,
@@ -127,18 +142,19 @@ TIE_REL = 1.0 + 1e-14
 
 
 def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
-           accept: Accept | None = None) -> tuple[list[float], list[int]]:
-    """The k nearest eligible stations: (chord distances, rows), by distance then row.
+           accept: Accept | None = None) -> tuple[list[float], list[int], list | None]:
+    """The k nearest eligible stations: (chord distances, rows, unit vectors or None).
 
-    Asks the tree for at least ``k + 1`` neighbours and repeats with four times as many
-    until ``k`` pass the mask and ``accept`` *and* the farthest neighbour returned is
-    farther than the k-th pass by more than :data:`TIE_REL` (or nothing is left within
-    ``ub``): then every station tied with the k-th is in hand, and ties (equal metres) are
-    broken by row number.
+    Sorted by distance, then row. Asks the tree for at least ``k + 1`` neighbours and
+    repeats with four times as many until ``k`` pass the mask and ``accept`` *and* the
+    farthest neighbour returned is farther than the k-th pass by more than
+    :data:`TIE_REL` (or nothing is left within ``ub``): then every station tied with the
+    k-th is in hand, and ties (equal metres) are broken by row number. The unit vectors
+    come from the tree's own copy, still in the CPU cache (``None`` after reordering ties).
     """
     tree = entry.tree
     if tree is None:
-        return [], []
+        return [], [], None
     n_pts = tree.n
     mask, rows_map = entry.mask, entry.rows
     plain = mask is None and accept is None
@@ -157,7 +173,7 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
         if dl[-1] == INF:  # fewer than kk within ub: these are all of them
             m = bisect_left(dl, INF)
             if m == 0:
-                return [], []
+                return [], [], None
             dl, d, i, exhausted = dl[:m], d[:m], i[:m], True
         last = dl[-1]
         if plain:
@@ -169,7 +185,7 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
             rows = i if rows_map is None else rows_map.take(i)
             if accept is not None and len(rows):
                 keep = accept(rows, d)
-                d, rows = d[keep], rows[keep]
+                d, i, rows = d[keep], i[keep], rows[keep]
             dl, rl = d.tolist(), rows.tolist()
         n_pass = len(dl)
         if exhausted or (n_pass >= k and last > dl[k - 1] * TIE_REL):
@@ -180,8 +196,8 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
     for j in range(min(n_pass - 1, k)):
         if dl[j + 1] <= dl[j] * TIE_REL:  # a tie, e.g. duplicate positions: order by metres, then row
             dl, rl = order_ties(dl, rl)
-            break
-    return dl[:k], rl[:k]
+            return dl[:k], rl[:k], None
+    return dl[:k], rl[:k], tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
 
 
 def order_ties(dl: list[float], rl: list[int]) -> tuple[list[float], list[int]]:

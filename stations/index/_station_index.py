@@ -14,7 +14,7 @@ from ..amenities import AMENITY_CODES
 from ._filters import StaticFilter, query_problems, raise_problems, static_filter, validate_k
 from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, m_to_chord, search_radius_chord, spatial_order, unit_vectors
 from ._hours import MIXED, OPEN, Snapshot, time_key
-from ._search import TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search
+from ._search import PROMOTE_AFTER, TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search
 from ._table import StationTable, build_table
 
 DEFAULT_MAX_K = 100
@@ -25,6 +25,7 @@ ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86
 _MAX_STATIC_KEYS = 4096
 _SNAPSHOTS_KEPT = 32
 _TWO_R = 2.0 * EARTH_RADIUS_M
+INF = math.inf
 _DEG = 180.0 / math.pi
 
 
@@ -76,6 +77,7 @@ class StationIndex:
         self._static: dict[tuple, StaticFilter] = {}
         self._snapshots: deque[Snapshot] = deque(maxlen=_SNAPSHOTS_KEPT)
         self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
         self._xyz = table.xyz
         self._ids = table.station_id
 
@@ -250,15 +252,26 @@ class StationIndex:
                 sf = self._static_filter(skey)
         basis = Basis(lat, lon)
         q = basis.xyz
-        ub = search_radius_chord(max_distance_m)
+        ub = INF if max_distance_m is None else search_radius_chord(max_distance_m)
         if arrival_speed_m_s is not None:
             when = open_at if open_at is not None else datetime.now(_tz.utc)
-            dl, rl = self._search_arrival(sf, skey, q, k, ub, max_distance_m, when, float(arrival_speed_m_s),
-                                          float(circuity))
+            dl, rl, pts = self._search_arrival(sf, skey, q, k, ub, max_distance_m, when,
+                                               float(arrival_speed_m_s), float(circuity))
         else:
             snap = None if open_at is None else self._snapshot(open_at, 0.0)
-            dl, rl = self._search_key(sf, skey, snap, q, k, ub)
-        return self._hits(basis, dl, rl, max_distance_m)
+            # The cache lookup of _search_key, inlined for the common case (a warm tree).
+            cached = self._cache.entries
+            key = (skey, None) if snap is None else (skey, snap.key, OPEN)
+            entry = cached.get(key)
+            if entry is not None and entry.mask is None:
+                try:
+                    cached.move_to_end(key)
+                except KeyError:  # evicted meanwhile by another thread
+                    pass
+                dl, rl, pts = search(entry, q, k, ub)
+            else:
+                dl, rl, pts = self._search_key(sf, skey, snap, q, k, ub)
+        return self._hits(basis, dl, rl, pts, max_distance_m)
 
     def nearest_batch(self, lats: Any, lons: Any, *, k: int = 5, **filters: Any) -> tuple[np.ndarray, np.ndarray]:
         """k-nearest for many points at once, for planners.
@@ -337,6 +350,31 @@ class StationIndex:
             out_dist[j, :len(hits)] = [h.distance_m for h in hits]
         return out_rows, out_dist
 
+    def prepare(self, *, amenities: Iterable[str] = (), open_at: datetime | None = None, open_24h: bool | None = None,
+                statuses: Iterable[str] | None = ("open",), access: Iterable[str] | None = None,
+                include_imprecise: bool = False) -> None:
+        """Build now what queries with these filters will search, on the fastest path.
+
+        Without it, the first query of a filter builds its structure (a sub-tree: milliseconds
+        for rare filters, ~0.3 s for common ones at a million stations), and a common filter
+        runs on a mask until it has served ``PROMOTE_AFTER`` queries. Call at start-up for the
+        filters a service expects (the defaults, "open now"). Also waits for background
+        sub-tree builds in progress. Arguments as in :meth:`nearest` (validated the same way).
+        """
+        self.nearest(lat=0.0, lon=0.0, k=1, amenities=amenities, open_at=open_at, open_24h=open_24h,
+                     statuses=statuses, access=access, include_imprecise=include_imprecise)
+        skey = _hashable((amenities, open_24h, statuses, access, include_imprecise))
+        sf = self._static.get(skey) or self._static_filter(skey)
+        snap = None if open_at is None else self._snapshot(open_at, 0.0)
+        key = (skey, None) if snap is None else (skey, snap.key, OPEN)
+        entry = self._entry(sf, skey, snap)
+        if entry.kind == "mask":
+            self._promote(key, entry, wait=True)
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join()
+
     def cache_info(self) -> dict[str, int]:
         """Counters of the filtered-structure cache (entries, bytes, hits, misses, builds, evictions)."""
         c = self._cache
@@ -372,6 +410,10 @@ class StationIndex:
         key = (skey, None) if snap is None else (skey, snap.key, part)
         entry = self._cache.get(key)
         if entry is not None and not (force_subtree and entry.kind == "mask"):
+            if entry.kind == "mask":
+                entry.uses += 1
+                if entry.uses == PROMOTE_AFTER:
+                    self._promote(key, entry)
             return entry
         table = self.table
         class_ok = sf.class_ok
@@ -383,6 +425,21 @@ class StationIndex:
                            force_subtree=force_subtree)
         self._cache.put(key, entry)
         return entry
+
+    def _promote(self, key, entry, *, wait: bool = False) -> None:
+        """Build a sub-tree for a hot mask entry in the background and swap it in."""
+        def build() -> None:
+            subtree = make_entry(self._main, self.table.located_rows, self._xyz_located, entry.mask, entry.count,
+                                 force_subtree=True)
+            self._cache.swap(key, entry, subtree)
+
+        if wait:
+            build()
+            return
+        worker = threading.Thread(target=build, name="stations-index-promote", daemon=True)
+        with self._lock:
+            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+        worker.start()
 
     def _search_key(self, sf, skey, snap, q, k, ub, part=OPEN, accept=None):
         entry = self._entry(sf, skey, snap, part)
@@ -440,23 +497,25 @@ class StationIndex:
                 return keep
 
             need = k - len(found)
-            da, ra = self._search_key(sf, skey, snap, q, need, r_hi, OPEN, None if r_lo == 0.0 else accept)
+            da, ra, _ = self._search_key(sf, skey, snap, q, need, r_hi, OPEN, None if r_lo == 0.0 else accept)
             bound = math.nextafter(da[need - 1], math.inf) if len(da) == need else r_hi
-            db, rb = self._search_key(sf, skey, snap, q, need, bound, MIXED,
-                                      lambda rows, chord: accept(rows, chord, check_all=True))
+            db, rb, _ = self._search_key(sf, skey, snap, q, need, bound, MIXED,
+                                         lambda rows, chord: accept(rows, chord, check_all=True))
             if db:
                 da, ra = order_ties(da + db, ra + rb)
             found += list(zip(da, ra))[:need]
             if len(found) >= k or last_band:
                 break
             r_lo, w_lo = r_hi, w_hi
-        return [d for d, _ in found], [r for _, r in found]
+        return [d for d, _ in found], [r for _, r in found], None
 
-    def _hits(self, basis: Basis, dl: list[float], rl: list[int], max_distance_m: float | None) -> list[Hit]:
-        """Hits from chord distances and rows; the loop is inlined (it is a third of a query)."""
+    def _hits(self, basis: Basis, dl: list[float], rl: list[int], pts: list | None,
+              max_distance_m: float | None) -> list[Hit]:
+        """Hits from chord distances, rows and unit vectors (looked up if None); inlined loop."""
         if not rl:
             return []
-        pts = self._xyz.take(rl, axis=0).tolist()
+        if pts is None:
+            pts = self._xyz.take(rl, axis=0).tolist()
         ids = self._ids
         x, y, z, ex, ey = basis.x, basis.y, basis.z, basis.ex, basis.ey
         nx, ny, nz = basis.nx, basis.ny, basis.nz

@@ -95,9 +95,13 @@ class CoverageResult:
         Minutes to the nearest and second-nearest station per cell.
     districts : pandas.DataFrame
         The same shares per county (or city) of the area.
+    n_stations, n_stations_in_area : int
+        Counted stations within reach of the area (inside it or within one catchment
+        radius of its edge: they serve it), and those inside it. Stations farther away
+        still count for the travel-time surface but are not listed.
     station_table : pandas.DataFrame
-        Per counted station: demand for which it is the nearest within the catchment
-        (``demand_nearest``) and demand only it covers (``demand_unique``).
+        Per counted station within reach: demand for which it is the nearest within the
+        catchment (``demand_nearest``) and demand only it covers (``demand_unique``).
     stations : StationSet
         Which stations counted and why the others did not.
     """
@@ -162,7 +166,8 @@ class CoverageResult:
             "demand_total": num(self.demand_total), "demand_covered": num(self.demand_covered),
             "demand_covered_2plus": num(self.demand_covered_2plus), "demand_uncovered": num(self.demand_uncovered),
             "demand_outside": num(self.demand_outside), "uniform_demand": bool(self.uniform_demand),
-            "n_gaps": int(self.n_gaps), "gap_level": int(self.gap_level), "notes": list(self.notes), "elapsed_s": num(self.elapsed_s, 3),
+            "n_gaps": int(self.n_gaps), "gap_level": int(self.gap_level), "notes": list(self.notes),
+            "elapsed_s": num(self.elapsed_s, 3),
         }
 
     def to_dict(self, *, max_gaps: int | None = 20) -> dict[str, Any]:
@@ -178,10 +183,6 @@ class CoverageResult:
                                                                                   "features": []}
         out["districts"] = json.loads(self.districts.to_json(orient="records", force_ascii=False))
         return out
-
-
-def _unit_name(u: AdminUnit) -> str:
-    return u.name
 
 
 class CoverageStudy:
@@ -201,7 +202,10 @@ class CoverageStudy:
         Grid cell side, metres (default 100).
     demand
         ``None`` for uniform demand, or a :class:`Demand`, a path (CSV / GeoJSON) or a
-        (Geo)DataFrame accepted by :func:`~stations.planning.demand.load_demand`.
+        (Geo)DataFrame accepted by :func:`~stations.planning.demand.load_demand` (bad
+        rows raise; to skip them, pass ``load_demand(path, on_bad_rows="skip")``).
+    demand_weight : str, optional
+        The demand file's weight column (default: recognised names, else 1 per row).
     road_network
         ``None`` for straight-line travel, an .osm.pbf path, or a
         :class:`~stations.planning.network.RoadNetwork`.
@@ -321,9 +325,10 @@ class CoverageStudy:
                 [Problem("stations", f"{len(st)} in service", f"none within reach of {self.area.name}",
                          "stations inside or near the area")])
         if not reach.any():
-            notes.append(f"no station counts in this scenario ({st.label}): coverage is 0 %")
+            notes.append(f"no station counts within reach of the area in this scenario ({st.label}): "
+                         "coverage is 0 %")
         engine = self.engine(x, y)
-        result = self._pass(engine, st, x, y, notes, max_gaps=max_gaps, min_gap_km2=min_gap_km2,
+        result = self._pass(engine, st, x, y, reach, notes, max_gaps=max_gaps, min_gap_km2=min_gap_km2,
                             gap_level=gap_level)
         result.elapsed_s = time.perf_counter() - t0
         return result
@@ -339,7 +344,7 @@ class CoverageStudy:
         shapely.prepare(reach)
         return shapely.contains_xy(reach, x, y)
 
-    def _pass(self, engine, st: StationSet, sx: np.ndarray, sy: np.ndarray, notes: list[str], *,
+    def _pass(self, engine, st: StationSet, sx: np.ndarray, sy: np.ndarray, reach: np.ndarray, notes: list[str], *,
               max_gaps: int, min_gap_km2: float, gap_level: int = 1) -> CoverageResult:
         g = self.grid
         T = self.travel.minutes
@@ -380,7 +385,7 @@ class CoverageStudy:
         cells, cells1, cells2 = (acc[k].sum() for k in ("cells", "cells1", "cells2"))
         dem, dem1, dem2 = (acc[k].sum() for k in ("dem", "dem1", "dem2"))
         pct = (lambda a, b: 100.0 * a / b if b > 0 else 0.0)
-        names = [_unit_name(u) for u in self.district_units]
+        names = [u.name for u in self.district_units]
         uncovered = g.mask & (cover < gap_level)
         gaps, n_gaps = gap_table(self.area, g, uncovered, demand=values, nearest_min=nearest,
                                  district_labels=self.district_labels, district_names=names,
@@ -392,12 +397,12 @@ class CoverageStudy:
         station_table = pd.DataFrame({
             "station_id": counted["station_id"].to_numpy(), "name": counted["name"].to_numpy(),
             "lat": counted["lat"].to_numpy(), "lon": counted["lon"].to_numpy(),
-            "demand_nearest": st_nearest, "demand_unique": st_unique})
+            "demand_nearest": st_nearest, "demand_unique": st_unique})[reach].reset_index(drop=True)
         inside = self._inside_area(sx, sy)
         return CoverageResult(
             area_name=self.area.name, adcode=self.area.adcode, scenario=st.label, travel=self.travel,
             method=engine.method + (f" ({self.network.source})" if self.network is not None else ""),
-            cell_m=g.cell_m, n_cells=int(cells), area_km2=cells * unit, n_stations=n_st,
+            cell_m=g.cell_m, n_cells=int(cells), area_km2=cells * unit, n_stations=int(reach.sum()),
             n_stations_in_area=int(inside.sum()),
             perc_area_covered=pct(cells1, cells), perc_area_covered_2plus=pct(cells2, cells),
             perc_demand_covered=pct(dem1, dem), perc_demand_covered_2plus=pct(dem2, dem),

@@ -145,7 +145,8 @@ def _from_frame(df: pd.DataFrame, *, source: str, weight: str | None, lat: str |
             try:
                 geom = shapely.from_wkt(str(rec[gcol]))
             except shapely.errors.ShapelyError as exc:
-                row_problems.append(Problem(gcol, str(rec[gcol])[:80], f"not WKT ({exc})", "e.g. POINT (116.4 39.9)", i))
+                row_problems.append(Problem(gcol, str(rec[gcol])[:80], f"not WKT ({exc})",
+                                            "e.g. POINT (116.4 39.9)", i))
             else:
                 p = _geometry_problem(geom, gcol, rec[gcol], i)
                 if p:

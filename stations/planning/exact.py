@@ -102,5 +102,7 @@ def compare_with_exact(problem: SitingProblem, *, p: int | None = None, time_lim
         gap = 100.0 * (ex.objective - h_obj) / ex.objective if ex.objective > 0 else 0.0
     else:
         gap = 100.0 * (h_obj - ex.objective) / ex.objective if ex.objective > 0 else 0.0
+    if abs(gap) < 1e-9:  # the same optimum, summed in a different order
+        gap = 0.0
     return Comparison(ex.model, problem.n_demand, problem.n_candidates, p, h_obj, ex.objective, gap, h_s, ex.seconds,
                       ex.seconds / max(h_s, 1e-9), ex.status)

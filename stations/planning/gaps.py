@@ -70,6 +70,13 @@ def _component_polygon(sub: np.ndarray, grid: Grid, r0: int, c0: int) -> tuple[s
     return shapely.union_all(boxes), cell
 
 
+def _finite_or_nan(values: np.ndarray) -> float:
+    # JSON has no infinity: a gap no station reaches (or, over a network, none within the
+    # search limit) reports NaN, written as null.
+    m = float(np.max(values)) if len(values) else float("nan")
+    return m if np.isfinite(m) else float("nan")
+
+
 def gap_table(area: StudyArea, grid: Grid, uncovered: np.ndarray, *, demand: np.ndarray | None,
               nearest_min: np.ndarray, district_labels: np.ndarray | None = None,
               district_names: list[str] | None = None, max_gaps: int = 100,
@@ -79,7 +86,8 @@ def gap_table(area: StudyArea, grid: Grid, uncovered: np.ndarray, *, demand: np.
     Returns ``(gaps, n_gaps)``: a GeoDataFrame (WGS-84) with :data:`GAP_COLUMNS`, ranked by
     uncovered demand (ties: larger area first, then position), and the number of gaps in
     total (before ``max_gaps`` and ``min_gap_km2``). ``uncovered_demand`` is in the demand's
-    unit (km² for uniform demand).
+    unit (km² for uniform demand). ``max_nearest_min`` is the worst travel time inside the
+    gap, NaN when some of it reaches no station at all.
     """
     import geopandas as gpd
 
@@ -117,7 +125,7 @@ def gap_table(area: StudyArea, grid: Grid, uncovered: np.ndarray, *, demand: np.
         rp = poly_wgs.representative_point()
         rows.append({"gap_id": rank, "area_km2": float(area_km2[k]), "uncovered_demand": float(dem[k]),
                      "share_of_uncovered_pct": 100.0 * float(dem[k]) / total_dem if total_dem > 0 else 0.0,
-                     "n_cells": int(cells[k]), "max_nearest_min": float(np.max(worst)) if len(worst) else float("nan"),
+                     "n_cells": int(cells[k]), "max_nearest_min": _finite_or_nan(worst),
                      "district": district, "lat": rp.y, "lon": rp.x})
         polys.append(poly_wgs)
     frame = pd.DataFrame(rows, columns=GAP_COLUMNS[:-1])

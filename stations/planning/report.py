@@ -138,13 +138,15 @@ def coverage_map(result: CoverageResult, *, siting: Any = None, max_image_px: in
             for r in st.itertuples()]}
         folium.GeoJson(feats, name=f"Stations counted ({len(st)})",
                        marker=folium.CircleMarker(radius=4, color="#1a1a1a", fill=True, fill_opacity=0.9, weight=1),
-                       tooltip=folium.GeoJsonTooltip(["station", "unique_demand"], aliases=["Station", "Only it covers"])
+                       tooltip=folium.GeoJsonTooltip(["station", "unique_demand"],
+                                                     aliases=["Station", "Only it covers"])
                        ).add_to(m)
     if siting is not None and len(siting.sites):
         s = siting.sites
         feats = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r.lon), float(r.lat)]},
-             "properties": {"rank": int(r.rank), "site": str(r.site_id), "added_demand": round(float(r.added_demand), 3),
+             "properties": {"rank": int(r.rank), "site": str(r.site_id),
+                            "added_demand": round(float(r.added_demand), 3),
                             "covered_pct": round(float(r.perc_demand_covered), 2)}} for r in s.itertuples()]}
         folium.GeoJson(feats, name=f"Suggested sites ({len(s)}, {siting.model})",
                        marker=folium.CircleMarker(radius=7, color="#7b3294", fill=True, fill_color="#c2a5cf",
@@ -154,6 +156,10 @@ def coverage_map(result: CoverageResult, *, siting: Any = None, max_image_px: in
                        ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[lat0, lon0], [lat1, lon1]])
+    # Offline like every page of the project: folium's CDN assets become inlined local copies.
+    from ..mapping.assets import localise
+
+    localise(m, mode="inline")
     return m
 
 
@@ -214,7 +220,8 @@ def _table_html(df: pd.DataFrame, *, digits: int = 1, max_rows: int = 200) -> st
 
 
 _CSS = """<style>
-.planning-report{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:1em 2em;max-width:1200px}
+.planning-report{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;
+  margin:1em 2em;max-width:1200px}
 .planning-report table{border-collapse:collapse;font-size:13px;margin:.5em 0}
 .planning-report th,.planning-report td{border:1px solid #ccc;padding:2px 6px;text-align:right}
 .planning-report th{background:#f0f0f0}

@@ -145,7 +145,7 @@ def select_stations(stations: Any, *, at: _dt.datetime | None = None, amenity: s
         if not include_imprecise:
             prec = df["geocode_precision"].astype(object).where(df["geocode_precision"].notna(), None)
             exclude(~prec.isin(PRECISE), "position precision " + prec.fillna("missing").astype(str))
-    else:
+    elif len(df):
         notes.append("no geocode_precision column: every position is taken as precise")
     if amenity is not None:
         code, col = _amenity_column(amenity)

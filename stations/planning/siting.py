@@ -4,9 +4,10 @@ The discrete problem, in spopt's vocabulary:
 
 - *clients* ``i`` are demand points: the cells left uncovered by the existing stations,
   aggregated into blocks of ``demand_spacing_m`` (default an eighth of the service
-  radius; block weight = the block's uncovered demand, position = its weighted centre). Demand the existing stations already cover is
-  fixed and drops out, which is exactly "existing stations fixed" (spopt's
-  ``predefined_facilities_arr``; a test checks the two formulations agree).
+  radius; block weight = the block's uncovered demand, position = its weighted centre).
+  Demand the existing stations already cover is fixed and drops out, which is exactly
+  "existing stations fixed" (spopt's ``predefined_facilities_arr``; a test checks that
+  the two formulations agree).
 - *facilities* ``j`` are candidate sites: the planner's, or the centres of a grid of
   ``candidate_spacing_m`` over the area (default: half the service radius).
 - ``a_ij = 1`` when client ``i`` is within the catchment of candidate ``j`` (``t_ij <= S``).
@@ -210,8 +211,8 @@ def fewest_sites(stations: Any, area: Any, target_pct: float = 95.0, *, candidat
     solves spopt's LSCP (cover every coverable client) on the same instance.
     """
     if not isinstance(target_pct, (int, float)) or not 0 < target_pct <= 100:
-        raise ValidationError.from_problems([Problem("target_pct", target_pct, "out of range", "more than 0, up to 100")],
-                                            what="siting")
+        raise ValidationError.from_problems(
+            [Problem("target_pct", target_pct, "out of range", "more than 0, up to 100")], what="siting")
     stations = stations if stations is not None else pd.DataFrame(columns=["lat", "lon"])
     study, base = _prepare(stations, area, study, base, study_kwargs)
     problem = build_problem(study, base, candidates=candidates, candidate_spacing_m=candidate_spacing_m,

@@ -51,6 +51,19 @@ STATIONS_PARAMS = (
     CRS_PARAM, LANG_PARAM,
 )
 STATION_PARAMS = (CRS_PARAM, LANG_PARAM)
+COVERAGE_PARAMS = (
+    Param("area", "str", "Study area: admin unit name (昌黎县, 河北省) or adcode (130322).", required=True,
+          example="昌黎县"),
+    Param("mode", "str", "Travel mode of the service circle.", default="walk", enum=("walk", "ebike", "tricycle")),
+    Param("minutes", "float", "Service circle in minutes.", default=15.0, minimum=1, maximum=60),
+    Param("cell_m", "float", "Grid cell size in metres.", default=200.0, minimum=50, maximum=5000),
+    Param("at", "datetime", "Count only stations open at this time (default offset Asia/Shanghai)."),
+    Param("amenity", "str", "Count only stations with this amenity.", enum=AMENITY_CODES),
+    Param("gap_level", "int", "Gaps in coverage by 1 station, or in cross coverage (2).", default=1, minimum=1,
+          maximum=2),
+)
+# A request may not hold more than this much grid in memory (the CLI allows more).
+COVERAGE_MEMORY_BYTES = 512 * 1024 ** 2
 
 
 def _settings():
@@ -176,6 +189,35 @@ def station_view(station_id: str):
     body = feature(snap.record(pos), crs=q["crs"], lang=q["lang"])
     body["crs_name"] = q["crs"]
     return _json_response(body)
+
+
+@bp.get("/coverage")
+def coverage_view():
+    """Coverage of an area by the service circle: shares covered by 1 and 2+ stations, ranked gaps, districts."""
+    q = parse(COVERAGE_PARAMS, request.args)
+    study = _study(q["area"], q["mode"], q["minutes"], q["cell_m"])
+    snap = _service().snapshot()
+    result = study.evaluate(snap.frame, at=q["at"], amenity=q["amenity"], gap_level=q["gap_level"])
+    return _json_response(result.to_dict())
+
+
+_STUDIES: dict = {}
+
+
+def _study(area: str, mode: str, minutes: float, cell_m: float):
+    """Studies are cached (grid, demand and districts are the costly part; stations are not in them)."""
+    from ..planning import CoverageStudy, Travel
+
+    settings = _settings()
+    key = (area, mode, minutes, cell_m, settings["circuity"], settings.get(f"{mode}_speed_kmh"))
+    study = _STUDIES.get(key)
+    if study is None:
+        study = CoverageStudy(area, travel=Travel.from_settings(settings, mode=mode, minutes=minutes), cell_m=cell_m,
+                              memory_limit_bytes=COVERAGE_MEMORY_BYTES)
+        if len(_STUDIES) >= 8:
+            _STUDIES.pop(next(iter(_STUDIES)))
+        _STUDIES[key] = study
+    return study
 
 
 @bp.get("/amenities")

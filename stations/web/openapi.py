@@ -25,7 +25,7 @@ def _responses(ok: str) -> dict:
 
 
 def openapi_document() -> dict:
-    from .api import NEAREST_PARAMS, STATION_PARAMS, STATIONS_PARAMS
+    from .api import COVERAGE_PARAMS, NEAREST_PARAMS, STATION_PARAMS, STATIONS_PARAMS
 
     paths = {
         "/api/v1/nearest": {"get": {
@@ -50,10 +50,29 @@ def openapi_document() -> dict:
             "parameters": [{"name": "station_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            *openapi_parameters(STATION_PARAMS)],
             "responses": _responses("Feature")}},
+        "/api/v1/coverage": {"get": {
+            "summary": "Coverage of an area by the service circle (planners)",
+            "description": "Share of area and demand within `minutes` of 1 and of 2+ stations, ranked gap "
+                           "polygons (GeoJSON, WGS-84) with area in km², and a per-district table.",
+            "parameters": openapi_parameters(COVERAGE_PARAMS), "responses": _responses("Coverage result")}},
         "/api/v1/amenities": {"get": {"summary": "The amenity vocabulary with Chinese and English labels",
                                       "responses": _responses("Vocabulary")}},
         "/api/v1/health": {"get": {"summary": "Health and store revision", "responses": _responses("OK")}},
     }
+    from . import map_api
+
+    for path, summary, params in (
+            ("/api/v1/clusters", "Stations in a box, clustered on the server at low zooms (the map's data)",
+             map_api.CLUSTER_PARAMS),
+            ("/api/v1/search", "Stations by name", map_api.SEARCH_PARAMS),
+            ("/api/v1/places", "Places (admin areas) by name, offline", map_api.PLACES_PARAMS),
+            ("/api/v1/outlines/county", "County outlines of one map cell (offline basemap)",
+             map_api.COUNTY_OUTLINE_PARAMS),
+            ("/api/v1/transform", "Convert a point between wgs84, gcj02 and bd09", map_api.TRANSFORM_PARAMS)):
+        paths[path] = {"get": {"summary": summary, "parameters": openapi_parameters(params),
+                               "responses": _responses("OK")}}
+    paths["/api/v1/outlines/province"] = {"get": {"summary": "Province outlines (offline basemap)",
+                                                  "responses": _responses("OK")}}
     return {"openapi": "3.0.3",
             "info": {"title": "stations API", "version": __version__,
                      "description": "Outdoor-worker rest stations (工会驿站): nearest lookup and records."},
