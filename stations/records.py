@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from .amenities import AMENITY_CODES, AMENITY_VALUES
@@ -90,16 +91,20 @@ AMENITY_FIELDS: tuple[str, ...] = tuple(f"amenity_{c}" for c in AMENITY_CODES)
 FLOAT_FIELDS = tuple(f.name for f in FIELDS if f.kind == "float")
 
 
-def empty_record() -> dict[str, Any]:
-    """A record with every field at its "not known" value."""
+def _empty_template() -> dict[str, Any]:
     rec: dict[str, Any] = {f.name: None for f in FIELDS}
     for name in AMENITY_FIELDS:
         rec[name] = "unknown"
-    rec["timezone"] = DEFAULT_TIMEZONE
-    rec["status"] = "open"
-    rec["access"] = "unknown"
-    rec["entry"] = "unknown"
+    rec.update(timezone=DEFAULT_TIMEZONE, status="open", access="unknown", entry="unknown")
     return rec
+
+
+_EMPTY = _empty_template()
+
+
+def empty_record() -> dict[str, Any]:
+    """A record with every field at its "not known" value."""
+    return _EMPTY.copy()
 
 
 def is_missing(value: Any) -> bool:
@@ -114,13 +119,12 @@ def is_missing(value: Any) -> bool:
     return type(value).__name__ in ("NaTType", "NAType")
 
 
+_REVIEW = {p: i > PRECISIONS.index(REVIEW_BELOW) for i, p in enumerate(PRECISIONS)}
+
+
 def needs_review(precision: str | None) -> bool:
-    """True when a position is too coarse to show as the station's real position."""
-    if precision is None:
-        return True
-    if precision not in PRECISIONS:
-        return True
-    return PRECISIONS.index(precision) > PRECISIONS.index(REVIEW_BELOW)
+    """True when a position is missing or too coarse to show as the station's real position."""
+    return _REVIEW.get(precision, True)
 
 
 def _enum_problem(rec: Mapping[str, Any], name: str, allowed: Iterable[str], row: int | None) -> Problem | None:
@@ -134,6 +138,24 @@ def _enum_problem(rec: Mapping[str, Any], name: str, allowed: Iterable[str], row
 _AMENITY_OK = frozenset((None, *AMENITY_VALUES))
 
 
+@lru_cache(maxsize=1024)
+def _tz_ok(tz: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(tz)
+        return True
+    except Exception:
+        return False
+
+
+@lru_cache(maxsize=65536)
+def _hours_problem(oh: str) -> str | None:
+    from . import hours
+
+    return hours.validation_problem(oh)
+
+
 def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[Problem]:
     """Every problem of one normalised record (empty list when it is valid).
 
@@ -141,8 +163,6 @@ def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[P
     ranges (both or neither), the opening-hours syntax, the last-verified date, and that a
     removed or temporarily closed station says why.
     """
-    from . import hours
-
     problems: list[Problem] = []
     for name in ("station_id", "name"):
         if is_missing(rec.get(name)):
@@ -172,7 +192,7 @@ def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[P
                                 ", ".join(PRECISIONS), row))
     oh = rec.get("opening_hours")
     if oh is not None:
-        msg = hours.validation_problem(oh)
+        msg = _hours_problem(oh)
         if msg:
             problems.append(Problem("opening_hours", oh, f"not valid opening_hours syntax ({msg})",
                                     "OpenStreetMap opening_hours, e.g. '24/7' or 'Mo-Fr 08:00-18:00'", row))
@@ -187,11 +207,7 @@ def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[P
                                 f"a {rec.get('status')} station needs a reason", "a non-empty text", row))
     tz = rec.get("timezone")
     if tz is not None:
-        try:
-            from zoneinfo import ZoneInfo
-
-            ZoneInfo(str(tz))
-        except Exception:
+        if not _tz_ok(str(tz)):
             problems.append(Problem("timezone", tz, "unknown time zone", "an IANA name such as Asia/Shanghai", row))
     return problems
 

@@ -23,6 +23,7 @@ class StaticFilter:
     forbid: int  # none of these bits
     any_of: tuple[int, ...]  # for each group (status, access): at least one of these bits
     class_ok: np.ndarray  # bool per class (+ sentinel False)
+    key: int  # the tests packed in one int: equal filters share cached structures, and hash fast
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -121,13 +122,16 @@ def static_filter(table: StationTable, amenities: Iterable[str], open_24h: bool 
     elif open_24h is False:
         forbid |= BIT_24_7
     any_of = []
+    key = need | (forbid << 26)
     if statuses is not None:
         any_of.append(sum(BIT_STATUS[s] for s in set(statuses)))
+        key |= (any_of[-1] | (1 << 23)) << 52  # the status bits are bits 16-18 of a station
     if access is not None:
         any_of.append(sum(BIT_ACCESS[a] for a in set(access)))
+        key |= (any_of[-1] | (1 << 23)) << 80  # the access bits are bits 20-22
     cb = table.class_bits
     ok = ((cb & np.uint32(need)) == np.uint32(need)) & ((cb & np.uint32(forbid)) == 0)
     for bits in any_of:
         ok &= (cb & np.uint32(bits)) != 0
     ok[-1] = False  # sentinel class of unlocated stations
-    return StaticFilter(need, forbid, tuple(any_of), ok)
+    return StaticFilter(need, forbid, tuple(any_of), ok, key)

@@ -111,6 +111,8 @@ class HoursTable:
         # Sorted by (pattern, start): a point lookup is one searchsorted on this key.
         self.iv_key = self.iv_pat * WEEK_MIN + self.iv_start
         self.inexact = [p for p in range(self.n_patterns) if not self.exact[p]]
+        # Unknown hours (the sentinel pattern) need no special case: no interval is theirs.
+        self._one_fixed_zone = len(self.zones) == 1 and self.fixed[0] and not self.inexact and len(self.iv_key) > 0
         # Per zone: its exact intervals and the sorted minutes at which any of them changes.
         self._group_iv = []
         self._group_edges = []
@@ -231,8 +233,14 @@ class HoursTable:
         """Whether stations of ``pattern`` are open at ``when + travel_s`` (exact, per candidate)."""
         from .. import hours
 
-        out = np.zeros(len(pattern), dtype=bool)
         naive = when.tzinfo is None
+        if self._one_fixed_zone:  # the usual case (China): one zone, no daylight saving, all weekly
+            start = when if naive else when.astimezone(self.zones[0])
+            minute = ((_wall_seconds_of_week(start) + travel_s) // 60.0).astype(np.int64) % WEEK_MIN
+            j = np.searchsorted(self.iv_key, pattern * WEEK_MIN + minute, side="right") - 1
+            return (self.iv_pat.take(j, mode="clip") == pattern) & (self.iv_end.take(j, mode="clip") > minute) \
+                & (j >= 0)
+        out = np.zeros(len(pattern), dtype=bool)
         known = pattern < self.n_patterns
         exact = known & self.exact[pattern]
         if exact.any():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from bisect import bisect_left
 from collections import OrderedDict
 from typing import Callable
@@ -40,6 +41,7 @@ PROMOTE_AFTER = 64
 # int64 row map (8 B).
 _BYTES_PER_SUBTREE_POINT = 56
 _LEAFSIZE = 16
+_GATHER_SLICE = 1 << 16
 
 
 def build_tree(xyz: np.ndarray) -> cKDTree:
@@ -113,8 +115,19 @@ class EntryCache:
         return len(self.entries)
 
 
+def _gather(values: np.ndarray, idx: np.ndarray, yielding: bool) -> np.ndarray:
+    """``values[idx]``; in a background thread by slices, letting queries take the GIL between."""
+    if not yielding or len(idx) <= _GATHER_SLICE:
+        return values[idx]
+    out = np.empty((len(idx),) + values.shape[1:], dtype=values.dtype)
+    for start in range(0, len(idx), _GATHER_SLICE):
+        np.take(values, idx[start:start + _GATHER_SLICE], axis=0, out=out[start:start + _GATHER_SLICE])
+        time.sleep(0)  # a long numpy call holds the GIL: hand it over to waiting queries
+    return out
+
+
 def make_entry(main: cKDTree, main_rows: np.ndarray | None, xyz_located: np.ndarray, eligible: np.ndarray,
-               count: int, *, force_subtree: bool = False) -> Entry:
+               count: int, *, force_subtree: bool = False, background: bool = False) -> Entry:
     """The structure for one filter key. ``eligible`` is a bool per main-tree index."""
     n = main.n
     if count == 0:
@@ -125,8 +138,8 @@ def make_entry(main: cKDTree, main_rows: np.ndarray | None, xyz_located: np.ndar
     if selectivity >= OVERQUERY_MIN_SELECTIVITY and not force_subtree:
         return Entry("mask", main, main_rows, eligible, count, selectivity, eligible.nbytes)
     idx = np.flatnonzero(eligible)
-    tree = build_tree(xyz_located[idx])
-    rows = idx if main_rows is None else main_rows[idx]
+    tree = build_tree(_gather(xyz_located, idx, background))
+    rows = idx if main_rows is None else _gather(main_rows, idx, background)
     return Entry("subtree", tree, rows, None, count, 1.0, count * _BYTES_PER_SUBTREE_POINT)
 
 
@@ -161,13 +174,15 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
     want = k + 1
     if plain:
         kk = want
+    elif accept is not None:  # checks reject an unknown share (often most): start wider
+        kk = int(4 * want / entry.selectivity)
     else:  # enough that k + 1 pass with high probability if eligibility were random (z = 2.5)
         sel = entry.selectivity
         kk = int((want + 2.5 * math.sqrt(want * (1.0 - sel))) / sel) + 2
     while True:
         if kk >= n_pts:
             kk = n_pts
-        d, i = tree.query(q, k=kk if kk > 1 else [1], distance_upper_bound=ub)
+        d, i = tree.query(q, kk if kk > 1 else [1], 0.0, 2.0, ub)  # k, eps, p, distance_upper_bound
         dl = d.tolist()
         exhausted = kk == n_pts
         if dl[-1] == INF:  # fewer than kk within ub: these are all of them
@@ -198,6 +213,25 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
             dl, rl = order_ties(dl, rl)
             return dl[:k], rl[:k], None
     return dl[:k], rl[:k], tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
+
+
+def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
+                 ) -> tuple[list[float], list[int], list | None]:
+    """:func:`search` for an entry without mask or check: one tree query in the usual case."""
+    tree = entry.tree
+    if tree is None or k >= tree.n:
+        return search(entry, q, k, ub)
+    d, i = tree.query(q, k + 1, 0.0, 2.0, ub)
+    dl = d.tolist()
+    after = dl[k]
+    if after == INF or after <= dl[k - 1] * TIE_REL:  # fewer than k + 1 within ub, or a tie at k
+        return search(entry, q, k, ub)
+    for j in range(k - 1):
+        if dl[j + 1] <= dl[j] * TIE_REL:
+            return search(entry, q, k, ub)
+    rows_map = entry.rows
+    rl = (i if rows_map is None else rows_map.take(i)).tolist()
+    return dl[:k], rl, tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
 
 
 def order_ties(dl: list[float], rl: list[int]) -> tuple[list[float], list[int]]:

@@ -14,7 +14,7 @@ from ..amenities import AMENITY_CODES
 from ._filters import StaticFilter, query_problems, raise_problems, static_filter, validate_k
 from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, m_to_chord, search_radius_chord, spatial_order, unit_vectors
 from ._hours import MIXED, OPEN, Snapshot, time_key
-from ._search import PROMOTE_AFTER, TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search
+from ._search import PROMOTE_AFTER, TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search, search_plain
 from ._table import StationTable, build_table
 
 DEFAULT_MAX_K = 100
@@ -23,7 +23,8 @@ DEFAULT_CACHE_BYTES = 256 * 2**20
 # Time windows tried, in turn, for "open on arrival" (seconds); see StationIndex.nearest.
 ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86400.0, 28 * 86400.0, math.inf)
 _MAX_STATIC_KEYS = 4096
-_SNAPSHOTS_KEPT = 32
+_SNAPSHOTS_KEPT = 4
+_SNAPSHOT_WINDOWS_KEPT = 256
 _TWO_R = 2.0 * EARTH_RADIUS_M
 INF = math.inf
 _DEG = 180.0 / math.pi
@@ -75,11 +76,13 @@ class StationIndex:
         self._class_located = table.station_class if rows is None else table.station_class[rows]
         self._cache = EntryCache(cache_bytes)
         self._static: dict[tuple, StaticFilter] = {}
-        self._snapshots: deque[Snapshot] = deque(maxlen=_SNAPSHOTS_KEPT)
+        # (naive?, window) -> the latest snapshots for that window, newest first.
+        self._snapshots: dict[tuple[bool, float], deque[Snapshot]] = {}
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
         self._xyz = table.xyz
-        self._ids = table.station_id
+        # A list: indexing one is several times cheaper than a numpy object array.
+        self._ids = None if table.station_id is None else table.station_id.tolist()
 
     # ------------------------------------------------------------------ construction
 
@@ -261,14 +264,15 @@ class StationIndex:
             snap = None if open_at is None else self._snapshot(open_at, 0.0)
             # The cache lookup of _search_key, inlined for the common case (a warm tree).
             cached = self._cache.entries
-            key = (skey, None) if snap is None else (skey, snap.key, OPEN)
+            key = sf.key if snap is None else (sf.key, snap.key, OPEN)
             entry = cached.get(key)
             if entry is not None and entry.mask is None:
+                self._cache.hits += 1
                 try:
                     cached.move_to_end(key)
                 except KeyError:  # evicted meanwhile by another thread
                     pass
-                dl, rl, pts = search(entry, q, k, ub)
+                dl, rl, pts = search_plain(entry, q, k, ub)
             else:
                 dl, rl, pts = self._search_key(sf, skey, snap, q, k, ub)
         return self._hits(basis, dl, rl, pts, max_distance_m)
@@ -366,10 +370,14 @@ class StationIndex:
         skey = _hashable((amenities, open_24h, statuses, access, include_imprecise))
         sf = self._static.get(skey) or self._static_filter(skey)
         snap = None if open_at is None else self._snapshot(open_at, 0.0)
-        key = (skey, None) if snap is None else (skey, snap.key, OPEN)
+        key = sf.key if snap is None else (sf.key, snap.key, OPEN)
         entry = self._entry(sf, skey, snap)
         if entry.kind == "mask":
             self._promote(key, entry, wait=True)
+        self.wait_for_builds()
+
+    def wait_for_builds(self) -> None:
+        """Block until the sub-trees being built in the background are in place."""
         with self._lock:
             workers = list(self._workers)
         for worker in workers:
@@ -395,19 +403,26 @@ class StationIndex:
         return sf
 
     def _snapshot(self, when: datetime, window_s: float) -> Snapshot:
+        """Labels for ``[when, when + window_s]``: a kept snapshot still valid then, or a new one."""
         naive = when.tzinfo is None
         tkey = time_key(when)
-        for snap in tuple(self._snapshots):
-            if snap.holds(naive, window_s, tkey):
+        kept = self._snapshots.get((naive, window_s))
+        if kept is None:
+            with self._lock:
+                if len(self._snapshots) > _SNAPSHOT_WINDOWS_KEPT:
+                    self._snapshots.clear()
+                kept = self._snapshots.setdefault((naive, window_s), deque(maxlen=_SNAPSHOTS_KEPT))
+        for snap in tuple(kept):
+            if snap.valid_from <= tkey < snap.valid_until:
                 return snap
         snap = self.table.hours.snapshot(when, window_s)
-        self._snapshots.appendleft(snap)
+        kept.appendleft(snap)
         return snap
 
     def _entry(self, sf: StaticFilter, skey: tuple, snap: Snapshot | None, part: int = OPEN, *,
                force_subtree: bool = False):
         """The structure of the stations passing ``sf`` whose label in ``snap`` is ``part``."""
-        key = (skey, None) if snap is None else (skey, snap.key, part)
+        key = sf.key if snap is None else (sf.key, snap.key, part)
         entry = self._cache.get(key)
         if entry is not None and not (force_subtree and entry.kind == "mask"):
             if entry.kind == "mask":
@@ -430,7 +445,7 @@ class StationIndex:
         """Build a sub-tree for a hot mask entry in the background and swap it in."""
         def build() -> None:
             subtree = make_entry(self._main, self.table.located_rows, self._xyz_located, entry.mask, entry.count,
-                                 force_subtree=True)
+                                 force_subtree=True, background=not wait)
             self._cache.swap(key, entry, subtree)
 
         if wait:
@@ -469,19 +484,24 @@ class StationIndex:
         patterns for that arrival window: (A) open throughout need no check; (B) those
         changing inside it are checked one by one at their own arrival time, and only up to
         A's k-th distance. Stations found in a band are nearer than any in the next band,
-        so bands are searched until ``k`` are found.
+        so bands are searched until ``k`` are found. Far from everything, the bands nearer
+        than the nearest station passing the static filters are skipped.
         """
         hours = self.table.hours
         pattern_of, station_class = self.table.class_pattern, self.table.station_class
         per_m = circuity / speed  # seconds of travel per metre of great-circle distance
         reach_s = math.inf if max_distance_m is None else max_distance_m * per_m
-        found: list[tuple[float, int]] = []
-        r_lo, w_lo = 0.0, 0.0
-        for w_hi in ARRIVAL_WINDOWS_S:
-            w_hi = min(w_hi, reach_s)
-            last_band = w_hi >= reach_s
+
+        def band_end(j: int) -> tuple[float, float, bool]:
+            w_hi = min(ARRIVAL_WINDOWS_S[j], reach_s)
+            last = w_hi >= reach_s
             # Not widened (unlike max_distance_m): the labels hold only up to the window's end.
-            r_hi = ub if last_band else min(ub, m_to_chord(w_hi / per_m))
+            return w_hi, (ub if last else min(ub, m_to_chord(w_hi / per_m))), last
+
+        found: list[tuple[float, int]] = []
+        r_lo, w_lo, j, skipped = 0.0, 0.0, 0, False
+        while True:
+            w_hi, r_hi, last_band = band_end(j)
             snap = self._snapshot(when + timedelta(seconds=w_lo), w_hi - w_lo)
 
             def accept(rows: np.ndarray, chord: np.ndarray, r_lo=r_lo, w_lo=w_lo, w_hi=w_hi,
@@ -506,7 +526,15 @@ class StationIndex:
             found += list(zip(da, ra))[:need]
             if len(found) >= k or last_band:
                 break
-            r_lo, w_lo = r_hi, w_hi
+            if not found and not skipped:
+                skipped = True
+                nearest_static, _, _ = self._search_key(sf, skey, None, q, 1, ub)
+                if not nearest_static:
+                    break  # nothing passes the static filters within reach
+                while not band_end(j + 1)[2] and band_end(j + 1)[1] <= nearest_static[0]:
+                    j += 1  # bands nearer than any candidate are empty
+                w_hi, r_hi, _ = band_end(j)
+            r_lo, w_lo, j = r_hi, w_hi, j + 1
         return [d for d, _ in found], [r for _, r in found], None
 
     def _hits(self, basis: Basis, dl: list[float], rl: list[int], pts: list | None,
