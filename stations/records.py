@@ -165,7 +165,8 @@ def validate_record(rec: Mapping[str, Any], *, row: int | None = None) -> list[P
     """
     problems: list[Problem] = []
     for name in ("station_id", "name"):
-        if is_missing(rec.get(name)):
+        v = rec.get(name)
+        if type(v) is not str or not v.strip():
             problems.append(Problem(name, rec.get(name), "is required", "a non-empty text", row))
     for name, allowed in (("access", ACCESS_VALUES), ("entry", ENTRY_VALUES), ("status", STATUS_VALUES),
                           ("raw_crs", RAW_CRS_VALUES), ("geocode_precision", PRECISIONS)):

@@ -325,34 +325,33 @@ class StationIndex:
         if entry.tree is None or m == 0:
             return rows, dist
         order = spatial_order(lats, lons)
-        q = unit_vectors(lats[order], lons[order])
         max_distance_m = filters.get("max_distance_m")
-        kk = min(k + 1, entry.tree.n)
-        d, i = entry.tree.query(q, k=[*range(1, kk + 1)], distance_upper_bound=search_radius_chord(max_distance_m),
-                                workers=-1)
-        found = np.isfinite(d)
-        r = np.where(found, entry.rows[np.minimum(i, entry.tree.n - 1)] if entry.rows is not None else i, -1)
-        # Exact distance ties decide membership or order: redo those points exactly.
-        tie = np.zeros(m, dtype=bool)
-        if kk > 1:
-            tie = ((d[:, 1:] <= d[:, :-1] * TIE_REL) & found[:, 1:]).any(axis=1)
-        dm = chord_to_m(d[:, :k])
+        tree = entry.tree
+        kk = min(k + 1, tree.n)
+        d, i = tree.query(unit_vectors(lats[order], lons[order]), k=[*range(1, kk + 1)],
+                          distance_upper_bound=search_radius_chord(max_distance_m), workers=-1)
+        found = d < INF
+        # Ties (e.g. duplicate positions) decide membership or order: redo those points exactly.
+        tie = ((d[:, 1:] <= d[:, :-1] * TIE_REL) & found[:, 1:]).any(axis=1) if kk > 1 else np.zeros(m, bool)
+        kept = min(k, kk)
+        d, i, found = d[:, :kept], i[:, :kept], found[:, :kept]
+        dist_m = np.minimum(d * 0.5, 1.0)
+        np.arcsin(dist_m, out=dist_m)
+        dist_m *= 2.0 * EARTH_RADIUS_M
         if max_distance_m is not None:
-            dm = np.where(dm <= max_distance_m, dm, np.inf)
-        r = np.where(np.isfinite(dm), r[:, :k], -1)
-        out_rows, out_dist = np.empty_like(rows), np.empty_like(dist)
-        out_rows[order, :r.shape[1]] = r
-        out_dist[order, :dm.shape[1]] = dm
-        if r.shape[1] < k:
-            out_rows[:, r.shape[1]:] = -1
-            out_dist[:, r.shape[1]:] = np.inf
+            found &= dist_m <= max_distance_m
+        dist_m[~found] = np.inf
+        r = i if entry.rows is None else entry.rows.take(i, mode="clip")
+        r[~found] = -1
+        rows[order, :kept] = r
+        dist[order, :kept] = dist_m
         for j in order[np.flatnonzero(tie)]:
             hits = self.nearest(lat=float(lats[j]), lon=float(lons[j]), k=k, **filters)
-            out_rows[j] = -1
-            out_dist[j] = np.inf
-            out_rows[j, :len(hits)] = [h.row for h in hits]
-            out_dist[j, :len(hits)] = [h.distance_m for h in hits]
-        return out_rows, out_dist
+            rows[j] = -1
+            dist[j] = np.inf
+            rows[j, :len(hits)] = [h.row for h in hits]
+            dist[j, :len(hits)] = [h.distance_m for h in hits]
+        return rows, dist
 
     def prepare(self, *, amenities: Iterable[str] = (), open_at: datetime | None = None, open_24h: bool | None = None,
                 statuses: Iterable[str] | None = ("open",), access: Iterable[str] | None = None,

@@ -26,7 +26,7 @@ from .columns import ColumnMap, header_crs
 from .readers import RawTable
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int  # 1-based data row (the header is not counted)
     record: dict | None
@@ -178,12 +178,15 @@ def _coordinates(raw: RawTable, cmap: ColumnMap, default_crs: str, results: list
     if canonical:
         crs[:] = "wgs84"
     if "raw_crs" in f and not canonical:
+        parsed: dict = {}
         for i, value in enumerate(frame[f["raw_crs"]]):
             text = _text(value)
             if text is None:
                 continue
             try:
-                crs[i] = coords.parse_crs(text) or file_crs
+                if text not in parsed:
+                    parsed[text] = coords.parse_crs(text) or file_crs
+                crs[i] = parsed[text]
             except ValueError:
                 results[i].errors.append(Problem("raw_crs", text, "unknown coordinate system",
                                                  ", ".join(coords.CRS_NAMES) + " (or 高德/GCJ-02, 百度/BD-09, WGS84)",
