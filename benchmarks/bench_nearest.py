@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stations.amenities import AMENITY_CODES  # noqa: E402
 from stations.index import StationIndex, nearest_bruteforce  # noqa: E402
-from stations.index import _station_index as si  # noqa: E402
+from stations.index import _structures as si  # noqa: E402
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2025, 6, 4, 10, 30, tzinfo=SHANGHAI)  # a Wednesday morning
@@ -200,9 +200,9 @@ def run_size(df_all, n: int, args) -> Result:
 def index_selectivity(index: StationIndex, kwargs: dict) -> float:
     """Share of stations passing the filter at the query time (for arrival: open at departure)."""
     kw = {k: v for k, v in kwargs.items() if k not in ("arrival_speed_m_s",)}
-    snap = index._snapshot(kw["open_at"], 0.0) if kw.get("open_at") else None
+    snap = index._s.snapshot(kw["open_at"], 0.0) if kw.get("open_at") else None
     skey = (kw.get("amenities", ()), kw.get("open_24h"), kw.get("statuses", ("open",)), kw.get("access"), False)
-    sf = index._static.get(skey) or index._static_filter(skey)
+    sf = index._s.static_filter(skey)
     ok = sf.class_ok
     if snap is not None:
         ok = ok & (snap.labels[index.table.class_pattern] == 1)

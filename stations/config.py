@@ -34,7 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geocode_timeout_s", 5.0, "Timeout of one online geocoding request, seconds."),
     Setting("geocode_min_interval_s", 1.0, "Minimum interval between requests to one online geocoder, seconds."),
     Setting("import_max_mb", 200.0, "Largest import file accepted, megabytes."),
-    Setting("walk_speed_kmh", 4.8, "Walking speed for travel-time estimates (DOMAIN: 4.5-5 km/h)."),
+    Setting("walk_speed_kmh", 4.5, "Walking speed (DOMAIN: 4.5-5 km/h; the lower end: workers carry tools)."),
     Setting("ebike_speed_kmh", 15.0, "E-bike speed (DOMAIN: 12-18 km/h city average; legal cap 25)."),
     Setting("tricycle_speed_kmh", 10.0, "Tricycle speed (assumption: between walking and e-bike)."),
     Setting("car_speed_kmh", 30.0, "Car speed in city traffic (assumption)."),

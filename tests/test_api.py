@@ -56,8 +56,8 @@ def test_nearest_in_distance_order_with_hand_checkable_distances(client):
     assert [r["distance_m"] for r in body["results"]] == pytest.approx([100, 200, 300], abs=0.2)
     first = body["results"][0]
     assert first["bearing_deg"] == pytest.approx(0, abs=0.1)  # due north
-    # 100 m x circuity 1.3 at 4.8 km/h = 1.625 min; at 15 km/h = 0.52 min
-    assert first["minutes"]["walk"] == pytest.approx(1.6, abs=0.05)
+    # 100 m x circuity 1.3 at 4.5 km/h = 1.733 min; at 15 km/h = 0.52 min
+    assert first["minutes"]["walk"] == pytest.approx(1.7, abs=0.05)
     assert first["minutes"]["ebike"] == pytest.approx(0.5, abs=0.05)
     assert body["crs"] == "wgs84" and first["position"]["crs"] == "wgs84"
 
@@ -242,7 +242,7 @@ def test_coverage_endpoint_by_hand(tmp_path):
     resp = client.get("/api/v1/coverage", query_string={"area": "130322", "cell_m": 100, "minutes": 15})
     body = resp.get_json()
     assert resp.status_code == 200, body
-    radius_m = 15 / 60 * 4800 / 1.3  # 15 minutes at 4.8 km/h over a circuity of 1.3
+    radius_m = 15 / 60 * 4500 / 1.3  # 15 minutes at 4.5 km/h over a circuity of 1.3
     circle_km2 = math.pi * (radius_m / 1000) ** 2
     summary = body["summary"] if "summary" in body else body
     expected = 100 * circle_km2 / summary["area_km2"]

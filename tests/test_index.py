@@ -421,3 +421,29 @@ def test_open_now_stays_right_as_time_goes_on(df, start, step_s, lat, lon):
         for t in (when, when.replace(tzinfo=UTC)):
             got = index.nearest(lat=lat, lon=lon, k=5, open_at=t)
             assert_same_up_to_ties(got, nearest_bruteforce(df, lat=lat, lon=lon, k=len(df) or 1, open_at=t), 5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    points=st.lists(st.tuples(st.floats(-0.03, 0.03), st.floats(-0.03, 0.03)), min_size=1, max_size=60),
+    hours=st.data(),
+    leave=st.sampled_from([(7, 50), (7, 58), (8, 0), (17, 40), (17, 59), (19, 52), (21, 55), (23, 50)]),
+    seconds=st.integers(0, 600),
+    speed=st.sampled_from([1.3, 4.2, 8.0]),
+    k=st.integers(1, 8),
+    aware=st.booleans(),
+)
+def test_open_on_arrival_near_opening_and_closing_times(points, hours, leave, seconds, speed, k, aware):
+    """Departures minutes before hours change, so candidates change state on the way."""
+    n = len(points)
+    choices = ("Mo-Su 08:00-18:00", "Mo-Su 08:00-20:00", "Mo-Su 18:00-22:00", "24/7", "Mo-Su 06:00-08:05",
+               "Mo-Su 22:00-06:00", None, "Mo-Fr 08:00-18:00; PH off")
+    df = frame([(40.0 + a, 116.0 + b) for a, b in points],
+               opening_hours=[hours.draw(st.sampled_from(choices)) for _ in range(n)])
+    index = StationIndex.from_frame(df)
+    when = WEDNESDAY.replace(hour=leave[0], minute=leave[1]) + timedelta(seconds=seconds)
+    if aware:
+        when = when.replace(tzinfo=timezone(timedelta(hours=8)))
+    for lat, lon in ((40.0, 116.0), (40.02, 115.98), (40.004, 116.002)):
+        q = dict(lat=lat, lon=lon, open_at=when, arrival_speed_m_s=speed)
+        assert_same_up_to_ties(index.nearest(**q, k=k), nearest_bruteforce(df, **q, k=n), k)

@@ -30,7 +30,8 @@ Modules: ``_geometry`` (sphere maths), ``_table`` (columns to bits and classes),
 from ._geometry import EARTH_RADIUS_M
 from ._oracle import nearest_bruteforce
 from ._search import OVERQUERY_MAX_K, OVERQUERY_MIN_SELECTIVITY
-from ._station_index import ARRIVAL_WINDOWS_S, DEFAULT_CIRCUITY, DEFAULT_MAX_K, Hit, StationIndex
+from ._arrival import ARRIVAL_WINDOWS_S
+from ._station_index import DEFAULT_CIRCUITY, DEFAULT_MAX_K, Hit, StationIndex
 
 __all__ = [
     "ARRIVAL_WINDOWS_S",

@@ -1,4 +1,4 @@
-"""Unit-sphere geometry: degrees to 3-D unit vectors, chord <-> metres, bearings.
+"""Unit-sphere geometry: degrees to 3-D unit vectors, chord <-> metres, batch order.
 
 Why unit vectors: the straight-line (chord) distance between two points on the unit
 sphere is ``c = 2 sin(theta / 2)`` for a central angle ``theta``, strictly increasing on
@@ -16,8 +16,6 @@ import numpy as np
 
 # Mean Earth radius (IUGG), the one stations.coords.haversine_m uses (tests check they agree).
 EARTH_RADIUS_M = 6_371_008.8
-_RAD = math.pi / 180.0
-_DEG = 180.0 / math.pi
 _TWO_R = 2.0 * EARTH_RADIUS_M
 
 
@@ -33,23 +31,8 @@ def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return out
 
 
-def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
-    """One unit vector, in plain floats (the single-query hot path avoids numpy)."""
-    la, lo = lat * _RAD, lon * _RAD
-    cos_lat = math.cos(la)
-    return (cos_lat * math.cos(lo), cos_lat * math.sin(lo), math.sin(la))
-
-
-def chord_to_m(chord: np.ndarray) -> np.ndarray:
-    """Great-circle metres of unit-sphere chord lengths (``inf`` stays ``inf``)."""
-    with np.errstate(invalid="ignore"):
-        half = np.minimum(np.asarray(chord, dtype=np.float64) * 0.5, 1.0)
-        out = _TWO_R * np.arcsin(half)
-    return np.where(np.isinf(chord), np.inf, out)
-
-
 def chord_to_m1(chord: float) -> float:
-    """:func:`chord_to_m` for one float."""
+    """Great-circle metres of a unit-sphere chord length."""
     half = chord * 0.5
     return _TWO_R * math.asin(half if half < 1.0 else 1.0)
 
@@ -73,50 +56,6 @@ def search_radius_chord(max_distance_m: float | None) -> float:
         return math.inf
     chord = m_to_chord(max_distance_m)
     return chord * (1.0 + 1e-9) + 1e-15 if chord < 2.0 else math.inf
-
-
-class Basis:
-    """A query point with its local east and north unit vectors, for bearings."""
-
-    __slots__ = ("x", "y", "z", "ex", "ey", "nx", "ny", "nz")
-
-    def __init__(self, lat: float, lon: float):
-        la, lo = lat * _RAD, lon * _RAD
-        sin_la, cos_la, sin_lo, cos_lo = math.sin(la), math.cos(la), math.sin(lo), math.cos(lo)
-        self.x, self.y, self.z = cos_la * cos_lo, cos_la * sin_lo, sin_la
-        self.ex, self.ey = -sin_lo, cos_lo  # east: (-sin lon, cos lon, 0)
-        self.nx, self.ny, self.nz = -sin_la * cos_lo, -sin_la * sin_lo, cos_la
-
-    @property
-    def xyz(self) -> tuple[float, float, float]:
-        return (self.x, self.y, self.z)
-
-    def bearing_deg(self, px: float, py: float, pz: float) -> float:
-        """Initial great-circle bearing to unit vector ``p``: degrees clockwise from north, [0, 360).
-
-        The tangent of the great circle at the query point towards ``p`` is the part of
-        ``p - q`` orthogonal to ``q``; its east and north components give the bearing. Using
-        ``p - q`` (not ``p``) makes an identical point exactly 0 and keeps close points exact.
-        """
-        dx, dy, dz = px - self.x, py - self.y, pz - self.z
-        east = dx * self.ex + dy * self.ey
-        north = dx * self.nx + dy * self.ny + dz * self.nz
-        b = math.atan2(east, north) * _DEG
-        if b < 0.0:
-            b += 360.0
-            if b >= 360.0:  # -tiny + 360 rounds to 360
-                b = 0.0
-        return b
-
-
-def bearings_deg(q: np.ndarray, p: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Vectorised :meth:`Basis.bearing_deg`: ``q`` ``(m, 3)`` query vectors, ``p`` ``(m, k, 3)``."""
-    la, lo = np.radians(lat)[:, None], np.radians(lon)[:, None]
-    d = p - q[:, None, :]
-    east = -np.sin(lo) * d[..., 0] + np.cos(lo) * d[..., 1]
-    north = -np.sin(la) * np.cos(lo) * d[..., 0] - np.sin(la) * np.sin(lo) * d[..., 1] + np.cos(la) * d[..., 2]
-    b = np.mod(np.degrees(np.arctan2(east, north)), 360.0)
-    return np.where(b >= 360.0, 0.0, b)
 
 
 def _spread_bits(v: np.ndarray) -> np.ndarray:

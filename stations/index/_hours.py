@@ -73,9 +73,6 @@ class Snapshot:
     valid_from: float  # time_key() range over which the labels hold
     valid_until: float
 
-    def holds(self, naive: bool, window_s: float, tkey: float) -> bool:
-        return self.naive is naive and self.window_s == window_s and self.valid_from <= tkey < self.valid_until
-
 
 class HoursTable:
     """Opening-hours patterns of the indexed stations."""

@@ -10,7 +10,7 @@ it as the "scan everything" baseline.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone as _tz
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -107,26 +107,42 @@ max_distance_m, include_imprecise
         return DEFAULT_TIMEZONE if z is None or z != z else str(z)
 
     if open_24h is not None:
-        for r in np.flatnonzero(ok):
-            ok[r] = hours.is_24_7(oh(r), tz=tz(r)) == open_24h
-    if arrival_speed_m_s is not None:
-        start = open_at if open_at is not None else datetime.now(_tz.utc)
-        for r in np.flatnonzero(ok):
-            arrival = start + timedelta(seconds=float(dist[r]) * circuity / arrival_speed_m_s)
-            ok[r] = hours.state_at(oh(r), arrival, tz(r)) == "open"
-    elif open_at is not None:
-        state: dict[tuple, bool] = {}
-        for r in np.flatnonzero(ok):
-            key = (oh(r), tz(r))
-            if key not in state:
-                state[key] = hours.state_at(key[0], open_at, key[1]) == "open"
-            ok[r] = state[key]
+        ok &= _per_hours(oh_col, tz_col, DEFAULT_TIMEZONE, lambda o, z: hours.is_24_7(o, tz=z) == open_24h)
+    if open_at is not None and arrival_speed_m_s is None:
+        ok &= _per_hours(oh_col, tz_col, DEFAULT_TIMEZONE, lambda o, z: hours.state_at(o, open_at, z) == "open")
     rows = np.flatnonzero(ok)
-    if len(rows) > k:  # partial sort, then the exact order of the few left
-        cut = np.partition(dist[rows], k - 1)[k - 1]
-        rows = rows[dist[rows] <= cut]
-    rows = rows[np.lexsort((rows, dist[rows]))][:k]
+    rows = rows[np.lexsort((rows, dist[rows]))]  # by distance, then row
+    if arrival_speed_m_s is not None:  # each station at its own arrival time, nearest first
+        start = open_at if open_at is not None else datetime.now(_tz.utc)
+        passed: list[int] = []
+        for r in rows:
+            if len(passed) >= k and dist[r] > dist[passed[-1]]:
+                break
+            arrival = start + timedelta(seconds=float(dist[r]) * circuity / arrival_speed_m_s)
+            if hours.state_at(oh(r), arrival, tz(r)) == "open":
+                passed.append(int(r))
+        rows = np.array(passed, dtype=np.int64)
+    rows = rows[:k]
     ids = _column(stations, "station_id")
     bearings = bearing_deg(lat, lon, slat[rows], slon[rows]) if len(rows) else []
     return [Hit(int(r), str(r) if ids is None else ids[r], float(dist[r]), float(b))
             for r, b in zip(rows, bearings)]
+
+
+def _per_hours(oh_col: np.ndarray | None, tz_col: np.ndarray | None, default_tz: str, fn) -> np.ndarray | bool:
+    """``fn(opening_hours or None, timezone)`` per station, evaluated once per distinct pair."""
+    import pandas as pd
+
+    if oh_col is None:
+        return fn(None, default_tz)
+    oh_codes, oh_values = pd.factorize(np.asarray(oh_col, dtype=object), use_na_sentinel=True)
+    if tz_col is None:
+        tz_codes, tz_values = np.full(len(oh_codes), -1), []
+    else:
+        tz_codes, tz_values = pd.factorize(np.asarray(tz_col, dtype=object), use_na_sentinel=True)
+    tz_values = [str(z) for z in tz_values] + [default_tz]
+    n_tz = len(tz_values)
+    codes, combos = pd.factorize((oh_codes + 1) * n_tz + np.where(tz_codes < 0, n_tz - 1, tz_codes))
+    table = np.array([fn(None if c < n_tz else str(oh_values[c // n_tz - 1]), tz_values[c % n_tz]) for c in combos],
+                     dtype=bool)
+    return table[codes]

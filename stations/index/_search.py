@@ -126,20 +126,25 @@ def _gather(values: np.ndarray, idx: np.ndarray, yielding: bool) -> np.ndarray:
     return out
 
 
-def make_entry(main: cKDTree, main_rows: np.ndarray | None, xyz_located: np.ndarray, eligible: np.ndarray,
+def make_entry(base: cKDTree | None, base_rows: np.ndarray | None, xyz: np.ndarray, eligible: np.ndarray | None,
                count: int, *, force_subtree: bool = False, background: bool = False) -> Entry:
-    """The structure for one filter key. ``eligible`` is a bool per main-tree index."""
-    n = main.n
+    """The structure for one filter key.
+
+    ``eligible`` is a bool per point of the base: the main tree (``base``), or all located
+    stations (``base=None``: a sub-tree is then the only choice). ``base_rows`` maps base
+    points to station rows (None: the same); ``xyz`` are the unit vectors of every row.
+    """
     if count == 0:
         return Entry("empty", None, None, None, 0, 0.0, 0)
-    selectivity = count / n
-    if count == n:
-        return Entry("main", main, main_rows, None, count, 1.0, 0)
-    if selectivity >= OVERQUERY_MIN_SELECTIVITY and not force_subtree:
-        return Entry("mask", main, main_rows, eligible, count, selectivity, eligible.nbytes)
-    idx = np.flatnonzero(eligible)
-    tree = build_tree(_gather(xyz_located, idx, background))
-    rows = idx if main_rows is None else _gather(main_rows, idx, background)
+    if base is not None:
+        if count == base.n:
+            return Entry("main", base, base_rows, None, count, 1.0, 0)
+        selectivity = count / base.n
+        if selectivity >= OVERQUERY_MIN_SELECTIVITY and not force_subtree:
+            return Entry("mask", base, base_rows, eligible, count, selectivity, eligible.nbytes)
+    idx = np.flatnonzero(eligible) if eligible is not None else np.arange(count)
+    rows = idx if base_rows is None else _gather(base_rows, idx, background)
+    tree = build_tree(_gather(xyz, rows, background))
     return Entry("subtree", tree, rows, None, count, 1.0, count * _BYTES_PER_SUBTREE_POINT)
 
 
@@ -217,7 +222,11 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
 
 def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
                  ) -> tuple[list[float], list[int], list | None]:
-    """:func:`search` for an entry without mask or check: one tree query in the usual case."""
+    """:func:`search` for an entry without mask or check: one tree query in the usual case.
+
+    Unlike :func:`search`, stations tied *among* the first ``k`` may come in tree order;
+    ``StationIndex._hits`` puts equal distances in row order.
+    """
     tree = entry.tree
     if tree is None or k >= tree.n:
         return search(entry, q, k, ub)
@@ -226,9 +235,7 @@ def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
     after = dl[k]
     if after == INF or after <= dl[k - 1] * TIE_REL:  # fewer than k + 1 within ub, or a tie at k
         return search(entry, q, k, ub)
-    for j in range(k - 1):
-        if dl[j + 1] <= dl[j] * TIE_REL:
-            return search(entry, q, k, ub)
+    # (Ties among the first k change only their order: the caller sorts equal metres by row.)
     rows_map = entry.rows
     rl = (i if rows_map is None else rows_map.take(i)).tolist()
     return dl[:k], rl, tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)

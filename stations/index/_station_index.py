@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import math
-import threading
-from collections import deque
-from datetime import datetime, timedelta, timezone as _tz
+from datetime import datetime, timezone as _tz
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..amenities import AMENITY_CODES
-from ._filters import StaticFilter, query_problems, raise_problems, static_filter, validate_k
-from ._geometry import EARTH_RADIUS_M, Basis, chord_to_m, m_to_chord, search_radius_chord, spatial_order, unit_vectors
-from ._hours import MIXED, OPEN, Snapshot, time_key
-from ._search import PROMOTE_AFTER, TIE_REL, EntryCache, NeedSubtree, build_tree, make_entry, order_ties, search, search_plain
+from ._arrival import search_arrival
+from ._filters import query_problems, raise_problems, validate_k
+from ._geometry import EARTH_RADIUS_M, search_radius_chord, spatial_order, unit_vectors
+from ._hours import OPEN
+from ._search import TIE_REL, search_plain
+from ._structures import Structures, hashable
 from ._table import StationTable, build_table
 
 DEFAULT_MAX_K = 100
 DEFAULT_CIRCUITY = 1.3
 DEFAULT_CACHE_BYTES = 256 * 2**20
-# Time windows tried, in turn, for "open on arrival" (seconds); see StationIndex.nearest.
-ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86400.0, 28 * 86400.0, math.inf)
-_MAX_STATIC_KEYS = 4096
-_SNAPSHOTS_KEPT = 4
-_SNAPSHOT_WINDOWS_KEPT = 256
-_TWO_R = 2.0 * EARTH_RADIUS_M
 INF = math.inf
+_TWO_R = 2.0 * EARTH_RADIUS_M
 _DEG = 180.0 / math.pi
+_RAD = math.pi / 180.0
+_sin, _cos = math.sin, math.cos
 
 
 class Hit(NamedTuple):
@@ -70,16 +67,8 @@ class StationIndex:
     def __init__(self, table: StationTable, *, max_k: int = DEFAULT_MAX_K, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.table = table
         self.max_k = int(max_k)
-        rows = table.located_rows
-        self._xyz_located = table.xyz if rows is None else table.xyz[rows]
-        self._main = build_tree(self._xyz_located)
-        self._class_located = table.station_class if rows is None else table.station_class[rows]
-        self._cache = EntryCache(cache_bytes)
-        self._static: dict[tuple, StaticFilter] = {}
-        # (naive?, window) -> the latest snapshots for that window, newest first.
-        self._snapshots: dict[tuple[bool, float], deque[Snapshot]] = {}
-        self._lock = threading.Lock()
-        self._workers: list[threading.Thread] = []
+        self._s = Structures(table, cache_bytes)
+        self._static = self._s.static  # read directly by the query hot path
         self._xyz = table.xyz
         # A list: indexing one is several times cheaper than a numpy object array.
         self._ids = None if table.station_id is None else table.station_id.tolist()
@@ -242,7 +231,7 @@ class StationIndex:
         try:
             sf = self._static.get(skey)
         except TypeError:  # lists: make the key hashable
-            skey, sf = _hashable(skey), None
+            skey, sf = hashable(skey), None
             if skey is not None:
                 sf = self._static.get(skey)
         if not fast or sf is None:
@@ -252,30 +241,32 @@ class StationIndex:
                 access=access, max_distance_m=max_distance_m, include_imprecise=include_imprecise))
             lat, lon = float(lat), float(lon)
             if sf is None:
-                sf = self._static_filter(skey)
-        basis = Basis(lat, lon)
-        q = basis.xyz
+                sf = self._s.static_filter(skey)
+        la, lo = lat * _RAD, lon * _RAD
+        sin_la, cos_la, sin_lo, cos_lo = _sin(la), _cos(la), _sin(lo), _cos(lo)
+        q = (cos_la * cos_lo, cos_la * sin_lo, sin_la)  # as _geometry.unit_vectors
         ub = INF if max_distance_m is None else search_radius_chord(max_distance_m)
         if arrival_speed_m_s is not None:
             when = open_at if open_at is not None else datetime.now(_tz.utc)
-            dl, rl, pts = self._search_arrival(sf, skey, q, k, ub, max_distance_m, when,
-                                               float(arrival_speed_m_s), float(circuity))
+            dl, rl, pts = search_arrival(self._s, sf, q, k, ub, max_distance_m, when, float(arrival_speed_m_s),
+                                         float(circuity))
         else:
-            snap = None if open_at is None else self._snapshot(open_at, 0.0)
-            # The cache lookup of _search_key, inlined for the common case (a warm tree).
-            cached = self._cache.entries
+            snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
+            # Structures.search, inlined for the common case: a tree without mask, in the cache.
+            cache = self._s.cache
+            cached = cache.entries
             key = sf.key if snap is None else (sf.key, snap.key, OPEN)
             entry = cached.get(key)
             if entry is not None and entry.mask is None:
-                self._cache.hits += 1
+                cache.hits += 1
                 try:
                     cached.move_to_end(key)
                 except KeyError:  # evicted meanwhile by another thread
                     pass
                 dl, rl, pts = search_plain(entry, q, k, ub)
             else:
-                dl, rl, pts = self._search_key(sf, skey, snap, q, k, ub)
-        return self._hits(basis, dl, rl, pts, max_distance_m)
+                dl, rl, pts = self._s.search(sf, snap, q, k, ub)
+        return self._hits(q, sin_la, cos_la, sin_lo, cos_lo, dl, rl, pts, max_distance_m)
 
     def nearest_batch(self, lats: Any, lons: Any, *, k: int = 5, **filters: Any) -> tuple[np.ndarray, np.ndarray]:
         """k-nearest for many points at once, for planners.
@@ -356,205 +347,73 @@ class StationIndex:
     def prepare(self, *, amenities: Iterable[str] = (), open_at: datetime | None = None, open_24h: bool | None = None,
                 statuses: Iterable[str] | None = ("open",), access: Iterable[str] | None = None,
                 include_imprecise: bool = False) -> None:
-        """Build now what queries with these filters will search, on the fastest path.
+        """Build now what queries with these filters will search, on their fastest path.
 
-        Without it, the first query of a filter builds its structure (a sub-tree: milliseconds
-        for rare filters, ~0.3 s for common ones at a million stations), and a common filter
-        runs on a mask until it has served ``PROMOTE_AFTER`` queries. Call at start-up for the
-        filters a service expects (the defaults, "open now"). Also waits for background
-        sub-tree builds in progress. Arguments as in :meth:`nearest` (validated the same way).
+        Without it, the first query of a filter builds its structure (a sub-tree:
+        milliseconds for rare filters, ~0.3 s for common ones at a million stations), and a
+        common filter runs on a mask until it has served ``PROMOTE_AFTER`` queries. Call at
+        start-up for the filters a service expects ("open now", common amenities). Also
+        waits for background builds. Arguments as in :meth:`nearest` (validated the same way).
         """
         self.nearest(lat=0.0, lon=0.0, k=1, amenities=amenities, open_at=open_at, open_24h=open_24h,
                      statuses=statuses, access=access, include_imprecise=include_imprecise)
-        skey = _hashable((amenities, open_24h, statuses, access, include_imprecise))
-        sf = self._static.get(skey) or self._static_filter(skey)
-        snap = None if open_at is None else self._snapshot(open_at, 0.0)
-        key = sf.key if snap is None else (sf.key, snap.key, OPEN)
-        entry = self._entry(sf, skey, snap)
+        sf = self._s.static_filter(hashable((amenities, open_24h, statuses, access, include_imprecise)))
+        snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
+        entry = self._s.entry(sf, snap)
         if entry.kind == "mask":
-            self._promote(key, entry, wait=True)
+            self._s.promote(sf.key if snap is None else (sf.key, snap.key, OPEN), entry, wait=True)
         self.wait_for_builds()
 
     def wait_for_builds(self) -> None:
         """Block until the sub-trees being built in the background are in place."""
-        with self._lock:
-            workers = list(self._workers)
-        for worker in workers:
-            worker.join()
+        self._s.wait_for_builds()
 
     def cache_info(self) -> dict[str, int]:
         """Counters of the filtered-structure cache (entries, bytes, hits, misses, builds, evictions)."""
-        c = self._cache
+        c = self._s.cache
         return {"entries": len(c), "bytes": c.nbytes, "hits": c.hits, "misses": c.misses, "builds": c.builds,
                 "evictions": c.evictions}
 
     # ---------------------------------------------------------------------- internals
 
-    def _static_filter(self, skey: tuple) -> StaticFilter:
-        amenities, open_24h, statuses, access, include_imprecise = skey
-        as_t = (lambda v: None if v is None else ((v,) if isinstance(v, str) else tuple(v)))
-        sf = static_filter(self.table, as_t(amenities) or (), open_24h, as_t(statuses), as_t(access),
-                           bool(include_imprecise))
-        with self._lock:
-            if len(self._static) >= _MAX_STATIC_KEYS:
-                self._static.clear()
-            self._static[skey] = sf
-        return sf
-
-    def _snapshot(self, when: datetime, window_s: float) -> Snapshot:
-        """Labels for ``[when, when + window_s]``: a kept snapshot still valid then, or a new one."""
-        naive = when.tzinfo is None
-        tkey = time_key(when)
-        kept = self._snapshots.get((naive, window_s))
-        if kept is None:
-            with self._lock:
-                if len(self._snapshots) > _SNAPSHOT_WINDOWS_KEPT:
-                    self._snapshots.clear()
-                kept = self._snapshots.setdefault((naive, window_s), deque(maxlen=_SNAPSHOTS_KEPT))
-        for snap in tuple(kept):
-            if snap.valid_from <= tkey < snap.valid_until:
-                return snap
-        snap = self.table.hours.snapshot(when, window_s)
-        kept.appendleft(snap)
-        return snap
-
-    def _entry(self, sf: StaticFilter, skey: tuple, snap: Snapshot | None, part: int = OPEN, *,
-               force_subtree: bool = False):
-        """The structure of the stations passing ``sf`` whose label in ``snap`` is ``part``."""
-        key = sf.key if snap is None else (sf.key, snap.key, part)
-        entry = self._cache.get(key)
-        if entry is not None and not (force_subtree and entry.kind == "mask"):
-            if entry.kind == "mask":
-                entry.uses += 1
-                if entry.uses == PROMOTE_AFTER:
-                    self._promote(key, entry)
-            return entry
-        table = self.table
-        class_ok = sf.class_ok
-        if snap is not None:
-            class_ok = class_ok & (snap.labels[table.class_pattern] == part)
-        count = int(table.class_count[class_ok].sum())
-        eligible = None if count in (0, self._main.n) else class_ok[self._class_located]
-        entry = make_entry(self._main, table.located_rows, self._xyz_located, eligible, count,
-                           force_subtree=force_subtree)
-        self._cache.put(key, entry)
-        return entry
-
-    def _promote(self, key, entry, *, wait: bool = False) -> None:
-        """Build a sub-tree for a hot mask entry in the background and swap it in."""
-        def build() -> None:
-            subtree = make_entry(self._main, self.table.located_rows, self._xyz_located, entry.mask, entry.count,
-                                 force_subtree=True, background=not wait)
-            self._cache.swap(key, entry, subtree)
-
-        if wait:
-            build()
-            return
-        worker = threading.Thread(target=build, name="stations-index-promote", daemon=True)
-        with self._lock:
-            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
-        worker.start()
-
-    def _search_key(self, sf, skey, snap, q, k, ub, part=OPEN, accept=None):
-        entry = self._entry(sf, skey, snap, part)
-        try:
-            return search(entry, q, k, ub, accept)
-        except NeedSubtree:
-            return search(self._entry(sf, skey, snap, part, force_subtree=True), q, k, ub, accept)
-
     def _batch_entry(self, *, k: int = 5, amenities=(), open_at=None, arrival_speed_m_s=None,
                      circuity=DEFAULT_CIRCUITY, open_24h=None, statuses=("open",), access=None, max_distance_m=None,
                      include_imprecise=False):
-        skey = _hashable((amenities, open_24h, statuses, access, include_imprecise))
-        sf = self._static.get(skey) or self._static_filter(skey)
-        snap = None if open_at is None else self._snapshot(open_at, 0.0)
-        entry = self._entry(sf, skey, snap)
-        if entry.kind == "mask":  # vectorised queries need a tree of just the eligible stations
-            entry = self._entry(sf, skey, snap, force_subtree=True)
-        if entry.rows is None and entry.tree is not None and self.table.located_rows is not None:
-            raise AssertionError("unmapped tree over a partly located table")  # pragma: no cover
-        return entry
+        """A tree of exactly the eligible stations (a mask is no good for vectorised queries)."""
+        sf = self._s.static_filter(hashable((amenities, open_24h, statuses, access, include_imprecise)))
+        snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
+        entry = self._s.entry(sf, snap)
+        return self._s.entry(sf, snap, force_subtree=True) if entry.kind == "mask" else entry
 
-    def _search_arrival(self, sf, skey, q, k, ub, max_distance_m, when, speed, circuity):
-        """Open on arrival, band by band; see the Notes of :meth:`nearest`.
+    def _hits(self, q: tuple[float, float, float], sin_la: float, cos_la: float, sin_lo: float, cos_lo: float,
+              dl: list[float], rl: list[int], pts: list | None, max_distance_m: float | None) -> list[Hit]:
+        """Hits from chord distances, rows and unit vectors (looked up if None).
 
-        Band ``j`` holds the stations whose arrival time falls in ``[W_{j-1}, W_j)`` after
-        ``when``, i.e. at chord distances ``[r_{j-1}, r_j)``. Its snapshot labels the
-        patterns for that arrival window: (A) open throughout need no check; (B) those
-        changing inside it are checked one by one at their own arrival time, and only up to
-        A's k-th distance. Stations found in a band are nearer than any in the next band,
-        so bands are searched until ``k`` are found. Far from everything, the bands nearer
-        than the nearest station passing the static filters are skipped.
+        Equal distances come in row order. The loop is inlined: it is a quarter of a query.
+        Bearing: the direction of the part of ``p - q`` orthogonal to ``q``, i.e.
+        ``atan2((p - q) . east, (p - q) . north)`` with east ``(-sin lon, cos lon, 0)`` and
+        north ``(-sin lat cos lon, -sin lat sin lon, cos lat)``; ``p - q`` rather than ``p``
+        makes a coincident station exactly 0 and keeps near ones exact.
         """
-        hours = self.table.hours
-        pattern_of, station_class = self.table.class_pattern, self.table.station_class
-        per_m = circuity / speed  # seconds of travel per metre of great-circle distance
-        reach_s = math.inf if max_distance_m is None else max_distance_m * per_m
-
-        def band_end(j: int) -> tuple[float, float, bool]:
-            w_hi = min(ARRIVAL_WINDOWS_S[j], reach_s)
-            last = w_hi >= reach_s
-            # Not widened (unlike max_distance_m): the labels hold only up to the window's end.
-            return w_hi, (ub if last else min(ub, m_to_chord(w_hi / per_m))), last
-
-        found: list[tuple[float, int]] = []
-        r_lo, w_lo, j, skipped = 0.0, 0.0, 0, False
-        while True:
-            w_hi, r_hi, last_band = band_end(j)
-            snap = self._snapshot(when + timedelta(seconds=w_lo), w_hi - w_lo)
-
-            def accept(rows: np.ndarray, chord: np.ndarray, r_lo=r_lo, w_lo=w_lo, w_hi=w_hi,
-                       check_all: bool = False) -> np.ndarray:
-                keep = chord >= r_lo  # nearer ones belong to earlier bands
-                travel_s = (2.0 * EARTH_RADIUS_M * per_m) * np.arcsin(np.minimum(chord * 0.5, 1.0))
-                # Labels hold for arrivals inside the band; rounding can put one just outside.
-                check = keep if check_all else keep & ((travel_s < w_lo) | (travel_s > w_hi))
-                if check.any():
-                    idx = np.flatnonzero(check)
-                    patterns = pattern_of.take(station_class.take(rows.take(idx)))
-                    keep[idx] = hours.open_on_arrival(patterns, when, travel_s.take(idx))
-                return keep
-
-            need = k - len(found)
-            da, ra, _ = self._search_key(sf, skey, snap, q, need, r_hi, OPEN, None if r_lo == 0.0 else accept)
-            bound = math.nextafter(da[need - 1], math.inf) if len(da) == need else r_hi
-            db, rb, _ = self._search_key(sf, skey, snap, q, need, bound, MIXED,
-                                         lambda rows, chord: accept(rows, chord, check_all=True))
-            if db:
-                da, ra = order_ties(da + db, ra + rb)
-            found += list(zip(da, ra))[:need]
-            if len(found) >= k or last_band:
-                break
-            if not found and not skipped:
-                skipped = True
-                nearest_static, _, _ = self._search_key(sf, skey, None, q, 1, ub)
-                if not nearest_static:
-                    break  # nothing passes the static filters within reach
-                while not band_end(j + 1)[2] and band_end(j + 1)[1] <= nearest_static[0]:
-                    j += 1  # bands nearer than any candidate are empty
-                w_hi, r_hi, _ = band_end(j)
-            r_lo, w_lo, j = r_hi, w_hi, j + 1
-        return [d for d, _ in found], [r for _, r in found], None
-
-    def _hits(self, basis: Basis, dl: list[float], rl: list[int], pts: list | None,
-              max_distance_m: float | None) -> list[Hit]:
-        """Hits from chord distances, rows and unit vectors (looked up if None); inlined loop."""
         if not rl:
             return []
         if pts is None:
             pts = self._xyz.take(rl, axis=0).tolist()
         ids = self._ids
-        x, y, z, ex, ey = basis.x, basis.y, basis.z, basis.ex, basis.ey
-        nx, ny, nz = basis.nx, basis.ny, basis.nz
-        limit = math.inf if max_distance_m is None else max_distance_m
+        x, y, z = q
+        ex, ey = -sin_lo, cos_lo
+        nx, ny, nz = -sin_la * cos_lo, -sin_la * sin_lo, cos_la
+        limit = INF if max_distance_m is None else max_distance_m
         asin, atan2, new = math.asin, math.atan2, tuple.__new__
         out = []
+        previous, tied = -1.0, False
         for c, row, (px, py, pz) in zip(dl, rl, pts):
             half = c * 0.5
             dist_m = _TWO_R * asin(half if half < 1.0 else 1.0)
             if dist_m > limit:
                 break
-            # Bearing: see Basis.bearing_deg.
+            tied |= dist_m == previous
+            previous = dist_m
             dx, dy, dz = px - x, py - y, pz - z
             b = atan2(dx * ex + dy * ey, dx * nx + dy * ny + dz * nz) * _DEG
             if b < 0.0:
@@ -562,15 +421,6 @@ class StationIndex:
                 if b >= 360.0:
                     b = 0.0
             out.append(new(Hit, (row, str(row) if ids is None else ids[row], dist_m, b)))
+        if tied:
+            out.sort(key=lambda h: (h.distance_m, h.row))
         return out
-
-
-def _hashable(skey: tuple) -> tuple | None:
-    """The static-filter key with lists made tuples; None if still unhashable (invalid values)."""
-    out = tuple(a if a is None or isinstance(a, (str, bool)) else tuple(a) for a in skey)
-    try:
-        hash(out)
-    except TypeError:
-        return None
-    return out
-
