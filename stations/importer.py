@@ -185,6 +185,41 @@ def _stored_values(store: StationStore, ids: list[str]) -> dict:
     return out
 
 
+def _plan_changes(store: StationStore, good: list[dict], report: ImportReport) -> list[Change]:
+    """Compare the good records with the store: adds, updates (with the changed fields) and
+    unchanged ones, each with its flags (possible duplicates, needs review); counts go to
+    ``report``."""
+    stored = _stored_values(store, [r["station_id"] for r in good])
+    report.duplicates = find_duplicates(good, stored.pop(None, []))
+    dup_flags: dict[str, set[str]] = {}
+    for d in report.duplicates:
+        dup_flags.setdefault(d["station_id"], set()).add(f"possible_duplicate:{d['other_id']}")
+    changes: list[Change] = []
+    for rec in good:
+        flags = set(dup_flags.get(rec["station_id"], ()))
+        if needs_review(rec.get("geocode_precision")):
+            flags.add("needs_review")
+            report.needs_review += 1
+        flags = tuple(sorted(flags))
+        old = stored.get(rec["station_id"])
+        if old is None:
+            changes.append(Change("add", rec, flags=flags))
+            report.added += 1
+            continue
+        old_values, old_flags = old
+        same_flags = tuple(old_flags) == flags
+        if same_flags and tuple(rec.get(n) for n in FIELD_NAMES) == old_values:  # the fast, common case
+            report.unchanged += 1
+            continue
+        changed = diff_record(dict(zip(FIELD_NAMES, old_values)), rec)
+        if not changed and same_flags:
+            report.unchanged += 1
+            continue
+        changes.append(Change("update", rec, changed=changed, flags=flags))
+        report.updated += 1
+    return changes
+
+
 def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs84", geocoder=None,
             source: str | None = None, max_bytes: int | None = None, sheet=None,
             progress: Callable | None = None) -> tuple[list[RowResult], ImportReport]:
@@ -245,36 +280,7 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         if res.record is None:
             report.rejected += 1
             report.rejected_rows.extend(res.errors)
-    stored = _stored_values(store, [r["station_id"] for r in good])
-    others: list[dict] = []
-    if stored.get(None) is not None:
-        others = stored.pop(None)
-    report.duplicates = find_duplicates(good, others)
-    dup_flags: dict[str, list[str]] = {}
-    for d in report.duplicates:
-        dup_flags.setdefault(d["station_id"], []).append(f"possible_duplicate:{d['other_id']}")
-    changes: list[Change] = []
-    for rec in good:
-        flags = tuple(sorted(set(dup_flags.get(rec["station_id"], []))
-                             | ({"needs_review"} if needs_review(rec.get("geocode_precision")) else set())))
-        if "needs_review" in flags:
-            report.needs_review += 1
-        old = stored.get(rec["station_id"])
-        if old is None:
-            changes.append(Change("add", rec, flags=flags))
-            report.added += 1
-            continue
-        old_values, old_flags = old
-        new_values = tuple(rec.get(n) for n in FIELD_NAMES)
-        if new_values == old_values and tuple(old_flags) == flags:
-            report.unchanged += 1
-            continue
-        changed = diff_record(dict(zip(FIELD_NAMES, old_values)), rec)
-        if not changed and tuple(old_flags) == flags:
-            report.unchanged += 1
-            continue
-        changes.append(Change("update", rec, changed=changed, flags=flags))
-        report.updated += 1
+    changes = _plan_changes(store, good, report)
     if dry_run or (fail_on_rejected and report.rejected):
         return report
     sha = hashlib.sha256(path.read_bytes()).hexdigest()

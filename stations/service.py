@@ -74,7 +74,8 @@ class StationService:
             revision = store.revision()
             self._checked_at = now
             if self._snapshot is None or self._snapshot.revision != revision:
-                self._snapshot = build_snapshot(store.frame(), revision)
+                revision, frame = store.consistent_frame()
+                self._snapshot = build_snapshot(frame, revision)
             return self._snapshot
 
     def store(self) -> StationStore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 
 import pytest
 
@@ -252,3 +253,32 @@ def test_coverage_endpoint_by_hand(tmp_path):
     assert (night.get_json().get("summary") or night.get_json())["perc_area_covered"] == 0
     _assert_problem(client.get("/api/v1/coverage", query_string={"area": "昌黎具"}), 404, None, "昌黎县")
     _assert_problem(client.get("/api/v1/coverage", query_string={"area": "130322", "cell_m": "10"}), 400, "cell_m")
+
+
+def test_queries_during_an_import_see_old_or_new_data_never_half(store_path, tmp_path):
+    """A reader thread hammers the service while a 3,000-station import commits."""
+    import threading
+
+    from stations.service import StationService
+
+    service = StationService(str(store_path))
+    rows = [[f"B{i:04d}", f"批量{i}", Q_LON + 0.01 + i * 1e-4, Q_LAT, "24/7", "", "所有人", "正常", ""]
+            for i in range(3000)]
+    big = write_csv(tmp_path / "big.csv", HEADER, rows)
+    seen, stop = set(), threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            snap = service.snapshot()
+            n = len(snap.frame)
+            seen.add(n)
+            assert n == len(snap.by_id) == len(snap.located)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    with open_store(store_path) as s:
+        import_file(s, big)
+    time.sleep(0.3)
+    stop.set()
+    t.join()
+    assert seen <= {5, 3005} and 3005 in seen

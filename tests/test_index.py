@@ -423,7 +423,7 @@ def test_open_now_stays_right_as_time_goes_on(df, start, step_s, lat, lon):
             assert_same_up_to_ties(got, nearest_bruteforce(df, lat=lat, lon=lon, k=len(df) or 1, open_at=t), 5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     points=st.lists(st.tuples(st.floats(-0.03, 0.03), st.floats(-0.03, 0.03)), min_size=1, max_size=60),
     hours=st.data(),
@@ -444,6 +444,6 @@ def test_open_on_arrival_near_opening_and_closing_times(points, hours, leave, se
     when = WEDNESDAY.replace(hour=leave[0], minute=leave[1]) + timedelta(seconds=seconds)
     if aware:
         when = when.replace(tzinfo=timezone(timedelta(hours=8)))
-    for lat, lon in ((40.0, 116.0), (40.02, 115.98), (40.004, 116.002)):
+    for lat, lon in ((40.0, 116.0), (40.02, 115.98), (40.004, 116.002), (39.99, 116.01), (40.03, 116.03)):
         q = dict(lat=lat, lon=lon, open_at=when, arrival_speed_m_s=speed)
         assert_same_up_to_ties(index.nearest(**q, k=k), nearest_bruteforce(df, **q, k=n), k)

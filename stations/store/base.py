@@ -62,6 +62,12 @@ class StationStore(abc.ABC):
     def revision(self) -> int:
         """A number that grows with every committed batch (for cache freshness)."""
 
+    def consistent_frame(self) -> tuple[int, pd.DataFrame]:
+        """(revision, frame) read together, so the frame is exactly that revision's data.
+
+        Backends override this to read both in one transaction."""
+        return self.revision(), self.frame()
+
     @abc.abstractmethod
     def count(self) -> int:
         """Number of stored records."""

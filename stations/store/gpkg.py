@@ -264,6 +264,15 @@ class GeoPackageStore(StationStore):
                 out[rec["station_id"]] = rec
         return out
 
+    def consistent_frame(self) -> tuple[int, pd.DataFrame]:
+        """(revision, frame) in one read transaction: an import committing in between cannot
+        make the frame newer than its revision."""
+        self._db.execute("BEGIN")
+        try:
+            return self.revision(), self.frame()
+        finally:
+            self._db.execute("COMMIT")
+
     def count(self) -> int:
         return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
