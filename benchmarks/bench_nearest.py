@@ -64,6 +64,7 @@ class Result:
     selectivity: dict = field(default_factory=dict)
     latency: dict = field(default_factory=dict)  # name -> (median us, p99 us, cold ms)
     agree: dict = field(default_factory=dict)  # name -> (agreeing, checked)
+    floor_us: float = 0.0  # bare cKDTree.query on the main tree, same points
     brute_ms: float = 0.0
     balltree_us: tuple = (0.0, 0.0)
     balltree_build_s: float = 0.0
@@ -130,6 +131,20 @@ def check_against_oracle(index, columns, lats, lons, kwargs, n_check: int) -> tu
     return agree, n_check
 
 
+def bare_tree_us(index: StationIndex, lats, lons) -> float:
+    """The floor: scipy's cKDTree.query(k=6) on the main tree, unit vectors precomputed."""
+    from stations.index._geometry import unit_vectors
+
+    tree = index._s.main
+    points = [tuple(p) for p in unit_vectors(lats, lons).tolist()]
+    out = np.empty(len(points))
+    for j, p in enumerate(points):
+        t0 = time.perf_counter_ns()
+        tree.query(p, 6)
+        out[j] = time.perf_counter_ns() - t0
+    return float(np.median(out)) / 1e3
+
+
 def brute_force_ms(columns, lats, lons, n: int) -> float:
     ts = []
     for la, lo in zip(lats[:n].tolist(), lons[:n].tolist()):
@@ -184,6 +199,7 @@ def run_size(df_all, n: int, args) -> Result:
         res.latency[name] = time_queries(index, lats, lons, kwargs)
         res.agree[name] = check_against_oracle(index, oracle_cols, lats[::7], lons[::7], kwargs, args.check)
         res.selectivity[name] = index_selectivity(index, kwargs)
+    res.floor_us = bare_tree_us(index, lats, lons)
     res.brute_ms = brute_force_ms({"lat": oracle_cols["lat"], "lon": oracle_cols["lon"]}, lats, lons, args.brute)
     res.balltree_build_s, res.balltree_us = balltree(oracle_cols, lats, lons, min(args.queries, 2000))
     blat, blon = query_points(df, args.batch, args.seed + 2 * n)
@@ -230,6 +246,8 @@ def fmt_table(results: list[Result], args) -> str:
                  [f"{r.latency['mask'][0]:5.1f} / {r.latency['mask'][1]:5.1f}" for r in results],
                  f"{TARGET_MEDIAN_US:g} / {TARGET_P99_US:g}",
                  f"{med / TARGET_MEDIAN_US:.2f} / {p99 / TARGET_P99_US:.2f}"))
+    rows.append(("floor: bare scipy cKDTree.query(k=6), same points, us med",
+                 [f"{r.floor_us:5.1f}" for r in results], "", ""))
     rows.append(("first query per filter (builds sub-tree), max ms",
                  [f"{max(v[2] for v in r.latency.values()):.0f}" for r in results], "", ""))
     rows.append(("answers equal to brute-force oracle",

@@ -303,6 +303,73 @@ def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
     assert index.cache_info()["bytes"] <= 40_000 or index.cache_info()["entries"] == 1
 
 
+def test_locally_rare_filter_promotes_its_mask_to_a_subtree():
+    # 90 % of stations have a toilet, but none near the query: over-querying the mask would
+    # need thousands of neighbours, so the filter gets a sub-tree (NeedSubtree) and stays exact.
+    rng = np.random.default_rng(5)
+    n = 20_000
+    lat, lon = rng.uniform(30, 40, n), rng.uniform(110, 120, n)
+    near = (np.abs(lat - 35) < 1) & (np.abs(lon - 115) < 1)
+    toilet = np.where(near, False, rng.random(n) < 0.95)
+    index = StationIndex.from_arrays(lat, lon, amenities={"toilet": toilet})
+    hits = index.nearest(lat=35.0, lon=115.0, k=5, amenities=["toilet"])
+    oracle = nearest_bruteforce({"lat": lat, "lon": lon, "amenity_toilet": toilet}, lat=35.0, lon=115.0, k=5,
+                                amenities=["toilet"])
+    assert rows(hits) == rows(oracle)
+    assert all(h.distance_m > 80_000 for h in hits)
+    assert index.cache_info()["subtrees"] == 1 and index.cache_info()["masks"] == 0
+
+
+def test_prepare_promotes_common_filters_and_answers_stay_the_same(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 3000
+    df = frame(list(zip(rng.uniform(39, 41, n), rng.uniform(115, 117, n))),
+               opening_hours=rng.choice(["24/7", "Mo-Su 08:00-20:00", None], n, p=[0.3, 0.6, 0.1]),
+               amenity_toilet=rng.choice(["yes", "no"], n, p=[0.8, 0.2]))
+    index = StationIndex.from_frame(df)
+    noon = WEDNESDAY.replace(hour=12)
+    queries = list(zip(rng.uniform(39, 41, 40).tolist(), rng.uniform(115, 117, 40).tolist()))
+    before = [rows(index.nearest(lat=a, lon=b, k=5, open_at=noon, amenities=["toilet"])) for a, b in queries]
+    assert index.cache_info()["masks"] == 1
+    index.prepare(open_at=noon, amenities=["toilet"])
+    assert index.cache_info()["masks"] == 0 and index.cache_info()["subtrees"] == 1
+    after = [rows(index.nearest(lat=a, lon=b, k=5, open_at=noon, amenities=["toilet"])) for a, b in queries]
+    assert after == before
+    # Background promotion after PROMOTE_AFTER uses gives the same answers too.
+    from stations.index import _structures
+
+    monkeypatch.setattr(_structures, "PROMOTE_AFTER", 3)
+    for a, b in queries:
+        got = rows(index.nearest(lat=a, lon=b, k=5, amenities=["toilet"]))
+        index.wait_for_builds()
+        assert got == rows(nearest_bruteforce(df, lat=a, lon=b, k=5, amenities=["toilet"]))
+
+
+def test_concurrent_queries_with_a_tiny_cache(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stations.index import _structures
+
+    monkeypatch.setattr(_structures, "PROMOTE_AFTER", 2)
+    rng = np.random.default_rng(9)
+    n = 4000
+    df = frame(list(zip(rng.uniform(20, 45, n), rng.uniform(75, 130, n))),
+               opening_hours=rng.choice(["24/7", "Mo-Fr 08:00-18:00", None], n),
+               amenity_toilet=rng.choice(["yes", "no"], n), amenity_aed=rng.choice(["yes", "no"], n, p=[0.1, 0.9]),
+               status=rng.choice(["open", "removed"], n, p=[0.9, 0.1]))
+    index = StationIndex.from_frame(df, cache_bytes=50_000)
+    filters = [{}, {"amenities": ["toilet"]}, {"amenities": ["aed"]}, {"statuses": None},
+               {"open_at": WEDNESDAY.replace(hour=10)}, {"open_at": WEDNESDAY.replace(hour=22), "amenities": ["aed"]}]
+    jobs = [(float(a), float(b), filters[j % len(filters)])
+            for j, (a, b) in enumerate(zip(rng.uniform(20, 45, 300), rng.uniform(75, 130, 300)))]
+    expected = [rows(nearest_bruteforce(df, lat=a, lon=b, k=4, **f)) for a, b, f in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda job: rows(index.nearest(lat=job[0], lon=job[1], k=4, **job[2])), jobs))
+    index.wait_for_builds()
+    assert got == expected
+    assert index.cache_info()["evictions"] > 0
+
+
 # ------------------------------------------------------------------ against the oracle
 
 HOURS = ("24/7", "Mo-Fr 08:00-18:00", "Mo-Su 08:00-20:00", "Mo-Fr 08:00-18:00; PH off", "Sa,Su 10:00-14:00",

@@ -1,7 +1,8 @@
 """Filtered k-nearest search: per-filter search structures, their LRU cache, the search loop.
 
 For one filter key (static filter + open-set labels) the eligible stations are a known
-count, so the structure is picked by selectivity ``s = eligible / located``:
+count, so the structure is picked by selectivity ``s = eligible / stations in the main
+tree`` (see :mod:`._structures` for what the main tree holds):
 
 * ``s == 1``: the main tree as is.
 * ``s >= OVERQUERY_MIN_SELECTIVITY``: the main tree plus a boolean mask; each query asks
@@ -17,6 +18,9 @@ background thread (cKDTree builds release the GIL) and swapped in when ready, so
 filters people actually use end up on the fastest path without a stall.
 
 Sub-trees and masks live in an LRU cache bounded in bytes; the main tree is never evicted.
+
+Ties: the search fetches every station within a relative :data:`TIE_REL` of the k-th
+distance, and equal distances (in the metres reported) come in row order.
 """
 
 from __future__ import annotations
@@ -238,7 +242,7 @@ def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
     # (Ties among the first k change only their order: the caller sorts equal metres by row.)
     rows_map = entry.rows
     rl = (i if rows_map is None else rows_map.take(i)).tolist()
-    return dl[:k], rl, tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
+    return dl[:k], rl[:k], tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
 
 
 def order_ties(dl: list[float], rl: list[int]) -> tuple[list[float], list[int]]:

@@ -146,6 +146,8 @@ def build_table(
     precise_of = {p: 0 if needs_review(p) else BIT_PRECISE for p in PRECISIONS}
     bits |= _enum_bits("geocode_precision", geocode_precision, n, precise_of, problems, if_absent="exact")
     hours = HoursTable.from_columns(opening_hours, timezone, n, DEFAULT_TIMEZONE, problems)
+    if station_id is not None and len(station_id) != n:
+        problems.append(Problem("station_id", len(station_id), "column length differs", f"{n} values"))
     if problems:
         raise ValidationError.from_problems(problems, "stations")
     bits |= np.where(hours.station_is_24_7(), np.uint32(BIT_24_7), np.uint32(0))
