@@ -88,3 +88,18 @@ def test_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a usable GeoPackage"):
         open_store(bad)
+
+
+def test_any_past_state_is_rebuilt_from_the_history(store):
+    first = _rec("A", "一号", 40.0, 116.0)
+    b1 = store.apply([Change("add", first)], command="import").batch_id
+    second = dict(first, name="一号驿站", opening_hours="24/7")
+    b2 = store.apply([Change("update", second, changed={"name": ["一号", "一号驿站"],
+                                                         "opening_hours": [None, "24/7"]})], command="import").batch_id
+    third = dict(second, status="removed", status_reason="拆除")
+    store.apply([Change("remove", third, changed={"status": ["open", "removed"], "status_reason": [None, "拆除"]})],
+                command="remove")
+    assert store.record_as_of("A", b1)["name"] == "一号" and store.record_as_of("A", b1)["opening_hours"] is None
+    assert store.record_as_of("A", b2)["name"] == "一号驿站" and store.record_as_of("A", b2)["status"] == "open"
+    assert store.record_as_of("A", 0) is None
+    assert store.history("A")[-1]["changes"] == {"name": "一号", "lat": 40.0, "lon": 116.0}

@@ -9,8 +9,9 @@ Layout
     extension (``rtree_stations_geom`` with the spec's triggers).
 ``station_history``
     Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
-    as JSON ``{field: [old, new]}``, the batch and the reason. Nothing ever updates or
-    deletes these rows.
+    as JSON ``{field: [old, new]}``, the batch and the reason; an ``add`` records the name
+    and position. Any past state of a station is its current record with the later diffs
+    undone (:meth:`GeoPackageStore.record_as_of`). Nothing ever updates or deletes these rows.
 ``station_batches``
     One row per import or command: when, which command, source file and its SHA-256,
     the summary counts.
@@ -140,7 +141,7 @@ CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
 
 
 _RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
-_LAT, _LON = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon")
+_LAT, _LON, _NAME = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon"), FIELD_NAMES.index("name")
 
 
 def _dumps(value: Any) -> str:
@@ -296,6 +297,20 @@ class GeoPackageStore(StationStore):
             out.append(entry)
         return out
 
+    def record_as_of(self, station_id: str, batch_id: int) -> dict | None:
+        """The station as it was right after ``batch_id`` (None if it did not exist yet)."""
+        rec = self.get(station_id)
+        if rec is None:
+            return None
+        for entry in self.history(station_id, limit=10**9):  # newest first
+            if entry["batch_id"] <= batch_id:
+                return rec
+            if entry["action"] == "add":
+                return None
+            for name, (old, _new) in entry["changes"].items():
+                rec[name] = old
+        return rec
+
     def batches(self, *, limit: int = 50) -> list[dict]:
         keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary")
         rows = self._db.execute(f"SELECT {', '.join(keys)} FROM station_batches ORDER BY batch_id DESC LIMIT ?",
@@ -345,7 +360,9 @@ class GeoPackageStore(StationStore):
                 values = [geom, *fields, dumps(list(change.flags)) if change.flags else None, now]
                 if change.action == "add":
                     inserts.append(values)
-                    payload = {k: v for k, v in zip(FIELD_NAMES, fields) if v is not None}
+                    # Name and position only: every later change keeps each field's old and new
+                    # value, so any past state is the current record with the diffs undone.
+                    payload = {"name": fields[_NAME], "lat": lat, "lon": lon}
                 elif change.action in ("update", "remove"):
                     updates.append(values + [rec["station_id"]])
                     payload = {k: list(v) for k, v in change.changed.items()}
