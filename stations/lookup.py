@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from .amenities import AMENITY_CODES
@@ -66,13 +67,35 @@ def _clean(value: Any) -> Any:
 
 def station_properties(rec: Mapping[str, Any], *, lang: str = "zh", when: dt.datetime | None = None) -> dict:
     """The public view of a record: fields, amenity summary, open status, labels."""
+    out = _static_properties(rec, lang=lang)
+    _add_open_status(out, rec, when or dt.datetime.now(dt.timezone.utc), lang)
+    return out
+
+
+def _add_open_status(props: dict, rec: Mapping[str, Any], when: dt.datetime, lang: str) -> None:
+    if when.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        when = when.replace(tzinfo=ZoneInfo(rec.get("timezone") or "Asia/Shanghai"))
+    # Hours change on whole minutes: one evaluation per (hours, zone, language, minute).
+    minute = int(when.timestamp() // 60)
+    props["open_status"] = _open_status_at_minute(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai",
+                                                  lang, minute)
+    props["open_24h"] = props["open_status"]["open_24h"]
+
+
+@lru_cache(maxsize=65536)
+def _open_status_at_minute(oh: str | None, tz: str, lang: str, minute: int) -> dict:
     from .hours import open_status
 
+    when = dt.datetime.fromtimestamp(minute * 60, dt.timezone.utc)
+    return open_status(oh, when, tz, lang=lang)
+
+
+def _static_properties(rec: Mapping[str, Any], *, lang: str) -> dict:
+    """What of the public view does not depend on the time of asking."""
     out = {k: _clean(v) for k, v in rec.items() if k not in ("lat", "lon", "flags") and not k.startswith("amenity_")}
     out["amenities"] = {code: rec.get(f"amenity_{code}") or "unknown" for code in AMENITY_CODES}
-    out["open_status"] = open_status(rec.get("opening_hours"), when or dt.datetime.now(dt.timezone.utc),
-                                     rec.get("timezone") or "Asia/Shanghai", lang=lang)
-    out["open_24h"] = out["open_status"]["open_24h"]
     i = 0 if lang == "zh" else 1
     out["labels"] = {"status": STATUS_LABELS.get(rec.get("status"), ("", ""))[i],
                      "access": ACCESS_LABELS.get(rec.get("access"), ("", ""))[i],
@@ -135,24 +158,53 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     results = []
     for hit in hits:
         pos = int(snapshot.located[hit.row])
-        rec = snapshot.record(pos)
+        static = _cached_view(snapshot, pos, crs, lang)
+        rec = static["record"]
         minutes = travel.minutes(hit.distance_m)
         arrive = now + dt.timedelta(minutes=minutes[mode])
-        props = station_properties(rec, lang=lang, when=arrive if open == "arrival" else (when or now))
+        props = dict(static["station"])
+        _add_open_status(props, rec, arrive if open == "arrival" else (when or now), lang)
+        navigation = dict(static["navigation"])
+        navigation["osm"] = osm_directions(from_lat=wlat, from_lon=wlon, lat=rec["lat"], lon=rec["lon"])
         results.append({
             "station_id": rec["station_id"],
             "name": rec["name"],
-            "position": position(rec, crs),
+            "position": static["position"],
             "distance_m": round(hit.distance_m, 1),
             "bearing_deg": round(hit.bearing_deg, 1),
             "minutes": minutes,
             "station": props,
-            "navigation": _links(rec, from_lat=wlat, from_lon=wlon),
+            "navigation": navigation,
         })
     return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
                       "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
                       "include_imprecise": include_imprecise},
             "crs": crs, "count": len(results), "results": results}
+
+
+_VIEW_CACHE_MAX = 50_000
+
+
+def _cached_view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> dict:
+    """The time-independent view of one station (record, properties, position, links),
+    cached on the snapshot: a new import makes a new snapshot, so the cache never goes stale."""
+    cache = snapshot.cache
+    key = (pos, crs, lang)
+    view = cache.get(key)
+    if view is None:
+        if len(cache) >= _VIEW_CACHE_MAX:
+            cache.clear()
+        rec = snapshot.record(pos)
+        view = {"record": rec, "station": _static_properties(rec, lang=lang), "position": position(rec, crs),
+                "navigation": _links(rec)}
+        cache[key] = view
+    return view
+
+
+def osm_directions(*, from_lat: float, from_lon: float, lat: float, lon: float) -> str:
+    """OpenStreetMap walking directions from the user to the station (WGS-84, lat first)."""
+    return (f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+            f"&route={from_lat:.6f}%2C{from_lon:.6f}%3B{lat:.6f}%2C{lon:.6f}")
 
 
 def _links(rec: Mapping[str, Any], *, from_lat: float | None = None, from_lon: float | None = None) -> dict:
