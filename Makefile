@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README):
 #   make run   - set up, import the sample data and serve it on http://127.0.0.1:8000
 #   make test  - set up (incl. the Debian packages the tests drive) and run every test
-.PHONY: run test setup bench sample clean
+.PHONY: run test setup bench clean
 
 SAMPLE_STORE ?= var/sample.gpkg
 
@@ -16,8 +16,13 @@ test:
 	@scripts/setup.sh --test
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
-bench: setup
+bench:
+	@scripts/setup.sh --test
 	.venv/bin/python benchmarks/bench_import.py
+	.venv/bin/python benchmarks/bench_nearest.py
+	.venv/bin/python benchmarks/bench_http.py
+	.venv/bin/python benchmarks/bench_map.py
+	.venv/bin/python benchmarks/bench_coverage.py
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis
