@@ -14,6 +14,7 @@ run: setup
 
 test:
 	@scripts/setup.sh --test
+	.venv/bin/ruff check stations tests benchmarks scripts
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
 bench:

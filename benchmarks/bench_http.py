@@ -14,12 +14,10 @@ Reproduce::
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request

@@ -135,7 +135,7 @@ def import_cmd(ctx, path, fmt, default_crs, sheet, geocode, dry_run, all_or_noth
 def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
     """Check a file as an import would, without geocoding or writing. Exit 1 if rows are rejected."""
     from .coords import parse_crs
-    from .importer import ImportReport, prepare
+    from .importer import prepare
 
     settings = _settings(ctx)
     results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
@@ -367,7 +367,7 @@ def coverage_cmd(ctx, area, mode, minutes, cell_m, demand, weight, roads, out, a
 @click.pass_context
 def suggest_cmd(ctx, area, mode, minutes, cell_m, demand, weight, roads, out, n_sites, target_pct, candidates, exact):
     """Where new stations in AREA would add the most covered demand."""
-    from .errors import Problem, ValidationError
+    from .errors import ValidationError
     from .planning import build_report, fewest_sites, suggest_sites
 
     if (n_sites is None) == (target_pct is None):

@@ -10,10 +10,8 @@ each one is also described in the README.
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 

@@ -6,7 +6,7 @@ so callers can still catch the built-in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 

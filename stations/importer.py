@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .errors import ImportFileError, Problem
+from .errors import Problem
 from .io.columns import map_columns
 from .io.normalize import RowResult, normalize_rows
 from .io.readers import read_table

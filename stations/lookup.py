@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from .amenities import AMENITY_CODES
-from .errors import CoordinateError, Problem, ValidationError
-from .records import ACCESS_LABELS, AMENITY_FIELDS, ENTRY_LABELS, STATUS_LABELS
+from .errors import Problem, ValidationError
+from .records import ACCESS_LABELS, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
 
 MODES = ("walk", "ebike", "tricycle", "car")

@@ -118,8 +118,9 @@ def test_duplicates_are_flagged(store, tmp_path):
     report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
     reasons = sorted(d["reason"] for d in report.duplicates)
     assert reasons == ["same name within 50 m", "same position"]
-    flagged = store.frame().set_index("name")
     assert report.added == 4  # flagged, not dropped
+    flags = {r["station_id"]: r["flags"] for r in store.frame().to_dict("records")}
+    assert sum(any(f.startswith("possible_duplicate:") for f in fl) for fl in flags.values()) == 2
 
 
 def test_address_only_rows_are_geocoded_to_county_and_flagged(store, tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..amenities import AMENITY_CODES, parse_amenity_list, parse_amenity_value
+from ..amenities import parse_amenity_list, parse_amenity_value
 from ..errors import Problem
-from ..records import (ACCESS_VALUES, AMENITY_FIELDS, ENTRY_VALUES, PRECISIONS, STATUS_VALUES, empty_record,
+from ..records import (ACCESS_VALUES, AMENITY_FIELDS, ENTRY_VALUES, STATUS_VALUES, empty_record,
                        is_missing, validate_record)
 from .columns import ColumnMap, header_crs
 from .readers import RawTable
