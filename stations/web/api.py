@@ -94,7 +94,7 @@ def _nearest_kwargs(q: dict) -> dict:
 
 @bp.get("/nearest")
 def nearest_view():
-    q = parse(NEAREST_PARAMS, request.args)
+    q = parse(NEAREST_PARAMS, request.args.to_dict())
     max_k = int(_settings()["max_k"])
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
@@ -159,7 +159,7 @@ def nearest_batch_view():
 
 @bp.get("/stations")
 def stations_view():
-    q = parse(STATIONS_PARAMS, request.args)
+    q = parse(STATIONS_PARAMS, request.args.to_dict())
     snap = _service().snapshot()
     etag = hashlib.sha1(f"{snap.revision}|{request.query_string.decode()}".encode()).hexdigest()
     if request.if_none_match.contains(etag):
@@ -182,7 +182,7 @@ def stations_view():
 
 @bp.get("/stations/<station_id>")
 def station_view(station_id: str):
-    q = parse(STATION_PARAMS, request.args)
+    q = parse(STATION_PARAMS, request.args.to_dict())
     snap = _service().snapshot()
     pos = snap.by_id.get(station_id)
     if pos is None:
@@ -195,7 +195,7 @@ def station_view(station_id: str):
 @bp.get("/coverage")
 def coverage_view():
     """Coverage of an area by the service circle: shares covered by 1 and 2+ stations, ranked gaps, districts."""
-    q = parse(COVERAGE_PARAMS, request.args)
+    q = parse(COVERAGE_PARAMS, request.args.to_dict())
     study = _study(q["area"], q["mode"], q["minutes"], q["cell_m"])
     snap = _service().snapshot()
     result = study.evaluate(snap.frame, at=q["at"], amenity=q["amenity"], gap_level=q["gap_level"])
