@@ -232,3 +232,64 @@ def test_a_saved_county_map_works_alone_from_a_file(tmp_path, browser, frame):
     urls = browser.collect().urls()
     assert all(u.startswith(("data:", "file:", "chrome:", "about:")) for u in urls), urls
     assert not math.isnan(rec["lat"])
+
+
+def _run_coverage(b: Browser, base: str, area: str, *, cell_m: int = 200, query: str = "") -> None:
+    """Open /map (plus ``query``), fill the planning control with ``area`` and run it; wait for the answer."""
+    b.get(base + "/map" + query)
+    b.wait("window.stationsMapView && stationsMapView.ready && !!stationsMapView.planning")
+    b.js("document.querySelector('.st-plan summary').click()")
+    form = ".st-plan-form"
+    b.driver.find_element("css selector", f"{form} input[name=area]").send_keys(area)
+    cell = b.driver.find_element("css selector", f"{form} input[name=cell_m]")
+    cell.clear()
+    cell.send_keys(str(cell_m))
+    b.driver.find_element("css selector", f"{form} button[type=submit]").click()
+    b.wait("stationsMapView.planning.runs >= 1", timeout_s=60)
+
+
+def test_map_planning_control_draws_coverage_gaps(server, browser):
+    _run_coverage(browser, server, "130726", cell_m=500)  # 蔚县
+    assert browser.js("return document.querySelector('.st-plan-error')") is None
+    # gap polygons are drawn (SVG paths styled in JavaScript from their properties) and the view fits them
+    assert browser.js("return document.querySelectorAll('path.st-gap').length") >= 1
+    assert browser.js("return stationsMapView.planning.layer.getLayers().length") >= 1
+    center = browser.js("var c = stationsMapView.map.getCenter(); return [c.lat, c.lng]")
+    assert 39.5 < center[0] < 40.3 and 114.1 < center[1] < 115.2, center
+    summary = browser.js("return document.querySelector('.st-plan-out').innerText")
+    assert "蔚县" in summary and "130726" in summary
+    for row in (".st-plan-c1", ".st-plan-c2"):  # >= 1 and >= 2 stations: area and demand shares
+        cells = browser.js(f"return Array.from(document.querySelectorAll('{row} td')).map(e => e.textContent)")
+        assert len(cells) == 2 and all(c.endswith("%") for c in cells), cells
+    # the gap's popup: rank, area, uncovered demand, district (escaped text)
+    browser.js("stationsMapView.planning.layer.getLayers()[0].openPopup()")
+    popup = browser.wait("document.querySelector('.leaflet-popup .st-gap-popup') && "
+                         "document.querySelector('.leaflet-popup .st-gap-popup').innerText")
+    assert "排名" in popup and "平方公里" in popup and "未覆盖需求" in popup and "蔚县" in popup
+    # the gap layer is in the layer control
+    assert "覆盖缺口" in browser.js("return document.querySelector('.leaflet-control-layers').textContent")
+    urls = browser.collect().urls()
+    assert any("/api/v1/coverage?area=130726" in u and "cell_m=500" in u for u in urls)
+
+
+def test_map_planning_control_shows_the_problem_detail_for_an_unknown_area(server, browser):
+    _run_coverage(browser, server, "不存在县", cell_m=500, query="?lang=en")
+    error = browser.wait("document.querySelector('.st-plan-error') && "
+                         "document.querySelector('.st-plan-error').textContent")
+    assert "unknown area '不存在县'" in error  # the problem document's detail, as text
+    assert browser.js("return document.querySelectorAll('path.st-gap').length") == 0
+    assert browser.js("return document.querySelector('.st-plan summary').textContent").strip() == "Planning"
+    # the API's 404 shows in the console as a failed resource (the fixture allows no other SEVERE message)
+    severe = [m for m in browser.console() if m.startswith("SEVERE")]
+    assert all("/api/v1/coverage?" in m and "404" in m for m in severe), severe
+
+
+def test_map_planning_shifts_gaps_to_gcj02_like_the_server(server, browser):
+    from stations.coords import wgs84_to_gcj02
+
+    browser.get(server + "/map")
+    browser.wait("window.StationsPlanning")
+    for lat, lon in ((39.84, 114.58), (39.7125, 119.1637), (22.54, 114.05), (45.75, 126.63)):
+        got = browser.js(f"return StationsPlanning.wgsToGcj({lat}, {lon})")
+        want = wgs84_to_gcj02(lat=lat, lon=lon)
+        assert abs(got[0] - want[0]) < 1e-9 and abs(got[1] - want[1]) < 1e-9, (got, want)

@@ -51,6 +51,7 @@
     this._legend();
     this._counter();
     this._search();
+    if (this.cfg.planning && global.StationsPlanning) this.planning = global.StationsPlanning.init(this);
     this._watchTiles();
     if (this.cfg.source === 'embed') this._embed(); else this._api();
     if (this.control && window.innerWidth >= 900 && window.innerHeight >= 700) this.control.expand();

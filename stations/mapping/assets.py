@@ -82,6 +82,7 @@ FOLIUM_ASSETS: dict[str, str] = {
     # the project's own
     "stations_common_js": "js/stations-common.js",
     "stations_map_js": "js/stations-map.js",
+    "stations_planning_js": "js/planning.js",
     "stations_map_css": "css/map.css",
 }
 # Loaded by folium's Map by default but used by nothing on these pages (jQuery and Bootstrap

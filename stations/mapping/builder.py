@@ -105,7 +105,8 @@ class StationLayer(JSCSSMixin, MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, config: dict, *, title: str, layer_control: folium.LayerControl | None, cluster_js: bool):
+    def __init__(self, config: dict, *, title: str, layer_control: folium.LayerControl | None, cluster_js: bool,
+                 planning_js: bool = False):
         super().__init__()
         self._name = "StationLayer"
         self.config = config
@@ -113,6 +114,8 @@ class StationLayer(JSCSSMixin, MacroElement):
         self.layer_control = layer_control
         self.default_js = [("stations_common_js", "stations_common_js"), ("stations_map_js", "stations_map_js")]
         self.default_css = [("stations_map_css", "stations_map_css")]
+        if planning_js:  # the coverage control (static/js/planning.js): it needs the server's API
+            self.default_js.append(("stations_planning_js", "stations_planning_js"))
         if cluster_js:
             self.default_js.insert(0, ("markerclusterjs", "markerclusterjs"))
             self.default_css[:0] = [("markerclustercss", "markerclustercss"),
@@ -212,7 +215,8 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(m)
     config = _config(drawn, tile=tile, source=source, api_base=api_base, lang=lang, when=when)
-    StationLayer(config, title=title, layer_control=control, cluster_js=source == "embed").add_to(m)
+    StationLayer(config, title=title, layer_control=control, cluster_js=source == "embed",
+                 planning_js=source == "api").add_to(m)
     return m
 
 
@@ -246,6 +250,8 @@ def _config(drawn: pd.DataFrame | None, *, tile: TileSource, source: str, api_ba
     }
     if source == "embed":
         config["data"] = embed_data(drawn, crs=tile.crs, lang=lang, when=when)
+    else:  # the "规划 / Planning" control: coverage from the API's /coverage (defaults of its form)
+        config["planning"] = {"minutes": 15, "cell_m": 200}
     return config
 
 
