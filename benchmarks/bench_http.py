@@ -16,21 +16,17 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from browser_util import serve  # noqa: E402
+
 TARGET_RATIO = 0.7
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
@@ -63,18 +59,8 @@ def main() -> None:
         frame = national_stations(args.n, seed=0)
         with open_store(store) as s:
             s.apply([Change("add", r) for r in records_of(frame)], command="bench")
-        port = _free_port()
-        server = subprocess.Popen([str(ROOT / ".venv/bin/stations"), "--store", str(store), "serve", "--port",
-                                   str(port), "--workers", str(args.workers)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(base + "/api/v1/health", timeout=30).read()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        # The tests' server helper: `stations serve` on a free loopback port, stopped with its workers.
+        with serve(store, workers=args.workers, timeout_s=600) as base:
             nearest = base + "/api/v1/nearest?lat=39.9042&lon=116.4074&k=5&amenities=microwave&open=now"
             for url in (nearest, base + "/api/v1/ping"):  # warm every worker's snapshot
                 for _ in range(4 * args.workers):
@@ -84,9 +70,6 @@ def main() -> None:
                               ("/api/v1/nearest k=5 microwave open=now", nearest),
                               ("/api/v1/nearest k=5 unfiltered", base + "/api/v1/nearest?lat=39.9&lon=116.4&k=5")):
                 rows.append((name, *_wrk(url, args.seconds, args.connections)))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     base_rps = rows[0][1]
     print(f"\nHTTP benchmark: {args.n:,} stations, gunicorn {args.workers} sync workers, wrk 1 thread "
           f"{args.connections} connections, {args.seconds} s each, loopback")

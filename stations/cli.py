@@ -138,14 +138,9 @@ def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
     from .importer import prepare
 
     settings = _settings(ctx)
-    results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
+    _results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
                               max_bytes=int(settings["import_max_mb"] * 1e6))
     report.dry_run = True
-    for res in results:
-        report.warnings.extend(res.warnings)
-        if res.record is None:
-            report.rejected += 1
-            report.rejected_rows.extend(res.errors)
     if problems_csv:
         report.write_problems_csv(problems_csv)
     _print_report(report, as_json)

@@ -222,7 +222,8 @@ def _plan_changes(store: StationStore, good: list[dict], report: ImportReport) -
 def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs84", geocoder=None,
             source: str | None = None, max_bytes: int | None = None, sheet=None,
             progress: Callable | None = None) -> tuple[list[RowResult], ImportReport]:
-    """Read and normalise ``path`` without touching any store."""
+    """Read and normalise ``path`` without touching any store; the report counts the rows
+    rejected and carries every problem and warning."""
     path = Path(path)
     raw = read_table(path, fmt=fmt, max_bytes=max_bytes, sheet=sheet)
     cmap = map_columns(list(raw.frame.columns), file_name=path.name, has_geometry=raw.geometry is not None)
@@ -246,6 +247,11 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
             res.record = None
         else:
             seen[sid] = res.row
+    for res in results:
+        report.warnings.extend(res.warnings)
+        if res.record is None:
+            report.rejected += 1
+            report.rejected_rows.extend(res.errors)
     return results, report
 
 
@@ -274,11 +280,6 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
                               max_bytes=max_bytes, sheet=sheet, progress=progress)
     report.dry_run = dry_run
     good = [r.record for r in results if r.record is not None]
-    for res in results:
-        report.warnings.extend(res.warnings)
-        if res.record is None:
-            report.rejected += 1
-            report.rejected_rows.extend(res.errors)
     changes = _plan_changes(store, good, report)
     if dry_run or (fail_on_rejected and report.rejected):
         return report

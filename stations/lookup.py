@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from .amenities import AMENITY_CODES
 from .errors import Problem, ValidationError
+from .navigation import navigation_links, osm_directions
 from .records import ACCESS_LABELS, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
 
@@ -201,17 +202,8 @@ def _cached_view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> dict:
     return view
 
 
-def osm_directions(*, from_lat: float, from_lon: float, lat: float, lon: float) -> str:
-    """OpenStreetMap walking directions from the user to the station (WGS-84, lat first)."""
-    return (f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
-            f"&route={from_lat:.6f}%2C{from_lon:.6f}%3B{lat:.6f}%2C{lon:.6f}")
-
-
-def _links(rec: Mapping[str, Any], *, from_lat: float | None = None, from_lon: float | None = None) -> dict:
-    from .navigation import navigation_links
-
-    return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
-                            from_lat=from_lat, from_lon=from_lon)
+def _links(rec: Mapping[str, Any]) -> dict:
+    return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"))
 
 
 def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", when: dt.datetime | None = None) -> dict:
@@ -222,6 +214,19 @@ def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", whe
     if pos:
         props["navigation"] = _links(rec)
     return {"type": "Feature", "id": rec["station_id"], "geometry": geom, "properties": props}
+
+
+def positions_in(snapshot: Snapshot, crs: str):
+    """Every station's (lat, lon) arrays in ``crs``, converted once per snapshot and cached."""
+    frame = snapshot.frame
+    if crs == "wgs84":
+        return frame["lat"].to_numpy(), frame["lon"].to_numpy()
+    key = ("positions", crs)
+    if key not in snapshot.cache:
+        from .coords import from_wgs84
+
+        snapshot.cache[key] = from_wgs84(frame["lat"].to_numpy(), frame["lon"].to_numpy(), crs)
+    return snapshot.cache[key]
 
 
 def select(snapshot: Snapshot, *, bbox: tuple[float, float, float, float] | None = None, crs: str = "wgs84",
@@ -243,24 +248,8 @@ def select(snapshot: Snapshot, *, bbox: tuple[float, float, float, float] | None
         mask &= frame["county"].fillna("").str.contains(county, regex=False).to_numpy()
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
-        if crs != "wgs84":
-            # Widen by the largest shift (BD-09 is about 1.4 km) in degrees, then test exactly.
-            from .coords import from_wgs84
-
-            lat_all = frame["lat"].to_numpy()
-            lon_all = frame["lon"].to_numpy()
-            olat, olon = from_wgs84(lat_all, lon_all, crs)
-        else:
-            olat, olon = frame["lat"].to_numpy(), frame["lon"].to_numpy()
+        olat, olon = positions_in(snapshot, crs)
         with np.errstate(invalid="ignore"):
             mask &= (olon >= min_lon) & (olon <= max_lon) & (olat >= min_lat) & (olat <= max_lat)
     return list(np.flatnonzero(mask))
 
-
-def validate_amenities(codes: Iterable[str]) -> list[str]:
-    codes = [c for c in codes if c]
-    bad = [c for c in codes if c not in AMENITY_CODES]
-    if bad:
-        raise ValidationError.from_problems(
-            [Problem("amenities", c, "unknown amenity", ", ".join(AMENITY_CODES)) for c in bad], what="query")
-    return codes

@@ -56,10 +56,18 @@ def navigation_links(*, lat: float, lon: float, name: str, address: str | None =
         "geo": f"geo:{_fmt(lat)},{_fmt(lon)}?q={_fmt(lat)},{_fmt(lon)}({quote(name)})",
     }
     if from_lat is not None and from_lon is not None:
-        links["osm"] = ("https://www.openstreetmap.org/directions?" + urlencode(
-            {"engine": "fossgis_osrm_foot",
-             "route": f"{_fmt(from_lat)},{_fmt(from_lon)};{_fmt(lat)},{_fmt(lon)}"}))
+        links["osm"] = osm_directions(from_lat=from_lat, from_lon=from_lon, lat=lat, lon=lon)
     else:
         links["osm"] = (f"https://www.openstreetmap.org/?mlat={_fmt(lat)}&mlon={_fmt(lon)}"
                         f"#map=17/{_fmt(lat)}/{_fmt(lon)}")
     return links
+
+
+def osm_directions(*, from_lat: float, from_lon: float, lat: float, lon: float) -> str:
+    """OpenStreetMap walking directions from the user to the station (WGS-84, latitude first).
+
+    Formatted directly rather than with ``urlencode``: the nearest answer builds one per
+    result on every request, and only this link depends on where the user is.
+    """
+    return (f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+            f"&route={from_lat:.6f}%2C{from_lon:.6f}%3B{lat:.6f}%2C{lon:.6f}")

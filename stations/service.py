@@ -61,13 +61,11 @@ def build_snapshot(frame: pd.DataFrame, revision: int = 0) -> Snapshot:
 class StationService:
     """Keeps a fresh :class:`Snapshot` of the store at ``location``."""
 
-    def __init__(self, location: str, *, check_interval_s: float = 0.0):
+    def __init__(self, location: str):
         self.location = location
-        self.check_interval_s = check_interval_s
         self._store: StationStore | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
-        self._checked_at = 0.0
 
     def _open(self) -> StationStore:
         if self._store is None:
@@ -75,14 +73,9 @@ class StationService:
         return self._store
 
     def snapshot(self) -> Snapshot:
-        snap = self._snapshot
-        now = time.monotonic()
-        if snap is not None and now - self._checked_at < self.check_interval_s:
-            return snap
         with self._lock:
             store = self._open()
             revision = store.revision()
-            self._checked_at = now
             if self._snapshot is None or self._snapshot.revision != revision:
                 revision, frame = store.consistent_frame()
                 self._snapshot = build_snapshot(frame, revision)

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from stations.importer import import_file
 from stations.store import open_store
 
+from browser_util import serve
 from conftest import write_csv
 from test_api import HEADER, Q_LAT, Q_LON, STATIONS
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -33,23 +21,8 @@ def server(tmp_path):
     store = tmp_path / "srv.gpkg"
     with open_store(store) as s:
         import_file(s, write_csv(tmp_path / "s.csv", HEADER, STATIONS))
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "stations.cli", "--store", str(store), "serve", "--port", str(port),
-                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/health", timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"server did not start: {proc.stdout.read().decode()[-2000:]}")
-            time.sleep(0.1)
-    yield base, store, tmp_path
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serve(store, workers=2) as base:
+        yield base, store, tmp_path
 
 
 def _get(url):

@@ -42,10 +42,6 @@ class StationStore(abc.ABC):
         """One record with its ``flags``, or None."""
 
     @abc.abstractmethod
-    def get_many(self, station_ids: Iterable[str]) -> dict[str, dict]:
-        """Records by id for the ids that exist."""
-
-    @abc.abstractmethod
     def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",
               summary: Mapping[str, Any] | None = None) -> BatchResult:
         """Apply all ``changes`` in one transaction, with history rows; all or nothing."""

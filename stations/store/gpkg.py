@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import re
 import sqlite3
 import struct
@@ -154,11 +153,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
 
 class GeoPackageStore(StationStore):
     """Stations in a GeoPackage file; see the module docstring for the layout."""
@@ -253,17 +247,6 @@ class GeoPackageStore(StationStore):
     def get(self, station_id: str) -> dict | None:
         cols, rows = self._select("WHERE station_id = ?", (station_id,))
         return self._row_dict(cols, rows[0]) if rows else None
-
-    def get_many(self, station_ids: Iterable[str]) -> dict[str, dict]:
-        ids = list(dict.fromkeys(station_ids))
-        out: dict[str, dict] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            cols, rows = self._select(f"WHERE station_id IN ({', '.join('?' * len(chunk))})", chunk)
-            for row in rows:
-                rec = self._row_dict(cols, row)
-                out[rec["station_id"]] = rec
-        return out
 
     def consistent_frame(self) -> tuple[int, pd.DataFrame]:
         """(revision, frame) in one read transaction: an import committing in between cannot
