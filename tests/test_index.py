@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from stations import coords
 from stations.amenities import AMENITY_CODES
 from stations.errors import ValidationError
-from stations.index import EARTH_RADIUS_M, Hit, StationIndex, nearest_bruteforce
+from stations.index import EARTH_RADIUS_M, MASK_BUDGET_POINTS, Hit, StationIndex, nearest_bruteforce
 
 R = EARTH_RADIUS_M
 ARC_01_DEG_M = R * math.radians(0.1)  # 11,119.5 m
@@ -304,12 +304,14 @@ def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
 
 
 def test_locally_rare_filter_promotes_its_mask_to_a_subtree():
-    # 90 % of stations have a toilet, but none near the query: over-querying the mask would
-    # need thousands of neighbours, so the filter gets a sub-tree (NeedSubtree) and stays exact.
+    # 60 % of stations have a toilet, but none of the ~7,000 near the query: the masked search
+    # would look at more than MASK_BUDGET_POINTS, so the filter gets a sub-tree (NeedSubtree)
+    # and stays exact.
     rng = np.random.default_rng(5)
     n = 20_000
     lat, lon = rng.uniform(30, 40, n), rng.uniform(110, 120, n)
-    near = (np.abs(lat - 35) < 1) & (np.abs(lon - 115) < 1)
+    near = (np.abs(lat - 35) < 3) & (np.abs(lon - 115) < 3)
+    assert near.sum() > MASK_BUDGET_POINTS
     toilet = np.where(near, False, rng.random(n) < 0.95)
     index = StationIndex.from_arrays(lat, lon, amenities={"toilet": toilet})
     hits = index.nearest(lat=35.0, lon=115.0, k=5, amenities=["toilet"])

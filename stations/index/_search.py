@@ -5,16 +5,16 @@ count, so the structure is picked by selectivity ``s = eligible / stations in th
 tree`` (see :mod:`._structures` for what the main tree holds):
 
 * ``s == 1``: the main tree as is.
-* ``s >= OVERQUERY_MIN_SELECTIVITY``: the main tree plus a boolean mask; each query asks
-  for about ``(k + 1) / s`` neighbours and keeps the eligible ones, growing k fourfold
-  while short. If that ever needs more than ``OVERQUERY_MAX_K`` neighbours (the eligible
+* ``s >= MASK_MIN_SELECTIVITY``: the main tree plus a boolean mask, which the tree's search
+  checks point by point (:mod:`._kdtree`): about ``1 / s`` times the work of an unfiltered
+  query. If a query has to look at more than ``MASK_BUDGET_POINTS`` points (the eligible
   stations are locally rare), the key is promoted to a sub-tree.
 * otherwise: a k-d tree over just the eligible stations (a "sub-tree"), built on first use,
   so a combination held by 0.3 % of stations is as fast as no filter at all.
-  Over-querying would cost ``1 / s`` (333x at 0.3 %).
+  A mask would cost ``1 / s`` (333x at 0.3 %).
 
 A mask that serves ``PROMOTE_AFTER`` queries is "hot": a sub-tree for it is built in a
-background thread (cKDTree builds release the GIL) and swapped in when ready, so the
+background thread (the tree builds release the GIL) and swapped in when ready, so the
 filters people actually use end up on the fastest path without a stall.
 
 Sub-trees and masks live in an LRU cache bounded in bytes; the main tree is never evicted.
@@ -23,50 +23,37 @@ Ties: the search fetches every station within a relative :data:`TIE_REL` of the 
 distance, and equal distances (in the metres reported) come in row order.
 """
 
-from __future__ import annotations
-
-import math
 import threading
 import time
-from bisect import bisect_left
 from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
-from scipy.spatial import cKDTree
-
 from ._geometry import chord_to_m1
+from ._kdtree import KDTree
 
 INF = float("inf")
-OVERQUERY_MIN_SELECTIVITY = 0.5
-OVERQUERY_MAX_K = 256
+MASK_MIN_SELECTIVITY = 0.5
+MASK_BUDGET_POINTS = 4096
 PROMOTE_AFTER = 64
-# cKDTree keeps its own copy of the points (24 B), int64 indices (8 B) and nodes; plus our
-# int64 row map (8 B).
-_BYTES_PER_SUBTREE_POINT = 56
-_LEAFSIZE = 16
 _GATHER_SLICE = 1 << 16
 
 
-def build_tree(xyz: np.ndarray) -> cKDTree:
-    # Measured on a million clustered stations (benchmarks/bench_nearest.py): sliding-midpoint
-    # splits (balanced_tree=False) build faster than median splits and query as fast; shrunk
-    # node boxes (compact_nodes=True) made queries far from any station 100x slower at p99
-    # (4 ms instead of 30 us).
-    return cKDTree(xyz, leafsize=_LEAFSIZE, balanced_tree=False, compact_nodes=False, copy_data=False)
+def build_tree(xyz: np.ndarray, rows: np.ndarray | None = None) -> KDTree:
+    """A k-d tree of unit vectors whose queries return ``rows`` (default: positions in ``xyz``)."""
+    return KDTree(xyz, rows)
 
 
 class Entry:
-    """How to search one filter key: a tree, its row map, an optional eligibility mask."""
+    """How to search one filter key: a tree (its queries return station rows), an optional mask."""
 
-    __slots__ = ("tree", "rows", "mask", "count", "selectivity", "nbytes", "kind", "uses")
+    __slots__ = ("tree", "mask", "count", "selectivity", "nbytes", "kind", "uses")
 
-    def __init__(self, kind: str, tree: cKDTree | None, rows: np.ndarray | None, mask: np.ndarray | None,
+    def __init__(self, kind: str, tree: KDTree | None, mask: np.ndarray | None,
                  count: int, selectivity: float, nbytes: int):
         self.kind = kind  # "empty", "main", "mask" or "subtree"
         self.tree = tree
-        self.rows = rows  # tree index -> station row; None when they are the same
-        self.mask = mask  # bool per tree index, or None when every point is eligible
+        self.mask = mask  # bool per point in the tree's order, or None when every point is eligible
         self.count = count
         self.selectivity = selectivity
         self.nbytes = nbytes
@@ -130,30 +117,32 @@ def _gather(values: np.ndarray, idx: np.ndarray, yielding: bool) -> np.ndarray:
     return out
 
 
-def make_entry(base: cKDTree | None, base_rows: np.ndarray | None, xyz: np.ndarray, eligible: np.ndarray | None,
+def make_entry(base: KDTree | None, base_rows: np.ndarray | None, xyz: np.ndarray, eligible: np.ndarray | None,
                count: int, *, force_subtree: bool = False, background: bool = False) -> Entry:
     """The structure for one filter key.
 
-    ``eligible`` is a bool per point of the base: the main tree (``base``), or all located
-    stations (``base=None``: a sub-tree is then the only choice). ``base_rows`` maps base
-    points to station rows (None: the same); ``xyz`` are the unit vectors of every row.
+    ``eligible`` is a bool per point of the base, in the order the base was built from: the
+    main tree (``base``), or all located stations (``base=None``: a sub-tree is then the
+    only choice). ``base_rows`` maps those points to station rows (None: the same);
+    ``xyz`` are the unit vectors of every row.
     """
     if count == 0:
-        return Entry("empty", None, None, None, 0, 0.0, 0)
+        return Entry("empty", None, None, 0, 0.0, 0)
     if base is not None:
         if count == base.n:
-            return Entry("main", base, base_rows, None, count, 1.0, 0)
+            return Entry("main", base, None, count, 1.0, 0)
         selectivity = count / base.n
-        if selectivity >= OVERQUERY_MIN_SELECTIVITY and not force_subtree:
-            return Entry("mask", base, base_rows, eligible, count, selectivity, eligible.nbytes)
+        if selectivity >= MASK_MIN_SELECTIVITY and not force_subtree:
+            mask = base.tree_order(eligible)
+            return Entry("mask", base, mask, count, selectivity, mask.nbytes)
     idx = np.flatnonzero(eligible) if eligible is not None else np.arange(count)
     rows = idx if base_rows is None else _gather(base_rows, idx, background)
-    tree = build_tree(_gather(xyz, rows, background))
-    return Entry("subtree", tree, rows, None, count, 1.0, count * _BYTES_PER_SUBTREE_POINT)
+    tree = build_tree(_gather(xyz, rows, background), rows)
+    return Entry("subtree", tree, None, count, 1.0, tree.nbytes)
 
 
 class NeedSubtree(Exception):
-    """Over-querying a masked tree went past OVERQUERY_MAX_K: promote the key to a sub-tree."""
+    """A masked search looked at more than MASK_BUDGET_POINTS points: promote the key to a sub-tree."""
 
 
 Accept = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, chord distances) -> keep
@@ -167,61 +156,45 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
            accept: Accept | None = None) -> tuple[list[float], list[int], list | None]:
     """The k nearest eligible stations: (chord distances, rows, unit vectors or None).
 
-    Sorted by distance, then row. Asks the tree for at least ``k + 1`` neighbours and
-    repeats with four times as many until ``k`` pass the mask and ``accept`` *and* the
-    farthest neighbour returned is farther than the k-th pass by more than
+    Sorted by distance, then row. Asks the tree for at least ``k + 1`` neighbours passing
+    the mask and repeats with four times as many until ``k`` also pass ``accept`` *and*
+    the farthest neighbour returned is farther than the k-th pass by more than
     :data:`TIE_REL` (or nothing is left within ``ub``): then every station tied with the
     k-th is in hand, and ties (equal metres) are broken by row number. The unit vectors
-    come from the tree's own copy, still in the CPU cache (``None`` after reordering ties).
+    come from the tree's own copy (``None`` after reordering ties).
     """
     tree = entry.tree
     if tree is None:
         return [], [], None
     n_pts = tree.n
-    mask, rows_map = entry.mask, entry.rows
-    plain = mask is None and accept is None
+    mask = entry.mask
+    budget = 0 if mask is None else MASK_BUDGET_POINTS
     want = k + 1
-    if plain:
-        kk = want
-    elif accept is not None:  # checks reject an unknown share (often most): start wider
-        kk = int(4 * want / entry.selectivity)
-    else:  # enough that k + 1 pass with high probability if eligibility were random (z = 2.5)
-        sel = entry.selectivity
-        kk = int((want + 2.5 * math.sqrt(want * (1.0 - sel))) / sel) + 2
+    kk = want if accept is None else 4 * want  # checks reject an unknown share (often most): start wider
+    q0, q1, q2 = q
     while True:
         if kk >= n_pts:
             kk = n_pts
-        d, i = tree.query(q, kk if kk > 1 else [1], 0.0, 2.0, ub)  # k, eps, p, distance_upper_bound
-        dl = d.tolist()
-        exhausted = kk == n_pts
-        if dl[-1] == INF:  # fewer than kk within ub: these are all of them
-            m = bisect_left(dl, INF)
-            if m == 0:
-                return [], [], None
-            dl, d, i, exhausted = dl[:m], d[:m], i[:m], True
-        last = dl[-1]
-        if plain:
-            rl = (i if rows_map is None else rows_map.take(i)).tolist()
-        else:
-            if mask is not None:
-                keep = mask.take(i)
-                d, i = d[keep], i[keep]
-            rows = i if rows_map is None else rows_map.take(i)
-            if accept is not None and len(rows):
-                keep = accept(rows, d)
-                d, i, rows = d[keep], i[keep], rows[keep]
-            dl, rl = d.tolist(), rows.tolist()
+        found, d, rows, pts = tree.query(q0, q1, q2, kk, ub, mask, budget)
+        if found < 0:
+            raise NeedSubtree
+        if found == 0:
+            return [], [], None
+        exhausted = found < kk or kk == n_pts  # everything eligible within ub is here
+        last = d[found - 1]
+        if accept is not None:
+            keep = accept(rows, d)
+            d, rows, pts = d[keep], rows[keep], pts[keep]
+        dl, rl = d.tolist(), rows.tolist()
         n_pass = len(dl)
         if exhausted or (n_pass >= k and last > dl[k - 1] * TIE_REL):
             break
         kk *= 4
-        if mask is not None and OVERQUERY_MAX_K < kk < n_pts:
-            raise NeedSubtree
     for j in range(min(n_pass - 1, k)):
         if dl[j + 1] <= dl[j] * TIE_REL:  # a tie, e.g. duplicate positions: order by metres, then row
             dl, rl = order_ties(dl, rl)
             return dl[:k], rl[:k], None
-    return dl[:k], rl[:k], tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
+    return dl[:k], rl[:k], pts[:k].tolist()
 
 
 def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
@@ -234,15 +207,12 @@ def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
     tree = entry.tree
     if tree is None or k >= tree.n:
         return search(entry, q, k, ub)
-    d, i = tree.query(q, k + 1, 0.0, 2.0, ub)
-    dl = d.tolist()
-    after = dl[k]
-    if after == INF or after <= dl[k - 1] * TIE_REL:  # fewer than k + 1 within ub, or a tie at k
+    found, d, rows, pts = tree.query(q[0], q[1], q[2], k + 1, ub)
+    if found == k + 1 and d[k] <= d[k - 1] * TIE_REL:  # a tie at k: fetch all of them
         return search(entry, q, k, ub)
-    # (Ties among the first k change only their order: the caller sorts equal metres by row.)
-    rows_map = entry.rows
-    rl = (i if rows_map is None else rows_map.take(i)).tolist()
-    return dl[:k], rl[:k], tree.data.take(i, axis=0).tolist()  # (zip in _hits stops at k)
+    # (Fewer than k + 1 within ub: these are all. Ties among the first k change only their
+    # order: the caller sorts equal metres by row.)
+    return d[:k].tolist(), rows[:k].tolist(), pts[:k].tolist()
 
 
 def order_ties(dl: list[float], rl: list[int]) -> tuple[list[float], list[int]]:

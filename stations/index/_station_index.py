@@ -45,7 +45,7 @@ class Hit(NamedTuple):
 class StationIndex:
     """An in-memory index of stations for exact, filtered great-circle k-nearest queries.
 
-    Positions become 3-D unit vectors in a k-d tree (:mod:`scipy.spatial.cKDTree`); chord
+    Positions become 3-D unit vectors in a k-d tree (:mod:`._kdtree`); chord
     length is monotonic in great-circle distance, so the order is exact, unlike k-nearest
     on raw degrees or on a planar projection. Stations without a position (NaN) are kept
     (row numbers stay those of the input) but never found.
@@ -326,20 +326,18 @@ class StationIndex:
         max_distance_m = filters.get("max_distance_m")
         tree = entry.tree
         kk = min(k + 1, tree.n)
-        d, i = tree.query(unit_vectors(lats[order], lons[order]), k=[*range(1, kk + 1)],
-                          distance_upper_bound=search_radius_chord(max_distance_m), workers=-1)
+        d, r = tree.query_many(unit_vectors(lats[order], lons[order]), kk, search_radius_chord(max_distance_m))
         found = d < INF
         # Ties (e.g. duplicate positions) decide membership or order: redo those points exactly.
         tie = ((d[:, 1:] <= d[:, :-1] * TIE_REL) & found[:, 1:]).any(axis=1) if kk > 1 else np.zeros(m, bool)
         kept = min(k, kk)
-        d, i, found = d[:, :kept], i[:, :kept], found[:, :kept]
+        d, r, found = d[:, :kept], r[:, :kept], found[:, :kept]
         dist_m = np.minimum(d * 0.5, 1.0)
         np.arcsin(dist_m, out=dist_m)
         dist_m *= 2.0 * EARTH_RADIUS_M
         if max_distance_m is not None:
             found &= dist_m <= max_distance_m
         dist_m[~found] = np.inf
-        r = i if entry.rows is None else entry.rows.take(i, mode="clip")
         r[~found] = -1
         rows[order, :kept] = r
         dist[order, :kept] = dist_m

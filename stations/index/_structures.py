@@ -54,7 +54,7 @@ class Structures:
         main_idx = None if in_main.all() else np.flatnonzero(in_main)
         self.main_rows = located if main_idx is None else (main_idx if located is None else located[main_idx])
         self.class_main = self.class_located if main_idx is None else self.class_located[main_idx]
-        self.main = build_tree(table.xyz if self.main_rows is None else table.xyz[self.main_rows])
+        self.main = build_tree(table.xyz if self.main_rows is None else table.xyz[self.main_rows], self.main_rows)
         self.cache = EntryCache(cache_bytes)
         # (naive?, window) -> the latest snapshots for that window, newest first.
         self.snapshots: dict[tuple[bool, float], deque[Snapshot]] = {}
@@ -121,7 +121,7 @@ class Structures:
     def promote(self, key, entry: Entry, *, wait: bool = False) -> None:
         """Build a sub-tree for a hot mask entry (in the background unless ``wait``) and swap it in."""
         def build() -> None:
-            subtree = make_entry(self.main, self.main_rows, self.xyz, entry.mask, entry.count,
+            subtree = make_entry(self.main, self.main_rows, self.xyz, self.main.input_order(entry.mask), entry.count,
                                  force_subtree=True, background=not wait)
             self.cache.swap(key, entry, subtree)
 

@@ -1,0 +1,284 @@
+"""A k-d tree over 3-D unit vectors, compiled with numba, for one-point queries in microseconds.
+
+Why not :class:`scipy.spatial.cKDTree`: its ``query`` spends about 9 µs of an 11.5 µs
+k=5 query at a million stations on argument handling (measured here), and it cannot skip
+ineligible points during the search, so filters had to over-query and retry. This tree:
+
+* is built by median splits on the widest side of each node's box (balanced: depth
+  ``log2(n / leafsize)``), points stored in tree order so that a leaf is contiguous;
+* answers k-nearest by depth-first search, nearer child first, pruned by the squared
+  distance to each child's bounding box: the same exact Euclidean (chord) k-nearest as
+  scipy's, verified against it and against brute force in the tests;
+* skips points whose ``mask`` is false *inside* the search, so a filter passed by half of
+  the stations costs about twice an unfiltered query instead of a retry loop;
+* stops after ``budget`` points when asked (a locally rare filter): the caller then uses a
+  structure of just the eligible points.
+
+Distances are chords (Euclidean on the unit sphere), like ``cKDTree.query`` with ``p=2``;
+only points strictly closer than ``ub`` are returned. Each point carries an id (its input
+index unless given, e.g. a station row); missing neighbours are ``inf`` with id ``-1``.
+The kernels release the GIL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+LEAFSIZE = 16
+_STACK = 128  # depth-first stack; a balanced tree of 2**63 points is 60 deep
+
+
+@njit(cache=True, nogil=True)
+def _select(pts, perm, lo, hi, nth, dim):  # pragma: no cover - compiled
+    """Partially sort rows ``[lo, hi]`` of ``pts`` (and ``perm``) so row ``nth`` is in place on ``dim``."""
+    while hi > lo:
+        a, b, c = pts[lo, dim], pts[(lo + hi) // 2, dim], pts[hi, dim]
+        pivot = max(min(a, b), min(max(a, b), c))  # median of three
+        i, j = lo, hi
+        while i <= j:
+            while pts[i, dim] < pivot:
+                i += 1
+            while pts[j, dim] > pivot:
+                j -= 1
+            if i <= j:
+                for d in range(3):
+                    t = pts[i, d]
+                    pts[i, d] = pts[j, d]
+                    pts[j, d] = t
+                t2 = perm[i]
+                perm[i] = perm[j]
+                perm[j] = t2
+                i += 1
+                j -= 1
+        if nth <= j:
+            hi = j
+        elif nth >= i:
+            lo = i
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _build(xyz, leafsize):  # pragma: no cover - compiled
+    n = xyz.shape[0]
+    pts = np.empty((n, 3))
+    for r in range(n):
+        for d in range(3):
+            pts[r, d] = xyz[r, d]
+    perm = np.arange(n)
+    max_nodes = 2 * (n // max(leafsize // 2, 1)) + 3
+    nodes_i = np.empty((max_nodes, 4), dtype=np.int64)  # start, end, left child, right child (-1: leaf)
+    nodes_f = np.empty((max_nodes, 6))  # box: min x, y, z, max x, y, z
+    stack = np.empty((_STACK, 3), dtype=np.int64)
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, 0, n
+    sp, count = 1, 1
+    while sp > 0:
+        sp -= 1
+        node, s, e = stack[sp, 0], stack[sp, 1], stack[sp, 2]
+        lo0 = lo1 = lo2 = np.inf
+        hi0 = hi1 = hi2 = -np.inf
+        for r in range(s, e):
+            x, y, z = pts[r, 0], pts[r, 1], pts[r, 2]
+            lo0, hi0 = min(lo0, x), max(hi0, x)
+            lo1, hi1 = min(lo1, y), max(hi1, y)
+            lo2, hi2 = min(lo2, z), max(hi2, z)
+        nodes_f[node, 0], nodes_f[node, 1], nodes_f[node, 2] = lo0, lo1, lo2
+        nodes_f[node, 3], nodes_f[node, 4], nodes_f[node, 5] = hi0, hi1, hi2
+        nodes_i[node, 0], nodes_i[node, 1] = s, e
+        if e - s <= leafsize:
+            nodes_i[node, 2] = nodes_i[node, 3] = -1
+            continue
+        w0, w1, w2 = hi0 - lo0, hi1 - lo1, hi2 - lo2
+        dim = 0 if (w0 >= w1 and w0 >= w2) else (1 if w1 >= w2 else 2)
+        mid = (s + e) // 2
+        _select(pts, perm, s, e - 1, mid, dim)
+        left, right = count, count + 1
+        count += 2
+        nodes_i[node, 2], nodes_i[node, 3] = left, right
+        stack[sp, 0], stack[sp, 1], stack[sp, 2] = left, s, mid
+        stack[sp + 1, 0], stack[sp + 1, 1], stack[sp + 1, 2] = right, mid, e
+        sp += 2
+    return pts, perm, nodes_i[:count].copy(), nodes_f[:count].copy()
+
+
+@njit(inline="always")
+def _box_d2(nodes_f, node, q0, q1, q2):  # pragma: no cover - compiled
+    d2 = 0.0
+    v = nodes_f[node, 0] - q0
+    if v > 0.0:
+        d2 += v * v
+    else:
+        v = q0 - nodes_f[node, 3]
+        if v > 0.0:
+            d2 += v * v
+    v = nodes_f[node, 1] - q1
+    if v > 0.0:
+        d2 += v * v
+    else:
+        v = q1 - nodes_f[node, 4]
+        if v > 0.0:
+            d2 += v * v
+    v = nodes_f[node, 2] - q2
+    if v > 0.0:
+        d2 += v * v
+    else:
+        v = q2 - nodes_f[node, 5]
+        if v > 0.0:
+            d2 += v * v
+    return d2
+
+
+@njit(nogil=True)
+def _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos):
+    """The k nearest (squared chord, tree position) into the two outputs; how many found,
+    or -1 when ``budget`` points (> 0) were looked at first."""  # pragma: no cover - compiled
+    for j in range(k):
+        best_d2[j] = np.inf
+        best_pos[j] = -1
+    found = 0
+    worst = ub2
+    seen = 0
+    stack_n = np.empty(_STACK, dtype=np.int64)
+    stack_d = np.empty(_STACK)
+    stack_n[0], stack_d[0] = 0, 0.0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        if stack_d[sp] >= worst:
+            continue
+        node = stack_n[sp]
+        left = nodes_i[node, 2]
+        if left < 0:
+            s, e = nodes_i[node, 0], nodes_i[node, 1]
+            if budget > 0:
+                seen += e - s
+                if seen > budget:
+                    return -1
+            for pos in range(s, e):
+                if use_mask and not mask[pos]:
+                    continue
+                dx, dy, dz = pts[pos, 0] - q0, pts[pos, 1] - q1, pts[pos, 2] - q2
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 < worst:
+                    j = found if found < k else k - 1
+                    while j > 0 and best_d2[j - 1] > d2:
+                        best_d2[j] = best_d2[j - 1]
+                        best_pos[j] = best_pos[j - 1]
+                        j -= 1
+                    best_d2[j] = d2
+                    best_pos[j] = pos
+                    if found < k:
+                        found += 1
+                    if found == k:
+                        worst = best_d2[k - 1]
+            continue
+        right = nodes_i[node, 3]
+        dl = _box_d2(nodes_f, left, q0, q1, q2)
+        dr = _box_d2(nodes_f, right, q0, q1, q2)
+        if dl <= dr:
+            if dr < worst:
+                stack_n[sp], stack_d[sp] = right, dr
+                sp += 1
+            if dl < worst:
+                stack_n[sp], stack_d[sp] = left, dl
+                sp += 1
+        else:
+            if dl < worst:
+                stack_n[sp], stack_d[sp] = left, dl
+                sp += 1
+            if dr < worst:
+                stack_n[sp], stack_d[sp] = right, dr
+                sp += 1
+    return found
+
+
+@njit(cache=True, nogil=True)
+def _query_one(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget):  # pragma: no cover
+    best_d2 = np.empty(k)
+    best_pos = np.empty(k, dtype=np.int64)
+    found = _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos)
+    m = max(found, 0)
+    d = np.empty(m)
+    idx = np.empty(m, dtype=np.int64)
+    xyz = np.empty((m, 3))
+    for j in range(m):
+        d[j] = np.sqrt(best_d2[j])
+        p = best_pos[j]
+        idx[j] = ids[p]
+        xyz[j, 0], xyz[j, 1], xyz[j, 2] = pts[p, 0], pts[p, 1], pts[p, 2]
+    return found, d, idx, xyz
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _query_many(pts, ids, nodes_i, nodes_f, qs, k, ub2):  # pragma: no cover - compiled
+    m = qs.shape[0]
+    d = np.full((m, k), np.inf)
+    idx = np.full((m, k), -1, dtype=np.int64)
+    mask = np.empty(0, dtype=np.bool_)
+    for r in prange(m):
+        best_d2 = np.empty(k)
+        best_pos = np.empty(k, dtype=np.int64)
+        found = _knn_into(pts, nodes_i, nodes_f, qs[r, 0], qs[r, 1], qs[r, 2], k, ub2, mask, False, 0,
+                          best_d2, best_pos)
+        for j in range(found):
+            d[r, j] = np.sqrt(best_d2[j])
+            idx[r, j] = ids[best_pos[j]]
+    return d, idx
+
+
+_NO_MASK = np.empty(0, dtype=np.bool_)
+
+
+class KDTree:
+    """Exact Euclidean k-nearest over ``(n, 3)`` points (unit vectors here).
+
+    Attributes
+    ----------
+    n : int
+        Number of points.
+    perm : numpy.ndarray of int64
+        Tree position -> input index.
+    ids : numpy.ndarray of int64
+        Tree position -> the id queries return (``ids`` given to the constructor, else ``perm``).
+    """
+
+    __slots__ = ("n", "pts", "perm", "ids", "nodes_i", "nodes_f", "nbytes")
+
+    def __init__(self, xyz: np.ndarray, ids: np.ndarray | None = None, leafsize: int = LEAFSIZE):
+        xyz = np.ascontiguousarray(xyz, dtype=np.float64)
+        if xyz.ndim != 2 or xyz.shape[1] != 3:
+            raise ValueError(f"points must have shape (n, 3), not {xyz.shape}")
+        self.n = int(xyz.shape[0])
+        self.pts, self.perm, self.nodes_i, self.nodes_f = _build(xyz, int(leafsize))
+        self.ids = self.perm if ids is None else np.asarray(ids, dtype=np.int64).take(self.perm)
+        self.nbytes = sum(a.nbytes for a in (self.pts, self.perm, self.nodes_i, self.nodes_f)) + \
+            (0 if ids is None else self.ids.nbytes)
+
+    def tree_order(self, values: np.ndarray) -> np.ndarray:
+        """Per-point values (input order) rearranged in tree order, as ``query`` masks are."""
+        return values.take(self.perm)
+
+    def input_order(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`tree_order`."""
+        out = np.empty_like(values)
+        out[self.perm] = values
+        return out
+
+    def query(self, q0: float, q1: float, q2: float, k: int, ub: float = np.inf,
+              mask: np.ndarray | None = None, budget: int = 0
+              ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` nearest points strictly closer than ``ub``, skipping those ``mask`` (tree order) rules out.
+
+        Returns ``(found, distances, ids, points)``: ``found`` is how many there are, at
+        most ``k`` (``-1`` if more than ``budget`` points had to be looked at, when
+        ``budget > 0``); the arrays hold the ``found`` neighbours, nearest first.
+        """
+        return _query_one(self.pts, self.ids, self.nodes_i, self.nodes_f, q0, q1, q2, k, ub * ub,
+                          _NO_MASK if mask is None else mask, mask is not None, budget)
+
+    def query_many(self, qs: np.ndarray, k: int, ub: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """k-nearest of every row of ``qs`` (``(m, 3)``) on all cores: ``(m, k)`` distances and
+        ids, padded with ``inf`` and ``-1``."""
+        return _query_many(self.pts, self.ids, self.nodes_i, self.nodes_f,
+                           np.ascontiguousarray(qs, dtype=np.float64), k, ub * ub)
