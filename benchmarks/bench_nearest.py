@@ -52,6 +52,9 @@ FILTERS: dict[str, tuple[str, dict]] = {
     "arrival": ("open on arrival, e-bike, 10:30", {"open_at": NOW, "arrival_speed_m_s": EBIKE_M_S}),
     "arrival_close": ("open on arrival, e-bike, 19:55", {
         "open_at": NOW.replace(hour=19, minute=55), "arrival_speed_m_s": EBIKE_M_S}),
+    "rare_arrival_night": ("rare combo + open on arrival, walk, 02:50", {
+        "amenities": ("aed", "legal_aid"), "open_at": NOW.replace(hour=2, minute=50), "arrival_speed_m_s": 1.25}),
+    "within_2km": ("open now within 2 km (often fewer than 5)", {"open_at": NOW, "max_distance_m": 2000.0}),
 }
 TARGET_MEDIAN_US, TARGET_P99_US, TARGET_BUILD_S, TARGET_BATCH_S = 20.0, 60.0, 1.0, 1.5
 

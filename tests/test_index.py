@@ -203,6 +203,27 @@ def test_open_on_arrival_uses_each_stations_own_arrival_time():
         assert rows(index.nearest(**q, open_at=leave)) == rows(oracle)
 
 
+def test_open_on_arrival_when_most_stations_near_are_closed():
+    # 6,000 stations around the query close at 09:00; the open ones are 24/7, 30-60 km out.
+    # The compiled search gives up after ARRIVAL_BUDGET_POINTS closed stations; the bands
+    # (whose "closed throughout" labels skip them all) answer, the same as the oracle.
+    from stations.index._arrival import ARRIVAL_BUDGET_POINTS
+
+    rng = np.random.default_rng(11)
+    near = [(40.0 + a, 116.0 + b) for a, b in rng.uniform(-0.1, 0.1, (6000, 2))]
+    far = [(40.0 + 0.4 * math.cos(t), 116.0 + 0.5 * math.sin(t)) for t in rng.uniform(0, 2 * math.pi, 20)]
+    df = frame(near + far, opening_hours=["Mo-Su 08:00-09:00"] * len(near) + ["24/7"] * len(far))
+    assert len(near) > ARRIVAL_BUDGET_POINTS
+    index = StationIndex.from_frame(df)
+    q = dict(lat=40.0, lon=116.0, k=5, arrival_speed_m_s=4.2, open_at=WEDNESDAY.replace(hour=10))
+    got = index.nearest(**q)
+    assert rows(got) == rows(nearest_bruteforce(df, **q))
+    assert all(r >= len(near) for r in rows(got))
+    # Leaving at 08:30 the near ones are open on arrival: the compiled search answers.
+    q["open_at"] = WEDNESDAY.replace(hour=8, minute=30)
+    assert rows(index.nearest(**q)) == rows(nearest_bruteforce(df, **q))
+
+
 def test_unlocated_and_empty():
     df = frame([(40.0, 116.0), (float("nan"), float("nan")), (40.01, 116.0)])
     index = StationIndex.from_frame(df)
@@ -501,15 +522,19 @@ def test_open_now_stays_right_as_time_goes_on(df, start, step_s, lat, lon):
     speed=st.sampled_from([1.3, 4.2, 8.0]),
     k=st.integers(1, 8),
     aware=st.booleans(),
+    bands=st.booleans(),
 )
-def test_open_on_arrival_near_opening_and_closing_times(points, hours, leave, seconds, speed, k, aware):
-    """Departures minutes before hours change, so candidates change state on the way."""
+def test_open_on_arrival_near_opening_and_closing_times(points, hours, leave, seconds, speed, k, aware, bands):
+    """Departures minutes before hours change, so candidates change state on the way. Both
+    searches: the compiled one (weekly hours in one zone) and the bands (``bands``)."""
     n = len(points)
     choices = ("Mo-Su 08:00-18:00", "Mo-Su 08:00-20:00", "Mo-Su 18:00-22:00", "24/7", "Mo-Su 06:00-08:05",
                "Mo-Su 22:00-06:00", None, "Mo-Fr 08:00-18:00; PH off")
     df = frame([(40.0 + a, 116.0 + b) for a, b in points],
                opening_hours=[hours.draw(st.sampled_from(choices)) for _ in range(n)])
     index = StationIndex.from_frame(df)
+    if bands:
+        index.table.hours.weekly = lambda: None
     when = WEDNESDAY.replace(hour=leave[0], minute=leave[1]) + timedelta(seconds=seconds)
     if aware:
         when = when.replace(tzinfo=timezone(timedelta(hours=8)))

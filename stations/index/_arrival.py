@@ -1,7 +1,15 @@
 """Open on arrival: each station must be open when the traveller gets there.
 
 The arrival time grows with distance (``when + distance_m * circuity / speed``), so no
-single "open at t" set answers the query. The search goes outwards in bands of travel time
+single "open at t" set answers the query.
+
+In the usual case (one time zone without daylight saving, weekly hours: China) the k-d
+tree of the static filter checks each station it meets at its own arrival minute, inside
+the compiled search (:meth:`._kdtree.KDTree.query_open`): one pass, nearest first. When
+that would look at more than :data:`ARRIVAL_BUDGET_POINTS` stations (most are closed on
+arrival near the query), or for other hours, the bands below answer.
+
+The general search goes outwards in bands of travel time
 (:data:`ARRIVAL_WINDOWS_S`): band ``j`` holds the stations reached in ``[W_{j-1}, W_j)``,
 i.e. at chord distances ``[r_{j-1}, r_j)``. A snapshot labels every opening-hours
 pattern for that arrival window:
@@ -27,20 +35,41 @@ import numpy as np
 from ._filters import StaticFilter
 from ._geometry import EARTH_RADIUS_M, m_to_chord
 from ._hours import MIXED, OPEN
-from ._search import order_ties
+from ._search import TIE_REL, order_ties
 from ._structures import Structures
 
 # Ends of the travel-time bands, seconds after departure.
 ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86400.0, 28 * 86400.0, math.inf)
+ARRIVAL_BUDGET_POINTS = 4096
+
+
+def search_weekly(structs: Structures, sf: StaticFilter, q: tuple[float, float, float], k: int, ub: float,
+                  when: datetime, per_m: float) -> tuple[list[float], list[int], list | None] | None:
+    """The k nearest open on arrival, by the compiled search; None when the bands must answer."""
+    hours = structs.table.hours
+    weekly = hours.weekly()
+    if weekly is None:
+        return None
+    entry = structs.entry(sf, None)
+    if entry.tree is None:
+        return [], [], None
+    found, d, rows, pts = entry.tree.query_open(q[0], q[1], q[2], k + 1, ub, entry.mask, ARRIVAL_BUDGET_POINTS,
+                                                weekly, hours.departure_s(when), 2.0 * EARTH_RADIUS_M * per_m)
+    if found < 0 or (found == k + 1 and d[k] <= d[k - 1] * TIE_REL):  # too many closed, or a tie at k
+        return None
+    return d[:k].tolist(), rows[:k].tolist(), pts[:k].tolist()
 
 
 def search_arrival(structs: Structures, sf: StaticFilter, q: tuple[float, float, float], k: int, ub: float,
                    max_distance_m: float | None, when: datetime, speed_m_s: float, circuity: float
                    ) -> tuple[list[float], list[int], list | None]:
     """(chord distances, rows, unit vectors or None) of the k nearest stations open on arrival."""
+    per_m = circuity / speed_m_s  # seconds of travel per metre of great-circle distance
+    quick = search_weekly(structs, sf, q, k, ub, when, per_m)
+    if quick is not None:
+        return quick
     hours = structs.table.hours
     pattern_of, station_class = structs.table.class_pattern, structs.table.station_class
-    per_m = circuity / speed_m_s  # seconds of travel per metre of great-circle distance
     reach_s = math.inf if max_distance_m is None else max_distance_m * per_m
 
     def band_end(j: int) -> tuple[float, float, bool]:

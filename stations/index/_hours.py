@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ..errors import Problem
+from ._kdtree import WeeklyHours
 
 WEEK_MIN = 7 * 1440
 WEEK_S = WEEK_MIN * 60
@@ -110,6 +111,7 @@ class HoursTable:
         self.inexact = [p for p in range(self.n_patterns) if not self.exact[p]]
         # Unknown hours (the sentinel pattern) need no special case: no interval is theirs.
         self._one_fixed_zone = len(self.zones) == 1 and self.fixed[0] and not self.inexact and len(self.iv_key) > 0
+        self._weekly: WeeklyHours | None = None
         # Per zone: its exact intervals and the sorted minutes at which any of them changes.
         self._group_iv = []
         self._group_edges = []
@@ -225,6 +227,20 @@ class HoursTable:
         return (patterns, labels), valid
 
     # ------------------------------------------------------------------- per candidate
+
+    def weekly(self) -> WeeklyHours | None:
+        """The weekly intervals by station row, for the compiled open-on-arrival search; only
+        in the usual case (one time zone without daylight saving, weekly hours only), else None."""
+        if not self._one_fixed_zone:
+            return None
+        if self._weekly is None:
+            offsets = np.searchsorted(self.iv_pat, np.arange(self.n_patterns + 2)).astype(np.int64)
+            self._weekly = WeeklyHours(self.station_pattern, offsets, self.iv_start, self.iv_end)
+        return self._weekly
+
+    def departure_s(self, when: datetime) -> float:
+        """Wall seconds of the week at ``when`` in the one zone of :meth:`weekly` (naive: as is)."""
+        return _wall_seconds_of_week(when if when.tzinfo is None else when.astimezone(self.zones[0]))
 
     def open_on_arrival(self, pattern: np.ndarray, when: datetime, travel_s: np.ndarray) -> np.ndarray:
         """Whether stations of ``pattern`` are open at ``when + travel_s`` (exact, per candidate)."""

@@ -22,10 +22,14 @@ The kernels release the GIL.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 LEAFSIZE = 16
+_WEEK_MIN = 7 * 1440
 _STACK = 128  # depth-first stack; a balanced tree of 2**63 points is 60 deep
 
 
@@ -129,10 +133,24 @@ def _box_d2(nodes_f, node, q0, q1, q2):  # pragma: no cover - compiled
     return d2
 
 
+@njit(inline="always")
+def _open_on_arrival(pattern, chord, iv_off, iv_start, iv_end, s0, two_r_per_m):  # pragma: no cover
+    """Whether a station of ``pattern`` is open when reached: ``s0`` wall seconds of the week at
+    departure, plus ``two_r_per_m * asin(chord / 2)`` seconds of travel; intervals in minutes."""
+    travel_s = two_r_per_m * math.asin(min(chord * 0.5, 1.0))
+    minute = int((s0 + travel_s) // 60.0) % _WEEK_MIN
+    for j in range(iv_off[pattern], iv_off[pattern + 1]):
+        if iv_start[j] <= minute < iv_end[j]:
+            return True
+    return False
+
+
 @njit(nogil=True)
-def _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos):
+def _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+              hours_on, row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m):  # pragma: no cover - compiled
     """The k nearest (squared chord, tree position) into the two outputs; how many found,
-    or -1 when ``budget`` points (> 0) were looked at first."""  # pragma: no cover - compiled
+    or -1 when ``budget`` points (> 0) were looked at first. With ``hours_on``, only
+    stations open on arrival count (see :func:`_open_on_arrival`)."""
     for j in range(k):
         best_d2[j] = np.inf
         best_pos[j] = -1
@@ -161,6 +179,9 @@ def _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget,
                 dx, dy, dz = pts[pos, 0] - q0, pts[pos, 1] - q1, pts[pos, 2] - q2
                 d2 = dx * dx + dy * dy + dz * dz
                 if d2 < worst:
+                    if hours_on and not _open_on_arrival(row_pattern[ids[pos]], math.sqrt(d2), iv_off, iv_start,
+                                                         iv_end, s0, two_r_per_m):
+                        continue
                     j = found if found < k else k - 1
                     while j > 0 and best_d2[j - 1] > d2:
                         best_d2[j] = best_d2[j - 1]
@@ -193,11 +214,8 @@ def _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget,
     return found
 
 
-@njit(cache=True, nogil=True)
-def _query_one(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget):  # pragma: no cover
-    best_d2 = np.empty(k)
-    best_pos = np.empty(k, dtype=np.int64)
-    found = _knn_into(pts, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos)
+@njit(inline="always")
+def _collect(found, best_d2, best_pos, pts, ids):  # pragma: no cover - compiled
     m = max(found, 0)
     d = np.empty(m)
     idx = np.empty(m, dtype=np.int64)
@@ -210,17 +228,38 @@ def _query_one(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, b
     return found, d, idx, xyz
 
 
+@njit(cache=True, nogil=True)
+def _query_one(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget):  # pragma: no cover
+    best_d2 = np.empty(k)
+    best_pos = np.empty(k, dtype=np.int64)
+    none_i = np.empty(0, dtype=np.int64)
+    found = _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+                      False, none_i, none_i, none_i, none_i, 0.0, 0.0)
+    return _collect(found, best_d2, best_pos, pts, ids)
+
+
+@njit(cache=True, nogil=True)
+def _query_open(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget,
+                row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m):  # pragma: no cover - compiled
+    best_d2 = np.empty(k)
+    best_pos = np.empty(k, dtype=np.int64)
+    found = _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+                      True, row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m)
+    return _collect(found, best_d2, best_pos, pts, ids)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _query_many(pts, ids, nodes_i, nodes_f, qs, k, ub2):  # pragma: no cover - compiled
     m = qs.shape[0]
     d = np.full((m, k), np.inf)
     idx = np.full((m, k), -1, dtype=np.int64)
     mask = np.empty(0, dtype=np.bool_)
+    none_i = np.empty(0, dtype=np.int64)
     for r in prange(m):
         best_d2 = np.empty(k)
         best_pos = np.empty(k, dtype=np.int64)
-        found = _knn_into(pts, nodes_i, nodes_f, qs[r, 0], qs[r, 1], qs[r, 2], k, ub2, mask, False, 0,
-                          best_d2, best_pos)
+        found = _knn_into(pts, ids, nodes_i, nodes_f, qs[r, 0], qs[r, 1], qs[r, 2], k, ub2, mask, False, 0,
+                          best_d2, best_pos, False, none_i, none_i, none_i, none_i, 0.0, 0.0)
         for j in range(found):
             d[r, j] = np.sqrt(best_d2[j])
             idx[r, j] = ids[best_pos[j]]
@@ -228,6 +267,15 @@ def _query_many(pts, ids, nodes_i, nodes_f, qs, k, ub2):  # pragma: no cover - c
 
 
 _NO_MASK = np.empty(0, dtype=np.bool_)
+
+
+class WeeklyHours(NamedTuple):
+    """Weekly opening intervals by station row, as :meth:`KDTree.query_open` reads them."""
+
+    row_pattern: np.ndarray  # int32 per station row: its pattern (n_patterns: unknown hours)
+    offsets: np.ndarray  # int64 (n_patterns + 2,): the intervals of pattern p are [offsets[p], offsets[p + 1])
+    start_min: np.ndarray  # int64 minutes of the week, from Monday 00:00, inclusive
+    end_min: np.ndarray  # exclusive
 
 
 class KDTree:
@@ -276,6 +324,20 @@ class KDTree:
         """
         return _query_one(self.pts, self.ids, self.nodes_i, self.nodes_f, q0, q1, q2, k, ub * ub,
                           _NO_MASK if mask is None else mask, mask is not None, budget)
+
+    def query_open(self, q0: float, q1: float, q2: float, k: int, ub: float, mask: np.ndarray | None, budget: int,
+                   hours: "WeeklyHours", s0: float, two_r_per_m: float
+                   ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`query` counting only stations open on arrival.
+
+        A point is open on arrival when its station's weekly intervals (``hours``, by the
+        station row the tree returns) contain the minute ``(s0 + two_r_per_m * asin(chord /
+        2)) // 60`` of the week: ``s0`` is the departure in wall seconds of the week,
+        ``two_r_per_m`` converts the central angle to seconds of travel.
+        """
+        return _query_open(self.pts, self.ids, self.nodes_i, self.nodes_f, q0, q1, q2, k, ub * ub,
+                           _NO_MASK if mask is None else mask, mask is not None, budget,
+                           hours.row_pattern, hours.offsets, hours.start_min, hours.end_min, s0, two_r_per_m)
 
     def query_many(self, qs: np.ndarray, k: int, ub: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """k-nearest of every row of ``qs`` (``(m, 3)``) on all cores: ``(m, k)`` distances and
