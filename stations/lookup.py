@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
+
+import orjson
 
 from .amenities import AMENITY_CODES
 from .errors import Problem, ValidationError
-from .navigation import navigation_links, osm_directions
+from .navigation import navigation_links, osm_point, osm_route
 from .records import ACCESS_LABELS, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
 
@@ -37,8 +40,19 @@ class Travel:
 
         return cls(speeds_m_s=speeds_m_s(settings), circuity=float(settings["circuity"]))
 
+    def __post_init__(self) -> None:
+        # Minutes per great-circle metre, by mode: the hot path multiplies once per mode.
+        object.__setattr__(self, "_min_per_m", tuple((mode, self.circuity / speed / 60.0)
+                                                     for mode, speed in self.speeds_m_s.items()))
+
     def minutes(self, distance_m: float) -> dict[str, float]:
-        return {mode: round(distance_m * self.circuity / speed / 60.0, 1) for mode, speed in self.speeds_m_s.items()}
+        """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``."""
+        return {mode: _tenths(distance_m * per_m) for mode, per_m in self._min_per_m}
+
+
+def _tenths(x: float) -> float:
+    """``x >= 0`` to one decimal place (half up), several times cheaper than ``round(x, 1)``."""
+    return int(x * 10.0 + 0.5) / 10.0
 
 
 def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
@@ -74,14 +88,9 @@ def station_properties(rec: Mapping[str, Any], *, lang: str = "zh", when: dt.dat
 
 
 def _add_open_status(props: dict, rec: Mapping[str, Any], when: dt.datetime, lang: str) -> None:
-    if when.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        when = when.replace(tzinfo=ZoneInfo(rec.get("timezone") or "Asia/Shanghai"))
+    tz = rec.get("timezone") or "Asia/Shanghai"
     # Hours change on whole minutes: one evaluation per (hours, zone, language, minute).
-    minute = int(when.timestamp() // 60)
-    props["open_status"] = _open_status_at_minute(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai",
-                                                  lang, minute)
+    props["open_status"] = _open_status_at_minute(rec.get("opening_hours"), tz, lang, _minute_of(when, tz))
     props["open_24h"] = props["open_status"]["open_24h"]
 
 
@@ -117,7 +126,7 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
             mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
             access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
-            lang: str = "zh", now: dt.datetime | None = None, max_k: int = 100) -> dict:
+            lang: str = "zh", now: dt.datetime | None = None, max_k: int = 100, json_fragments: bool = False) -> dict:
     """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter.
 
     Parameters
@@ -129,6 +138,9 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         (open when the user gets there travelling by ``mode``: now + travel time).
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
+    json_fragments
+        Give each result's ``station`` and ``navigation`` as :class:`orjson.Fragment`
+        (already serialised JSON, for the HTTP API) instead of dicts.
 
     Returns a dict with ``query`` (the normalised query) and ``results`` in order of
     great-circle distance (ties by station id).
@@ -156,26 +168,34 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         kwargs["arrival_speed_m_s"] = travel.speeds_m_s[mode]
         kwargs["circuity"] = travel.circuity
     hits = snapshot.index.nearest(**kwargs)
+    status_at = when or now
+    # One open-status minute for every result, unless it depends on the station (its
+    # arrival time, or its time zone for a wall-clock time).
+    minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
+    origin = osm_point(wlat, wlon)
     results = []
     for hit in hits:
-        pos = int(snapshot.located[hit.row])
-        static = _cached_view(snapshot, pos, crs, lang)
-        rec = static["record"]
+        view = _view(snapshot, int(snapshot.located[hit.row]), crs, lang)
         minutes = travel.minutes(hit.distance_m)
-        arrive = now + dt.timedelta(minutes=minutes[mode])
-        props = dict(static["station"])
-        _add_open_status(props, rec, arrive if open == "arrival" else (when or now), lang)
-        navigation = dict(static["navigation"])
-        navigation["osm"] = osm_directions(from_lat=wlat, from_lon=wlon, lat=rec["lat"], lon=rec["lon"])
+        if minute is not None:
+            at_minute = minute
+        elif open == "arrival":
+            at_minute = _minute_of(now + dt.timedelta(minutes=minutes[mode]), view.timezone)
+        else:
+            at_minute = _minute_of(status_at, view.timezone)
+        station = _with_members(view.station_json,
+                                _open_status_members(view.opening_hours, view.timezone, lang, at_minute))
+        # The one link that depends on the user: ASCII only, nothing to escape in JSON.
+        navigation = _with_members(view.links_json, f',"osm":"{osm_route(origin, view.osm_to)}"'.encode())
         results.append({
-            "station_id": rec["station_id"],
-            "name": rec["name"],
-            "position": static["position"],
-            "distance_m": round(hit.distance_m, 1),
-            "bearing_deg": round(hit.bearing_deg, 1),
+            "station_id": view.station_id,
+            "name": view.name,
+            "position": view.position,
+            "distance_m": _tenths(hit.distance_m),
+            "bearing_deg": _tenths(hit.bearing_deg),
             "minutes": minutes,
-            "station": props,
-            "navigation": navigation,
+            "station": orjson.Fragment(station) if json_fragments else orjson.loads(station),
+            "navigation": orjson.Fragment(navigation) if json_fragments else orjson.loads(navigation),
         })
     return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
                       "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
@@ -183,23 +203,78 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             "crs": crs, "count": len(results), "results": results}
 
 
-_VIEW_CACHE_MAX = 50_000
+_VIEW_CACHE_MAX = 20_000
 
 
-def _cached_view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> dict:
-    """The time-independent view of one station (record, properties, position, links),
-    cached on the snapshot: a new import makes a new snapshot, so the cache never goes stale."""
-    cache = snapshot.cache
+class _View(NamedTuple):
+    """What answers need of one station that does not change between requests."""
+
+    station_id: str
+    name: str
+    lat: float  # WGS-84
+    lon: float
+    opening_hours: str | None
+    timezone: str
+    position: dict  # in the answer's crs
+    osm_to: str  # the station as the end of an OpenStreetMap route
+    station_json: bytes  # the public properties, without open status (a JSON object)
+    links_json: bytes  # the navigation links that do not depend on the user (a JSON object)
+
+
+def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
+    """The time-independent view of one station, cached on the snapshot (a new import makes
+    a new snapshot, so it never goes stale), least recently used out first."""
+    cache = snapshot.cache.get("views")
+    if cache is None:
+        cache = snapshot.cache.setdefault("views", OrderedDict())
     key = (pos, crs, lang)
     view = cache.get(key)
-    if view is None:
-        if len(cache) >= _VIEW_CACHE_MAX:
-            cache.clear()
-        rec = snapshot.record(pos)
-        view = {"record": rec, "station": _static_properties(rec, lang=lang), "position": position(rec, crs),
-                "navigation": _links(rec)}
-        cache[key] = view
+    if view is not None:
+        try:
+            cache.move_to_end(key)
+        except KeyError:  # evicted meanwhile by another thread
+            pass
+        return view
+    rec = snapshot.record(pos)
+    olat, olon = positions_in(snapshot, crs)
+    glat, glon = positions_in(snapshot, "gcj02")
+    links = navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
+                             gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
+    del links["osm"]  # directions from the user: per request
+    view = _View(rec["station_id"], rec["name"], rec["lat"], rec["lon"], rec.get("opening_hours"),
+                 rec.get("timezone") or "Asia/Shanghai",
+                 {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs},
+                 osm_point(rec["lat"], rec["lon"]),
+                 orjson.dumps(_static_properties(rec, lang=lang), default=str), orjson.dumps(links))
+    cache[key] = view
+    while len(cache) > _VIEW_CACHE_MAX:
+        try:
+            cache.popitem(last=False)
+        except KeyError:
+            break
     return view
+
+
+def _with_members(obj: bytes, members: bytes) -> bytes:
+    """A serialised JSON object with more members (``members`` begins with a comma)."""
+    return obj[:-1] + (members if obj != b"{}" else members[1:]) + b"}"
+
+
+def _minute_of(when: dt.datetime, timezone: str) -> int:
+    """Minutes since the epoch of ``when`` (naive: wall-clock time in ``timezone``)."""
+    if when.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() // 60)
+
+
+@lru_cache(maxsize=65536)
+def _open_status_members(oh: str | None, tz: str, lang: str, minute: int) -> bytes:
+    """``,"open_status":{...},"open_24h":...`` for :func:`_with_members`: one evaluation per
+    (hours, zone, language, minute)."""
+    status = _open_status_at_minute(oh, tz, lang, minute)
+    return b',"open_status":' + orjson.dumps(status) + b',"open_24h":' + orjson.dumps(status["open_24h"])
 
 
 def _links(rec: Mapping[str, Any]) -> dict:

@@ -18,56 +18,63 @@ geo        geo:LAT,LON?q=LAT,LON(NAME)  (RFC 5870)                             W
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
 APP_NAME = "stations"
 VENDORS = ("amap", "baidu", "tencent", "apple", "osm", "geo")
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6f}"
-
-
 def navigation_links(*, lat: float, lon: float, name: str, address: str | None = None,
-                     from_lat: float | None = None, from_lon: float | None = None) -> dict[str, str]:
+                     from_lat: float | None = None, from_lon: float | None = None,
+                     gcj_lat: float | None = None, gcj_lon: float | None = None) -> dict[str, str]:
     """Links for every vendor in :data:`VENDORS`, keyed by vendor.
 
     ``lat``/``lon`` are the station's WGS-84 position; ``from_lat``/``from_lon`` (WGS-84)
     the user's, used where a vendor takes a start point (OpenStreetMap directions).
-    """
-    from .coords import wgs84_to_gcj02
+    ``gcj_lat``/``gcj_lon``: the station's GCJ-02 position when the caller has it already
+    (computed here otherwise).
 
-    glat, glon = wgs84_to_gcj02(lat=lat, lon=lon)
-    glat, glon = float(glat), float(glon)
+    Query strings are encoded as :func:`urllib.parse.urlencode` does (``quote_plus`` per
+    value); the name and address are encoded once and reused, since percent-encoding works
+    character by character.
+    """
+    if gcj_lat is None or gcj_lon is None:
+        from .coords import wgs84_to_gcj02
+
+        gcj_lat, gcj_lon = wgs84_to_gcj02(lat=lat, lon=lon)
+    g_lat, g_lon = f"{float(gcj_lat):.6f}", f"{float(gcj_lon):.6f}"
+    w_lat, w_lon = f"{lat:.6f}", f"{lon:.6f}"
     name = name or "驿站"
-    addr = address or name
+    q_name = quote_plus(name)
+    q_addr = quote_plus(address) if address else q_name
     links = {
-        "amap": "https://uri.amap.com/marker?" + urlencode(
-            {"position": f"{_fmt(glon)},{_fmt(glat)}", "name": name, "src": APP_NAME, "coordinate": "gaode",
-             "callnative": 1}),
-        "baidu": "https://api.map.baidu.com/marker?" + urlencode(
-            {"location": f"{_fmt(glat)},{_fmt(glon)}", "title": name, "content": addr, "coord_type": "gcj02",
-             "output": "html", "src": f"webapp.{APP_NAME}"}),
-        "tencent": "https://apis.map.qq.com/uri/v1/marker?" + urlencode(
-            {"marker": f"coord:{_fmt(glat)},{_fmt(glon)};title:{name};addr:{addr}", "coord_type": 2,
-             "referer": APP_NAME}),
-        "apple": "https://maps.apple.com/?" + urlencode({"daddr": f"{_fmt(lat)},{_fmt(lon)}", "dirflg": "w",
-                                                          "q": name}),
-        "geo": f"geo:{_fmt(lat)},{_fmt(lon)}?q={_fmt(lat)},{_fmt(lon)}({quote(name)})",
+        "amap": (f"https://uri.amap.com/marker?position={g_lon}%2C{g_lat}&name={q_name}&src={APP_NAME}"
+                 f"&coordinate=gaode&callnative=1"),
+        "baidu": (f"https://api.map.baidu.com/marker?location={g_lat}%2C{g_lon}&title={q_name}&content={q_addr}"
+                  f"&coord_type=gcj02&output=html&src=webapp.{APP_NAME}"),
+        "tencent": (f"https://apis.map.qq.com/uri/v1/marker?marker=coord%3A{g_lat}%2C{g_lon}%3Btitle%3A{q_name}"
+                    f"%3Baddr%3A{q_addr}&coord_type=2&referer={APP_NAME}"),
+        "apple": f"https://maps.apple.com/?daddr={w_lat}%2C{w_lon}&dirflg=w&q={q_name}",
+        "geo": f"geo:{w_lat},{w_lon}?q={w_lat},{w_lon}({quote(name)})",
     }
     if from_lat is not None and from_lon is not None:
         links["osm"] = osm_directions(from_lat=from_lat, from_lon=from_lon, lat=lat, lon=lon)
     else:
-        links["osm"] = (f"https://www.openstreetmap.org/?mlat={_fmt(lat)}&mlon={_fmt(lon)}"
-                        f"#map=17/{_fmt(lat)}/{_fmt(lon)}")
+        links["osm"] = f"https://www.openstreetmap.org/?mlat={w_lat}&mlon={w_lon}#map=17/{w_lat}/{w_lon}"
     return links
 
 
 def osm_directions(*, from_lat: float, from_lon: float, lat: float, lon: float) -> str:
-    """OpenStreetMap walking directions from the user to the station (WGS-84, latitude first).
+    """OpenStreetMap walking directions from the user to the station (WGS-84, latitude first)."""
+    return osm_route(osm_point(from_lat, from_lon), osm_point(lat, lon))
 
-    Formatted directly rather than with ``urlencode``: the nearest answer builds one per
-    result on every request, and only this link depends on where the user is.
-    """
-    return (f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
-            f"&route={from_lat:.6f}%2C{from_lon:.6f}%3B{lat:.6f}%2C{lon:.6f}")
+
+def osm_point(lat: float, lon: float) -> str:
+    """One end of an OpenStreetMap route, encoded (``LAT%2CLON``)."""
+    return f"{lat:.6f}%2C{lon:.6f}"
+
+
+def osm_route(origin: str, destination: str) -> str:
+    """:func:`osm_directions` from encoded ends (:func:`osm_point`): the nearest answer builds
+    one per result on every request, and only the origin depends on the user."""
+    return f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route={origin}%3B{destination}"

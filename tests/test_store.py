@@ -103,3 +103,27 @@ def test_any_past_state_is_rebuilt_from_the_history(store):
     assert store.record_as_of("A", b2)["name"] == "一号驿站" and store.record_as_of("A", b2)["status"] == "open"
     assert store.record_as_of("A", 0) is None
     assert store.history("A")[-1]["changes"] == {"name": "一号", "lat": 40.0, "lon": 116.0}
+
+
+def test_change_token_moves_with_every_commit_from_anywhere(tmp_path):
+    """The service polls the token before each request: any commit, by any connection or
+    program, must change it; reads must not."""
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as reader, open_store(path) as writer:
+        t0 = reader.change_token()
+        reader.frame(), reader.revision()
+        assert reader.change_token() == t0
+        writer.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+        t1 = reader.change_token()
+        assert t1 != t0
+        with sqlite3.connect(path) as db:  # another program, plain SQL
+            db.execute("UPDATE stations SET name = '一号' WHERE station_id = 'A'")
+        assert reader.change_token() != t1
+        # A program that switches the file to WAL mode: commits may leave the header alone,
+        # so the token falls back to the revision.
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+        t2 = reader.change_token()
+        assert t2 == ("revision", reader.revision())
+        writer.apply([Change("add", _rec("B", "二", 40.0, 116.1))], command="test")
+        assert reader.change_token() != t2

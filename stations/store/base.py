@@ -58,6 +58,12 @@ class StationStore(abc.ABC):
     def revision(self) -> int:
         """A number that grows with every committed batch (for cache freshness)."""
 
+    def change_token(self) -> Any:
+        """A value that changes whenever anything is committed, as cheap to read as the backend
+        allows: callers poll it before every request and read :meth:`revision` only when it
+        changed. Default: the revision itself."""
+        return self.revision()
+
     def consistent_frame(self) -> tuple[int, pd.DataFrame]:
         """(revision, frame) read together, so the frame is exactly that revision's data.
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 import sqlite3
 import struct
@@ -171,6 +172,7 @@ class GeoPackageStore(StationStore):
             self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store {str(self.path)!r} is not a usable GeoPackage: {exc}") from exc
+        self._header_fd: int | None = None
 
     @staticmethod
     def _register_functions(db: sqlite3.Connection) -> None:
@@ -262,6 +264,19 @@ class GeoPackageStore(StationStore):
 
     def revision(self) -> int:
         return int(self._db.execute("SELECT value FROM station_meta WHERE key = 'revision'").fetchone()[0])
+
+    def change_token(self) -> Any:
+        """SQLite's file change counter (database header, offset 24): every commit in
+        rollback-journal mode (the store's mode) increments it before the file is unlocked.
+        One ``pread`` and no lock, against a query and its lock for :meth:`revision`: the
+        service polls this before every request. If another program switched the file to
+        WAL mode (header byte 18 is 2), commits need not touch the header: the revision then."""
+        if self._header_fd is None:
+            self._header_fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        header = os.pread(self._header_fd, 28, 0)
+        if len(header) < 28 or header[18] == 2:
+            return ("revision", self.revision())
+        return header[24:28]
 
     def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
         sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
@@ -392,3 +407,6 @@ class GeoPackageStore(StationStore):
 
     def close(self) -> None:
         self._db.close()
+        if self._header_fd is not None:
+            os.close(self._header_fd)
+            self._header_fd = None

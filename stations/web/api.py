@@ -81,9 +81,13 @@ def _json_response(body, status: int = 200, *, headers=None) -> Response:
 
 
 def _travel():
-    from ..lookup import Travel
+    """Speeds and circuity from the settings, made once per application."""
+    travel = current_app.extensions.get("stations.travel")
+    if travel is None:
+        from ..lookup import Travel
 
-    return Travel.from_settings(_settings())
+        travel = current_app.extensions["stations.travel"] = Travel.from_settings(_settings())
+    return travel
 
 
 def _nearest_kwargs(q: dict) -> dict:
@@ -98,7 +102,8 @@ def nearest_view():
     max_k = int(_settings()["max_k"])
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
-    body = nearest(_service().snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(), **_nearest_kwargs(q))
+    body = nearest(_service().snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(), json_fragments=True,
+                   **_nearest_kwargs(q))
     return _json_response(body)
 
 
@@ -150,7 +155,7 @@ def nearest_batch_view():
     snap, travel = _service().snapshot(), _travel()
     results = []
     for lat, lon, pid in coords:
-        body = nearest(snap, lat=lat, lon=lon, travel=travel, **_nearest_kwargs(q))
+        body = nearest(snap, lat=lat, lon=lon, travel=travel, json_fragments=True, **_nearest_kwargs(q))
         results.append({"id": pid, "results": [{"station_id": r["station_id"], "name": r["name"],
                                                 "position": r["position"], "distance_m": r["distance_m"],
                                                 "minutes": r["minutes"]} for r in body["results"]]})
