@@ -47,7 +47,8 @@ class Travel:
 
     def minutes(self, distance_m: float) -> dict[str, float]:
         """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``."""
-        return {mode: _tenths(distance_m * per_m) for mode, per_m in self._min_per_m}
+        # Inlined _tenths: this runs for every result of every request.
+        return {mode: int(distance_m * per_m * 10.0 + 0.5) / 10.0 for mode, per_m in self._min_per_m}
 
 
 def _tenths(x: float) -> float:
@@ -57,19 +58,19 @@ def _tenths(x: float) -> float:
 
 def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
     """One input point in ``crs`` as WGS-84; GCJ-02/BD-09 outside China raise."""
-    from .coords import to_wgs84
-
     if crs == "wgs84":
         return lat, lon
+    from .coords import to_wgs84
+
     wlat, wlon = to_wgs84(lat, lon, crs, outside="raise")
     return float(wlat), float(wlon)
 
 
 def from_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
-    from .coords import from_wgs84
-
     if crs == "wgs84":
         return lat, lon
+    from .coords import from_wgs84
+
     olat, olon = from_wgs84(lat, lon, crs)
     return float(olat), float(olon)
 
@@ -139,11 +140,17 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
     json_fragments
-        Give each result's ``station`` and ``navigation`` as :class:`orjson.Fragment`
-        (already serialised JSON, for the HTTP API) instead of dicts.
+        Give each result as an :class:`orjson.Fragment` (already serialised JSON, for the
+        HTTP API) instead of a dict.
 
     Returns a dict with ``query`` (the normalised query) and ``results`` in order of
-    great-circle distance (ties by station id).
+    great-circle distance (ties by station id). Each result: ``station_id``, ``name``,
+    ``position``, ``distance_m``, ``bearing_deg``, ``minutes`` (by mode), ``station`` (its
+    public properties with ``open_status`` and ``open_24h``) and ``navigation`` (links by
+    vendor).
+
+    Each result is assembled from JSON cached per station (:func:`_view`) and the few
+    values of this request, so answers cost microseconds per station.
     """
     problems = []
     if mode not in MODES:
@@ -183,20 +190,17 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             at_minute = _minute_of(now + dt.timedelta(minutes=minutes[mode]), view.timezone)
         else:
             at_minute = _minute_of(status_at, view.timezone)
-        station = _with_members(view.station_json,
-                                _open_status_members(view.opening_hours, view.timezone, lang, at_minute))
-        # The one link that depends on the user: ASCII only, nothing to escape in JSON.
-        navigation = _with_members(view.links_json, f',"osm":"{osm_route(origin, view.osm_to)}"'.encode())
-        results.append({
-            "station_id": view.station_id,
-            "name": view.name,
-            "position": view.position,
-            "distance_m": _tenths(hit.distance_m),
-            "bearing_deg": _tenths(hit.bearing_deg),
-            "minutes": minutes,
-            "station": orjson.Fragment(station) if json_fragments else orjson.loads(station),
-            "navigation": orjson.Fragment(navigation) if json_fragments else orjson.loads(navigation),
-        })
+        result = b"".join((
+            view.head_json,
+            f',"distance_m":{_tenths(hit.distance_m)!r},"bearing_deg":{_tenths(hit.bearing_deg)!r},"minutes":'
+            .encode(),
+            orjson.dumps(minutes),
+            b',"station":', view.station_json,
+            _open_status_members(view.opening_hours, view.timezone, lang, at_minute),
+            # The one link that depends on the user: ASCII only, nothing to escape in JSON.
+            b'},"navigation":', view.links_json, f',"osm":"{osm_route(origin, view.osm_to)}"}}}}'.encode(),
+        ))
+        results.append(orjson.Fragment(result) if json_fragments else orjson.loads(result))
     return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
                       "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
                       "include_imprecise": include_imprecise},
@@ -209,16 +213,13 @@ _VIEW_CACHE_MAX = 20_000
 class _View(NamedTuple):
     """What answers need of one station that does not change between requests."""
 
-    station_id: str
-    name: str
-    lat: float  # WGS-84
-    lon: float
     opening_hours: str | None
     timezone: str
-    position: dict  # in the answer's crs
     osm_to: str  # the station as the end of an OpenStreetMap route
-    station_json: bytes  # the public properties, without open status (a JSON object)
-    links_json: bytes  # the navigation links that do not depend on the user (a JSON object)
+    # Serialised JSON objects left open (no closing brace), for the answer to complete:
+    head_json: bytes  # '{"station_id":..,"name":..,"position":{..}'
+    station_json: bytes  # the public properties, without the open status
+    links_json: bytes  # the navigation links that do not depend on the user
 
 
 def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
@@ -241,11 +242,11 @@ def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
     links = navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
                              gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
     del links["osm"]  # directions from the user: per request
-    view = _View(rec["station_id"], rec["name"], rec["lat"], rec["lon"], rec.get("opening_hours"),
-                 rec.get("timezone") or "Asia/Shanghai",
-                 {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs},
-                 osm_point(rec["lat"], rec["lon"]),
-                 orjson.dumps(_static_properties(rec, lang=lang), default=str), orjson.dumps(links))
+    head = {"station_id": rec["station_id"], "name": rec["name"],
+            "position": {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs}}
+    view = _View(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai", osm_point(rec["lat"], rec["lon"]),
+                 orjson.dumps(head)[:-1], orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1],
+                 orjson.dumps(links)[:-1])
     cache[key] = view
     while len(cache) > _VIEW_CACHE_MAX:
         try:
@@ -253,11 +254,6 @@ def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
         except KeyError:
             break
     return view
-
-
-def _with_members(obj: bytes, members: bytes) -> bytes:
-    """A serialised JSON object with more members (``members`` begins with a comma)."""
-    return obj[:-1] + (members if obj != b"{}" else members[1:]) + b"}"
 
 
 def _minute_of(when: dt.datetime, timezone: str) -> int:
@@ -271,8 +267,8 @@ def _minute_of(when: dt.datetime, timezone: str) -> int:
 
 @lru_cache(maxsize=65536)
 def _open_status_members(oh: str | None, tz: str, lang: str, minute: int) -> bytes:
-    """``,"open_status":{...},"open_24h":...`` for :func:`_with_members`: one evaluation per
-    (hours, zone, language, minute)."""
+    """``,"open_status":{...},"open_24h":...`` to close a station's properties: one
+    evaluation per (hours, zone, language, minute)."""
     status = _open_status_at_minute(oh, tz, lang, minute)
     return b',"open_status":' + orjson.dumps(status) + b',"open_24h":' + orjson.dumps(status["open_24h"])
 

@@ -29,6 +29,10 @@ import numpy as np
 from numba import njit, prange
 
 LEAFSIZE = 16
+# A node is one row of 8 float64 (64 bytes, one cache line): its box (min x, y, z, max x, y,
+# z), then for an inner node the index of its left child (the right one follows it) and 0,
+# for a leaf ``-1 - start`` and ``end``, its range of points. Integers up to 2**53 are exact.
+_NODE_WIDTH = 8
 _WEEK_MIN = 7 * 1440
 _STACK = 128  # depth-first stack; a balanced tree of 2**63 points is 60 deep
 
@@ -72,8 +76,7 @@ def _build(xyz, leafsize):  # pragma: no cover - compiled
             pts[r, d] = xyz[r, d]
     perm = np.arange(n)
     max_nodes = 2 * (n // max(leafsize // 2, 1)) + 3
-    nodes_i = np.empty((max_nodes, 4), dtype=np.int64)  # start, end, left child, right child (-1: leaf)
-    nodes_f = np.empty((max_nodes, 6))  # box: min x, y, z, max x, y, z
+    nodes = np.empty((max_nodes, _NODE_WIDTH))  # see _NODE_WIDTH
     stack = np.empty((_STACK, 3), dtype=np.int64)
     stack[0, 0], stack[0, 1], stack[0, 2] = 0, 0, n
     sp, count = 1, 1
@@ -87,11 +90,10 @@ def _build(xyz, leafsize):  # pragma: no cover - compiled
             lo0, hi0 = min(lo0, x), max(hi0, x)
             lo1, hi1 = min(lo1, y), max(hi1, y)
             lo2, hi2 = min(lo2, z), max(hi2, z)
-        nodes_f[node, 0], nodes_f[node, 1], nodes_f[node, 2] = lo0, lo1, lo2
-        nodes_f[node, 3], nodes_f[node, 4], nodes_f[node, 5] = hi0, hi1, hi2
-        nodes_i[node, 0], nodes_i[node, 1] = s, e
+        nodes[node, 0], nodes[node, 1], nodes[node, 2] = lo0, lo1, lo2
+        nodes[node, 3], nodes[node, 4], nodes[node, 5] = hi0, hi1, hi2
         if e - s <= leafsize:
-            nodes_i[node, 2] = nodes_i[node, 3] = -1
+            nodes[node, 6], nodes[node, 7] = -1.0 - s, e
             continue
         w0, w1, w2 = hi0 - lo0, hi1 - lo1, hi2 - lo2
         dim = 0 if (w0 >= w1 and w0 >= w2) else (1 if w1 >= w2 else 2)
@@ -99,35 +101,35 @@ def _build(xyz, leafsize):  # pragma: no cover - compiled
         _select(pts, perm, s, e - 1, mid, dim)
         left, right = count, count + 1
         count += 2
-        nodes_i[node, 2], nodes_i[node, 3] = left, right
+        nodes[node, 6], nodes[node, 7] = left, 0.0
         stack[sp, 0], stack[sp, 1], stack[sp, 2] = left, s, mid
         stack[sp + 1, 0], stack[sp + 1, 1], stack[sp + 1, 2] = right, mid, e
         sp += 2
-    return pts, perm, nodes_i[:count].copy(), nodes_f[:count].copy()
+    return pts, perm, nodes[:count].copy()
 
 
 @njit(inline="always")
-def _box_d2(nodes_f, node, q0, q1, q2):  # pragma: no cover - compiled
+def _box_d2(nodes, node, q0, q1, q2):  # pragma: no cover - compiled
     d2 = 0.0
-    v = nodes_f[node, 0] - q0
+    v = nodes[node, 0] - q0
     if v > 0.0:
         d2 += v * v
     else:
-        v = q0 - nodes_f[node, 3]
+        v = q0 - nodes[node, 3]
         if v > 0.0:
             d2 += v * v
-    v = nodes_f[node, 1] - q1
+    v = nodes[node, 1] - q1
     if v > 0.0:
         d2 += v * v
     else:
-        v = q1 - nodes_f[node, 4]
+        v = q1 - nodes[node, 4]
         if v > 0.0:
             d2 += v * v
-    v = nodes_f[node, 2] - q2
+    v = nodes[node, 2] - q2
     if v > 0.0:
         d2 += v * v
     else:
-        v = q2 - nodes_f[node, 5]
+        v = q2 - nodes[node, 5]
         if v > 0.0:
             d2 += v * v
     return d2
@@ -146,7 +148,7 @@ def _open_on_arrival(pattern, chord, iv_off, iv_start, iv_end, s0, two_r_per_m):
 
 
 @njit(nogil=True)
-def _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+def _knn_into(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
               hours_on, row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m):  # pragma: no cover - compiled
     """The k nearest (squared chord, tree position) into the two outputs; how many found,
     or -1 when ``budget`` points (> 0) were looked at first. With ``hours_on``, only
@@ -166,9 +168,9 @@ def _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, bu
         if stack_d[sp] >= worst:
             continue
         node = stack_n[sp]
-        left = nodes_i[node, 2]
-        if left < 0:
-            s, e = nodes_i[node, 0], nodes_i[node, 1]
+        link = nodes[node, 6]
+        if link < 0.0:
+            s, e = int(-1.0 - link), int(nodes[node, 7])
             if budget > 0:
                 seen += e - s
                 if seen > budget:
@@ -194,9 +196,10 @@ def _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, bu
                     if found == k:
                         worst = best_d2[k - 1]
             continue
-        right = nodes_i[node, 3]
-        dl = _box_d2(nodes_f, left, q0, q1, q2)
-        dr = _box_d2(nodes_f, right, q0, q1, q2)
+        left = int(link)
+        right = left + 1
+        dl = _box_d2(nodes, left, q0, q1, q2)
+        dr = _box_d2(nodes, right, q0, q1, q2)
         if dl <= dr:
             if dr < worst:
                 stack_n[sp], stack_d[sp] = right, dr
@@ -229,27 +232,27 @@ def _collect(found, best_d2, best_pos, pts, ids):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _query_one(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget):  # pragma: no cover
+def _query_one(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget):  # pragma: no cover
     best_d2 = np.empty(k)
     best_pos = np.empty(k, dtype=np.int64)
     none_i = np.empty(0, dtype=np.int64)
-    found = _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+    found = _knn_into(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
                       False, none_i, none_i, none_i, none_i, 0.0, 0.0)
     return _collect(found, best_d2, best_pos, pts, ids)
 
 
 @njit(cache=True, nogil=True)
-def _query_open(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget,
+def _query_open(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget,
                 row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m):  # pragma: no cover - compiled
     best_d2 = np.empty(k)
     best_pos = np.empty(k, dtype=np.int64)
-    found = _knn_into(pts, ids, nodes_i, nodes_f, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
+    found = _knn_into(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget, best_d2, best_pos,
                       True, row_pattern, iv_off, iv_start, iv_end, s0, two_r_per_m)
     return _collect(found, best_d2, best_pos, pts, ids)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _query_many(pts, ids, nodes_i, nodes_f, qs, k, ub2):  # pragma: no cover - compiled
+def _query_many(pts, ids, nodes, qs, k, ub2):  # pragma: no cover - compiled
     m = qs.shape[0]
     d = np.full((m, k), np.inf)
     idx = np.full((m, k), -1, dtype=np.int64)
@@ -258,7 +261,7 @@ def _query_many(pts, ids, nodes_i, nodes_f, qs, k, ub2):  # pragma: no cover - c
     for r in prange(m):
         best_d2 = np.empty(k)
         best_pos = np.empty(k, dtype=np.int64)
-        found = _knn_into(pts, ids, nodes_i, nodes_f, qs[r, 0], qs[r, 1], qs[r, 2], k, ub2, mask, False, 0,
+        found = _knn_into(pts, ids, nodes, qs[r, 0], qs[r, 1], qs[r, 2], k, ub2, mask, False, 0,
                           best_d2, best_pos, False, none_i, none_i, none_i, none_i, 0.0, 0.0)
         for j in range(found):
             d[r, j] = np.sqrt(best_d2[j])
@@ -291,16 +294,16 @@ class KDTree:
         Tree position -> the id queries return (``ids`` given to the constructor, else ``perm``).
     """
 
-    __slots__ = ("n", "pts", "perm", "ids", "nodes_i", "nodes_f", "nbytes")
+    __slots__ = ("n", "pts", "perm", "ids", "nodes", "nbytes")
 
     def __init__(self, xyz: np.ndarray, ids: np.ndarray | None = None, leafsize: int = LEAFSIZE):
         xyz = np.ascontiguousarray(xyz, dtype=np.float64)
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise ValueError(f"points must have shape (n, 3), not {xyz.shape}")
         self.n = int(xyz.shape[0])
-        self.pts, self.perm, self.nodes_i, self.nodes_f = _build(xyz, int(leafsize))
+        self.pts, self.perm, self.nodes = _build(xyz, int(leafsize))
         self.ids = self.perm if ids is None else np.asarray(ids, dtype=np.int64).take(self.perm)
-        self.nbytes = sum(a.nbytes for a in (self.pts, self.perm, self.nodes_i, self.nodes_f)) + \
+        self.nbytes = sum(a.nbytes for a in (self.pts, self.perm, self.nodes)) + \
             (0 if ids is None else self.ids.nbytes)
 
     def tree_order(self, values: np.ndarray) -> np.ndarray:
@@ -322,7 +325,7 @@ class KDTree:
         most ``k`` (``-1`` if more than ``budget`` points had to be looked at, when
         ``budget > 0``); the arrays hold the ``found`` neighbours, nearest first.
         """
-        return _query_one(self.pts, self.ids, self.nodes_i, self.nodes_f, q0, q1, q2, k, ub * ub,
+        return _query_one(self.pts, self.ids, self.nodes, q0, q1, q2, k, ub * ub,
                           _NO_MASK if mask is None else mask, mask is not None, budget)
 
     def query_open(self, q0: float, q1: float, q2: float, k: int, ub: float, mask: np.ndarray | None, budget: int,
@@ -335,12 +338,12 @@ class KDTree:
         2)) // 60`` of the week: ``s0`` is the departure in wall seconds of the week,
         ``two_r_per_m`` converts the central angle to seconds of travel.
         """
-        return _query_open(self.pts, self.ids, self.nodes_i, self.nodes_f, q0, q1, q2, k, ub * ub,
+        return _query_open(self.pts, self.ids, self.nodes, q0, q1, q2, k, ub * ub,
                            _NO_MASK if mask is None else mask, mask is not None, budget,
                            hours.row_pattern, hours.offsets, hours.start_min, hours.end_min, s0, two_r_per_m)
 
     def query_many(self, qs: np.ndarray, k: int, ub: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """k-nearest of every row of ``qs`` (``(m, 3)``) on all cores: ``(m, k)`` distances and
         ids, padded with ``inf`` and ``-1``."""
-        return _query_many(self.pts, self.ids, self.nodes_i, self.nodes_f,
+        return _query_many(self.pts, self.ids, self.nodes,
                            np.ascontiguousarray(qs, dtype=np.float64), k, ub * ub)

@@ -17,7 +17,7 @@ from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
 from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
-from .params import Param, parse
+from .params import Param, parse, query_args
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -77,7 +77,8 @@ def _service():
 
 def _json_response(body, status: int = 200, *, headers=None) -> Response:
     # orjson: UTF-8 as is, NaN as null, about ten times faster than json on these bodies.
-    return Response(orjson.dumps(body, default=str), status=status, mimetype="application/json", headers=headers)
+    return Response(orjson.dumps(body, default=str), status=status, content_type="application/json",
+                    headers=headers)
 
 
 def _travel():
@@ -98,12 +99,13 @@ def _nearest_kwargs(q: dict) -> dict:
 
 @bp.get("/nearest")
 def nearest_view():
-    q = parse(NEAREST_PARAMS, request.args.to_dict())
-    max_k = int(_settings()["max_k"])
+    q = parse(NEAREST_PARAMS, query_args(request.query_string))
+    app = current_app._get_current_object()  # one proxy lookup for the three below
+    max_k = app.config["STATIONS"]["max_k"]
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
-    body = nearest(_service().snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(), json_fragments=True,
-                   **_nearest_kwargs(q))
+    body = nearest(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(),
+                   json_fragments=True, **_nearest_kwargs(q))
     return _json_response(body)
 
 
@@ -155,7 +157,7 @@ def nearest_batch_view():
     snap, travel = _service().snapshot(), _travel()
     results = []
     for lat, lon, pid in coords:
-        body = nearest(snap, lat=lat, lon=lon, travel=travel, json_fragments=True, **_nearest_kwargs(q))
+        body = nearest(snap, lat=lat, lon=lon, travel=travel, **_nearest_kwargs(q))
         results.append({"id": pid, "results": [{"station_id": r["station_id"], "name": r["name"],
                                                 "position": r["position"], "distance_m": r["distance_m"],
                                                 "minutes": r["minutes"]} for r in body["results"]]})
@@ -164,7 +166,7 @@ def nearest_batch_view():
 
 @bp.get("/stations")
 def stations_view():
-    q = parse(STATIONS_PARAMS, request.args.to_dict())
+    q = parse(STATIONS_PARAMS, query_args(request.query_string))
     snap = _service().snapshot()
     etag = hashlib.sha1(f"{snap.revision}|{request.query_string.decode()}".encode()).hexdigest()
     if request.if_none_match.contains(etag):
@@ -177,7 +179,7 @@ def stations_view():
     body = {"type": "FeatureCollection", "crs_name": q["crs"], "numberMatched": len(matched),
             "numberReturned": len(features), "features": features}
     if q["offset"] + q["limit"] < len(matched):
-        args = request.args.to_dict()
+        args = query_args(request.query_string)
         args["offset"] = str(q["offset"] + q["limit"])
         from urllib.parse import urlencode
 
@@ -187,7 +189,7 @@ def stations_view():
 
 @bp.get("/stations/<station_id>")
 def station_view(station_id: str):
-    q = parse(STATION_PARAMS, request.args.to_dict())
+    q = parse(STATION_PARAMS, query_args(request.query_string))
     snap = _service().snapshot()
     pos = snap.by_id.get(station_id)
     if pos is None:
@@ -200,7 +202,7 @@ def station_view(station_id: str):
 @bp.get("/coverage")
 def coverage_view():
     """Coverage of an area by the service circle: shares covered by 1 and 2+ stations, ranked gaps, districts."""
-    q = parse(COVERAGE_PARAMS, request.args.to_dict())
+    q = parse(COVERAGE_PARAMS, query_args(request.query_string))
     study = _study(q["area"], q["mode"], q["minutes"], q["cell_m"])
     snap = _service().snapshot()
     result = study.evaluate(snap.frame, at=q["at"], amenity=q["amenity"], gap_level=q["gap_level"])

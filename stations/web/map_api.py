@@ -20,7 +20,7 @@ from ..errors import ValidationError
 from ..mapping.clusters import MAX_ZOOM, MapIndex
 from ..mapping.outlines import CELL_DEG
 from ..mapping.status import STATUS_CODES
-from .params import Param, parse
+from .params import Param, parse, query_args
 
 bp = Blueprint("map_api", __name__, url_prefix="/api/v1")
 
@@ -83,7 +83,7 @@ def map_index() -> MapIndex:
 @bp.get("/clusters")
 def clusters_view():
     """Clusters and single stations in a view (see :meth:`stations.mapping.MapIndex.view`)."""
-    q = parse(CLUSTER_PARAMS, request.args.to_dict())
+    q = parse(CLUSTER_PARAMS, query_args(request.query_string))
     index = map_index()
     when = q["at"] or dt.datetime.now(dt.timezone.utc)
     statuses = [s for s in q["status"] if s != "none"]
@@ -99,7 +99,7 @@ def clusters_view():
 
 @bp.get("/search")
 def search_view():
-    q = parse(SEARCH_PARAMS, request.args.to_dict())
+    q = parse(SEARCH_PARAMS, query_args(request.query_string))
     results = map_index().search(q["q"], crs=q["crs"], limit=q["limit"])
     return _json_response({"q": q["q"], "crs": q["crs"], "count": len(results), "results": results})
 
@@ -114,7 +114,7 @@ def places_view():
     from ..geocode.offline import OfflineCountyGeocoder
     from ..lookup import from_wgs84_point
 
-    q = parse(PLACES_PARAMS, request.args.to_dict())
+    q = parse(PLACES_PARAMS, query_args(request.query_string))
     areas = []
     try:
         hit = OfflineCountyGeocoder().geocode(q["q"])
@@ -133,7 +133,7 @@ def places_view():
 def province_outlines_view():
     from ..mapping.outlines import province_outlines
 
-    q = parse(OUTLINE_PARAMS, request.args.to_dict())
+    q = parse(OUTLINE_PARAMS, query_args(request.query_string))
     return _json_response(province_outlines(crs=q["crs"]), headers={"Cache-Control": "public, max-age=86400"})
 
 
@@ -142,7 +142,7 @@ def county_outlines_view():
     """County outlines in one grid cell (see :func:`stations.mapping.outlines.county_outlines`)."""
     from ..mapping.outlines import county_outlines
 
-    q = parse(COUNTY_OUTLINE_PARAMS, request.args.to_dict())
+    q = parse(COUNTY_OUTLINE_PARAMS, query_args(request.query_string))
     return _json_response(county_outlines(q["x"], q["y"], crs=q["crs"]),
                           headers={"Cache-Control": "public, max-age=86400"})
 
@@ -163,7 +163,7 @@ def transform_view():
     """
     from ..lookup import from_wgs84_point, to_wgs84_point
 
-    q = parse(TRANSFORM_PARAMS, request.args.to_dict())
+    q = parse(TRANSFORM_PARAMS, query_args(request.query_string))
     wlat, wlon = to_wgs84_point(lat=q["lat"], lon=q["lon"], crs=q["from"])
     lat, lon = from_wgs84_point(lat=wlat, lon=wlon, crs=q["to"])
     return _json_response({"lat": round(lat, 7), "lon": round(lon, 7), "crs": q["to"]})
