@@ -42,13 +42,24 @@ class Travel:
 
     def __post_init__(self) -> None:
         # Minutes per great-circle metre, by mode: the hot path multiplies once per mode.
-        object.__setattr__(self, "_min_per_m", tuple((mode, self.circuity / speed / 60.0)
-                                                     for mode, speed in self.speeds_m_s.items()))
+        per_m = {mode: self.circuity / speed / 60.0 for mode, speed in self.speeds_m_s.items()}
+        object.__setattr__(self, "_min_per_m", per_m)
+        object.__setattr__(self, "_factors", tuple(per_m.values()))
+        members = ",".join(orjson.dumps(mode).decode().replace("{", "{{").replace("}", "}}") + ":{!r}"
+                           for mode in per_m)
+        object.__setattr__(self, "_minutes_format", "{{" + members + "}}")
 
-    def minutes(self, distance_m: float) -> dict[str, float]:
-        """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``."""
+    def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
+        """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``; one mode's
+        minutes if ``mode`` is given."""
+        if mode is not None:
+            return _tenths(distance_m * self._min_per_m[mode])
+        return {mode: _tenths(distance_m * per_m) for mode, per_m in self._min_per_m.items()}
+
+    def minutes_json(self, distance_m: float) -> str:
+        """:meth:`minutes` as a JSON object (for answers assembled from JSON pieces)."""
         # Inlined _tenths: this runs for every result of every request.
-        return {mode: int(distance_m * per_m * 10.0 + 0.5) / 10.0 for mode, per_m in self._min_per_m}
+        return self._minutes_format.format(*[int(distance_m * f * 10.0 + 0.5) / 10.0 for f in self._factors])
 
 
 def _tenths(x: float) -> float:
@@ -149,7 +160,7 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     public properties with ``open_status`` and ``open_24h``) and ``navigation`` (links by
     vendor).
 
-    Each result is assembled from JSON cached per station (:func:`_view`) and the few
+    Each result is assembled from JSON cached per station (:func:`_new_view`) and the few
     values of this request, so answers cost microseconds per station.
     """
     problems = []
@@ -180,25 +191,33 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     # arrival time, or its time zone for a wall-clock time).
     minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
     origin = osm_point(wlat, wlon)
+    views = _views(snapshot, crs, lang)
     results = []
     for hit in hits:
-        view = _view(snapshot, int(snapshot.located[hit.row]), crs, lang)
-        minutes = travel.minutes(hit.distance_m)
+        view = views.get(hit.row)
+        if view is None:
+            view = _new_view(snapshot, views, hit.row, crs, lang)
+        else:
+            try:
+                views.move_to_end(hit.row)  # least recently used out first
+            except KeyError:  # evicted meanwhile by another thread
+                pass
         if minute is not None:
             at_minute = minute
         elif open == "arrival":
-            at_minute = _minute_of(now + dt.timedelta(minutes=minutes[mode]), view.timezone)
+            at_minute = _minute_of(now + dt.timedelta(minutes=travel.minutes(hit.distance_m, mode)), view.timezone)
         else:
             at_minute = _minute_of(status_at, view.timezone)
         result = b"".join((
             view.head_json,
-            f',"distance_m":{_tenths(hit.distance_m)!r},"bearing_deg":{_tenths(hit.bearing_deg)!r},"minutes":'
-            .encode(),
-            orjson.dumps(minutes),
-            b',"station":', view.station_json,
+            (f',"distance_m":{_tenths(hit.distance_m)!r},"bearing_deg":{_tenths(hit.bearing_deg)!r},'
+             f'"minutes":{travel.minutes_json(hit.distance_m)},"station":').encode(),
+            view.station_json,
             _open_status_members(view.opening_hours, view.timezone, lang, at_minute),
+            b'},"navigation":',
+            view.links_json,
             # The one link that depends on the user: ASCII only, nothing to escape in JSON.
-            b'},"navigation":', view.links_json, f',"osm":"{osm_route(origin, view.osm_to)}"}}}}'.encode(),
+            f',"osm":"{osm_route(origin, view.osm_to)}"}}}}'.encode(),
         ))
         results.append(orjson.Fragment(result) if json_fragments else orjson.loads(result))
     return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
@@ -222,20 +241,20 @@ class _View(NamedTuple):
     links_json: bytes  # the navigation links that do not depend on the user
 
 
-def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
-    """The time-independent view of one station, cached on the snapshot (a new import makes
-    a new snapshot, so it never goes stale), least recently used out first."""
-    cache = snapshot.cache.get("views")
-    if cache is None:
-        cache = snapshot.cache.setdefault("views", OrderedDict())
-    key = (pos, crs, lang)
-    view = cache.get(key)
-    if view is not None:
-        try:
-            cache.move_to_end(key)
-        except KeyError:  # evicted meanwhile by another thread
-            pass
-        return view
+def _views(snapshot: Snapshot, crs: str, lang: str) -> OrderedDict:
+    """The cached views of one answer's (crs, language), by index row, on the snapshot: a
+    new import makes a new snapshot, so they never go stale."""
+    key = ("views", crs, lang)
+    views = snapshot.cache.get(key)
+    if views is None:
+        views = snapshot.cache.setdefault(key, OrderedDict())
+    return views
+
+
+def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: str) -> _View:
+    """Make and cache the time-independent view of the station at index ``row``. Each
+    (crs, language) keeps at most ``_VIEW_CACHE_MAX`` views, least recently used out first."""
+    pos = int(snapshot.located[row])
     rec = snapshot.record(pos)
     olat, olon = positions_in(snapshot, crs)
     glat, glon = positions_in(snapshot, "gcj02")
@@ -247,10 +266,10 @@ def _view(snapshot: Snapshot, pos: int, crs: str, lang: str) -> _View:
     view = _View(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai", osm_point(rec["lat"], rec["lon"]),
                  orjson.dumps(head)[:-1], orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1],
                  orjson.dumps(links)[:-1])
-    cache[key] = view
-    while len(cache) > _VIEW_CACHE_MAX:
+    views[row] = view
+    while len(views) > _VIEW_CACHE_MAX:
         try:
-            cache.popitem(last=False)
+            views.popitem(last=False)
         except KeyError:
             break
     return view
