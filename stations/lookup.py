@@ -134,12 +134,21 @@ def position(rec: Mapping[str, Any], crs: str) -> dict | None:
     return {"lat": round(olat, 7), "lon": round(olon, 7), "crs": crs}
 
 
-def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k: int = 5,
-            amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
-            mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
-            access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
-            lang: str = "zh", now: dt.datetime | None = None, max_k: int = 100, json_fragments: bool = False) -> dict:
-    """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter.
+def nearest(snapshot: Snapshot, **query: Any) -> dict:
+    """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter, as a dict.
+
+    The arguments and the answer are those of :func:`nearest_json`, which the HTTP API
+    sends as is.
+    """
+    return orjson.loads(nearest_json(snapshot, **query))
+
+
+def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k: int = 5,
+                 amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
+                 mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
+                 access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
+                 lang: str = "zh", now: dt.datetime | None = None) -> bytes:
+    """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter, as JSON.
 
     Parameters
     ----------
@@ -150,18 +159,15 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         (open when the user gets there travelling by ``mode``: now + travel time).
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
-    json_fragments
-        Give each result as an :class:`orjson.Fragment` (already serialised JSON, for the
-        HTTP API) instead of a dict.
 
-    Returns a dict with ``query`` (the normalised query) and ``results`` in order of
+    Returns a JSON object with ``query`` (the normalised query), ``crs``, ``count`` and ``results`` in order of
     great-circle distance (ties by station id). Each result: ``station_id``, ``name``,
     ``position``, ``distance_m``, ``bearing_deg``, ``minutes`` (by mode), ``station`` (its
     public properties with ``open_status`` and ``open_24h``) and ``navigation`` (links by
     vendor).
 
-    Each result is assembled from JSON cached per station (:func:`_new_view`) and the few
-    values of this request, so answers cost microseconds per station.
+    The answer is assembled from JSON cached per station (:func:`_new_view`) and the few
+    values of this request, in one buffer: microseconds per station.
     """
     problems = []
     if mode not in MODES:
@@ -192,8 +198,12 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
     origin = osm_point(wlat, wlon)
     views = _views(snapshot, crs, lang)
-    results = []
-    for hit in hits:
+    query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
+             "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
+             "include_imprecise": include_imprecise}
+    parts = [b'{"query":', orjson.dumps(query), b',"crs":', orjson.dumps(crs),
+             f',"count":{len(hits)},"results":['.encode()]
+    for j, hit in enumerate(hits):
         view = views.get(hit.row)
         if view is None:
             view = _new_view(snapshot, views, hit.row, crs, lang)
@@ -208,8 +218,8 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             at_minute = _minute_of(now + dt.timedelta(minutes=travel.minutes(hit.distance_m, mode)), view.timezone)
         else:
             at_minute = _minute_of(status_at, view.timezone)
-        result = b"".join((
-            view.head_json,
+        parts += (
+            view.head_json if j == 0 else b"," + view.head_json,
             (f',"distance_m":{_tenths(hit.distance_m)!r},"bearing_deg":{_tenths(hit.bearing_deg)!r},'
              f'"minutes":{travel.minutes_json(hit.distance_m)},"station":').encode(),
             view.station_json,
@@ -218,12 +228,9 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             view.links_json,
             # The one link that depends on the user: ASCII only, nothing to escape in JSON.
             f',"osm":"{osm_route(origin, view.osm_to)}"}}}}'.encode(),
-        ))
-        results.append(orjson.Fragment(result) if json_fragments else orjson.loads(result))
-    return {"query": {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
-                      "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
-                      "include_imprecise": include_imprecise},
-            "crs": crs, "count": len(results), "results": results}
+        )
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
 _VIEW_CACHE_MAX = 20_000

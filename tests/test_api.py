@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 
@@ -10,6 +11,8 @@ import pytest
 from stations.importer import import_file
 from stations.store import open_store
 from stations.web import create_app
+from stations.web.api import NEAREST_PARAMS, _nearest_kwargs
+from stations.web.params import parse
 
 from conftest import write_csv
 
@@ -281,3 +284,29 @@ def test_queries_during_an_import_see_old_or_new_data_never_half(store_path, tmp
     stop.set()
     t.join()
     assert seen <= {5, 3005} and 3005 in seen
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"crs": "gcj02", "lang": "en", "k": 3},
+    {"crs": "bd09", "open": "at", "at": "2026-11-23T21:30:00+08:00", "amenities": "microwave"},
+    {"open": "arrival", "mode": "ebike", "k": 4},
+    {"max_distance_m": 120, "k": 10},
+])
+def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params):
+    """The HTTP answer is assembled from cached JSON pieces; the library's dict must equal it."""
+    from stations.lookup import Travel, nearest
+
+    app = client.application
+    with app.app_context():
+        got = _nearest(client, **params)
+        q = parse(NEAREST_PARAMS, {"lat": str(Q_LAT), "lon": str(Q_LON), **{k: str(v) for k, v in params.items()}})
+        now = dt.datetime.fromisoformat(got["query"]["at"]) if got["query"]["at"] else None
+        mine = nearest(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], now=now,
+                       travel=Travel.from_settings(app.config["STATIONS"]), **_nearest_kwargs(q))
+    assert got["count"] == len(got["results"]) > 0
+    for a, b in zip(got["results"], mine["results"]):
+        a["station"].pop("open_status"), b["station"].pop("open_status")  # "now" moved on in between
+        assert a == b
+    assert {r["position"]["crs"] for r in got["results"]} == {q["crs"]}
+    assert all(set(r["navigation"]) == {"amap", "baidu", "tencent", "apple", "osm", "geo"} for r in got["results"])

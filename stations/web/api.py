@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
-from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
+from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, nearest_json, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .params import Param, parse, query_args
 
@@ -104,9 +104,9 @@ def nearest_view():
     max_k = app.config["STATIONS"]["max_k"]
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
-    body = nearest(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(),
-                   json_fragments=True, **_nearest_kwargs(q))
-    return _json_response(body)
+    body = nearest_json(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(),
+                        **_nearest_kwargs(q))
+    return Response(body, content_type="application/json")
 
 
 BATCH_FIELDS = {p.name for p in NEAREST_PARAMS} - {"lat", "lon", "lang"}
