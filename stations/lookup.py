@@ -207,11 +207,6 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
         view = views.get(hit.row)
         if view is None:
             view = _new_view(snapshot, views, hit.row, crs, lang)
-        else:
-            try:
-                views.move_to_end(hit.row)  # least recently used out first
-            except KeyError:  # evicted meanwhile by another thread
-                pass
         if minute is not None:
             at_minute = minute
         elif open == "arrival":
@@ -260,7 +255,8 @@ def _views(snapshot: Snapshot, crs: str, lang: str) -> OrderedDict:
 
 def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: str) -> _View:
     """Make and cache the time-independent view of the station at index ``row``. Each
-    (crs, language) keeps at most ``_VIEW_CACHE_MAX`` views, least recently used out first."""
+    (crs, language) keeps at most ``_VIEW_CACHE_MAX`` views, oldest out first: no upkeep on
+    a hit, and a popular station pushed out is remade in some 50 microseconds."""
     pos = int(snapshot.located[row])
     rec = snapshot.record(pos)
     olat, olon = positions_in(snapshot, crs)
