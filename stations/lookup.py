@@ -44,10 +44,12 @@ class Travel:
         # Minutes per great-circle metre, by mode: the hot path multiplies once per mode.
         per_m = {mode: self.circuity / speed / 60.0 for mode, speed in self.speeds_m_s.items()}
         object.__setattr__(self, "_min_per_m", per_m)
-        object.__setattr__(self, "_factors", tuple(per_m.values()))
-        members = ",".join(orjson.dumps(mode).decode().replace("{", "{{").replace("}", "}}") + ":{!r}"
-                           for mode in per_m)
-        object.__setattr__(self, "_minutes_format", "{{" + members + "}}")
+        object.__setattr__(self, "min_per_m", tuple(per_m.values()))
+        # The numbers of one nearest result as JSON, tenths written as integers "%d.%d"
+        # (a third cheaper than formatting floats; the same text as repr of the tenths).
+        minutes = ",".join(orjson.dumps(mode).decode().replace("%", "%%") + ":%d.%d" for mode in per_m)
+        object.__setattr__(self, "numbers_format",
+                           ',"distance_m":%d.%d,"bearing_deg":%d.%d,"minutes":{' + minutes + "}")
 
     def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
         """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``; one mode's
@@ -56,10 +58,13 @@ class Travel:
             return _tenths(distance_m * self._min_per_m[mode])
         return {mode: _tenths(distance_m * per_m) for mode, per_m in self._min_per_m.items()}
 
-    def minutes_json(self, distance_m: float) -> str:
-        """:meth:`minutes` as a JSON object (for answers assembled from JSON pieces)."""
-        # Inlined _tenths: this runs for every result of every request.
-        return self._minutes_format.format(*[int(distance_m * f * 10.0 + 0.5) / 10.0 for f in self._factors])
+    def numbers_json(self, distance_m: float, bearing_deg: float) -> str:
+        """``,"distance_m":..,"bearing_deg":..,"minutes":{..}`` of one result, to a tenth each."""
+        args: list[int] = []
+        for value in (distance_m, bearing_deg, *[distance_m * f for f in self.min_per_m]):
+            whole, tenth = divmod(int(value * 10.0 + 0.5), 10)
+            args += (whole, tenth)
+        return self.numbers_format % tuple(args)
 
 
 def _tenths(x: float) -> float:
@@ -215,8 +220,8 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
             at_minute = _minute_of(status_at, view.timezone)
         parts += (
             view.head_json if j == 0 else b"," + view.head_json,
-            (f',"distance_m":{_tenths(hit.distance_m)!r},"bearing_deg":{_tenths(hit.bearing_deg)!r},'
-             f'"minutes":{travel.minutes_json(hit.distance_m)},"station":').encode(),
+            travel.numbers_json(hit.distance_m, hit.bearing_deg).encode(),
+            b',"station":',
             view.station_json,
             _open_status_members(view.opening_hours, view.timezone, lang, at_minute),
             b'},"navigation":',
