@@ -45,31 +45,23 @@ class Travel:
         per_m = {mode: self.circuity / speed / 60.0 for mode, speed in self.speeds_m_s.items()}
         object.__setattr__(self, "_min_per_m", per_m)
         object.__setattr__(self, "min_per_m", tuple(per_m.values()))
-        # The numbers of one nearest result as JSON, tenths written as integers "%d.%d"
-        # (a third cheaper than formatting floats; the same text as repr of the tenths).
-        minutes = ",".join(orjson.dumps(mode).decode().replace("%", "%%") + ":%d.%d" for mode in per_m)
+        # The numbers of one nearest result as JSON: "%.1f" writes the text of round(x, 1)
+        # (correctly rounded), in one formatting operation per result.
+        minutes = ",".join(orjson.dumps(mode).decode().replace("%", "%%") + ":%.1f" for mode in per_m)
         object.__setattr__(self, "numbers_format",
-                           ',"distance_m":%d.%d,"bearing_deg":%d.%d,"minutes":{' + minutes + "}")
+                           ',"distance_m":%.1f,"bearing_deg":%.1f,"minutes":{' + minutes + "}")
 
     def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
         """Travel minutes by mode, to a tenth: ``distance_m * circuity / speed``; one mode's
         minutes if ``mode`` is given."""
         if mode is not None:
-            return _tenths(distance_m * self._min_per_m[mode])
-        return {mode: _tenths(distance_m * per_m) for mode, per_m in self._min_per_m.items()}
+            return round(distance_m * self._min_per_m[mode], 1)
+        return {mode: round(distance_m * per_m, 1) for mode, per_m in self._min_per_m.items()}
 
     def numbers_json(self, distance_m: float, bearing_deg: float) -> str:
-        """``,"distance_m":..,"bearing_deg":..,"minutes":{..}`` of one result, to a tenth each."""
-        args: list[int] = []
-        for value in (distance_m, bearing_deg, *[distance_m * f for f in self.min_per_m]):
-            whole, tenth = divmod(int(value * 10.0 + 0.5), 10)
-            args += (whole, tenth)
-        return self.numbers_format % tuple(args)
-
-
-def _tenths(x: float) -> float:
-    """``x >= 0`` to one decimal place (half up), several times cheaper than ``round(x, 1)``."""
-    return int(x * 10.0 + 0.5) / 10.0
+        """``,"distance_m":..,"bearing_deg":..,"minutes":{..}`` of one result, each rounded to
+        a tenth as :func:`round` does."""
+        return self.numbers_format % (distance_m, bearing_deg, *[distance_m * f for f in self.min_per_m])
 
 
 def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:

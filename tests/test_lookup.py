@@ -2,22 +2,23 @@
 
 import json
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from stations.lookup import Travel
 
 
+@settings(max_examples=500)
 @given(distance_m=st.one_of(st.floats(0, 2.1e7), st.sampled_from([0.0, 0.04, 0.05, 0.95, 99.95, 1509.15])),
        bearing_deg=st.floats(0, 359.999))
 def test_numbers_are_tenths_and_valid_json(distance_m, bearing_deg):
     travel = Travel(speeds_m_s={"walk": 1.25, "ebike": 15 / 3.6, "car": 30 / 3.6}, circuity=1.3)
     got = json.loads("{" + travel.numbers_json(distance_m, bearing_deg)[1:] + "}")
-    tenths = (lambda x: int(x * 10.0 + 0.5) / 10.0)
-    assert got == {"distance_m": tenths(distance_m), "bearing_deg": tenths(bearing_deg),
+    assert got == {"distance_m": round(distance_m, 1), "bearing_deg": round(bearing_deg, 1),
                    "minutes": travel.minutes(distance_m)}
     # The text is what json.dumps writes for those floats: no "1e-05", no "26.20000001".
-    text = travel.numbers_json(distance_m, bearing_deg)
-    assert f'"distance_m":{json.dumps(tenths(distance_m))}' in text
+    want = (f',"distance_m":{json.dumps(round(distance_m, 1))},"bearing_deg":{json.dumps(round(bearing_deg, 1))},'
+            f'"minutes":{json.dumps(travel.minutes(distance_m), separators=(",", ":"))}')
+    assert travel.numbers_json(distance_m, bearing_deg) == want
 
 
 def test_minutes_by_hand():
