@@ -193,7 +193,8 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
     # One open-status minute for every result, unless it depends on the station (its
     # arrival time, or its time zone for a wall-clock time).
     minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
-    origin = osm_point(wlat, wlon)
+    # The OpenStreetMap route up to its destination (osm_route joins the two ends with "%3B").
+    route_from = b',"osm":"' + osm_route(osm_point(wlat, wlon), "").encode()
     views = _views(snapshot, crs, lang)
     query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
              "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
@@ -219,7 +220,9 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
             b'},"navigation":',
             view.links_json,
             # The one link that depends on the user: ASCII only, nothing to escape in JSON.
-            f',"osm":"{osm_route(origin, view.osm_to)}"}}}}'.encode(),
+            route_from,
+            view.osm_to,
+            b'"}}',
         )
     parts.append(b"]}")
     return b"".join(parts)
@@ -233,7 +236,7 @@ class _View(NamedTuple):
 
     opening_hours: str | None
     timezone: str
-    osm_to: str  # the station as the end of an OpenStreetMap route
+    osm_to: bytes  # the station as the end of an OpenStreetMap route (osm_point)
     # Serialised JSON objects left open (no closing brace), for the answer to complete:
     head_json: bytes  # '{"station_id":..,"name":..,"position":{..}'
     station_json: bytes  # the public properties, without the open status
@@ -263,9 +266,9 @@ def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: 
     del links["osm"]  # directions from the user: per request
     head = {"station_id": rec["station_id"], "name": rec["name"],
             "position": {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs}}
-    view = _View(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai", osm_point(rec["lat"], rec["lon"]),
-                 orjson.dumps(head)[:-1], orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1],
-                 orjson.dumps(links)[:-1])
+    view = _View(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai",
+                 osm_point(rec["lat"], rec["lon"]).encode(), orjson.dumps(head)[:-1],
+                 orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1], orjson.dumps(links)[:-1])
     views[row] = view
     while len(views) > _VIEW_CACHE_MAX:
         try:

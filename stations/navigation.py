@@ -75,6 +75,7 @@ def osm_point(lat: float, lon: float) -> str:
 
 
 def osm_route(origin: str, destination: str) -> str:
-    """:func:`osm_directions` from encoded ends (:func:`osm_point`): the nearest answer builds
-    one per result on every request, and only the origin depends on the user."""
+    """:func:`osm_directions` from encoded ends (:func:`osm_point`). The route ends with the
+    destination, so the nearest answer formats ``osm_route(origin, "")`` once per request and
+    appends each station's end."""
     return f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route={origin}%3B{destination}"

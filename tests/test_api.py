@@ -310,3 +310,10 @@ def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params)
         assert a == b
     assert {r["position"]["crs"] for r in got["results"]} == {q["crs"]}
     assert all(set(r["navigation"]) == {"amap", "baidu", "tencent", "apple", "osm", "geo"} for r in got["results"])
+    if q["crs"] == "wgs84":  # directions from the user's point to each station
+        from stations.navigation import osm_directions
+
+        frame = app.extensions["stations"].snapshot().frame.set_index("station_id")
+        for r in got["results"]:
+            lat, lon = frame.loc[r["station_id"], ["lat", "lon"]]
+            assert r["navigation"]["osm"] == osm_directions(from_lat=Q_LAT, from_lon=Q_LON, lat=lat, lon=lon)
