@@ -48,7 +48,7 @@ def m_to_chord(distance_m: float) -> float:
 def search_radius_chord(max_distance_m: float | None) -> float:
     """The ``distance_upper_bound`` for a k-d tree query limited to ``max_distance_m``.
 
-    cKDTree keeps only points strictly closer than the bound, and ``asin``/``sin`` round
+    The k-d tree keeps only points strictly closer than the bound, and ``asin``/``sin`` round
     trips are not exact: the bound is widened by a relative 1e-9 (about 1 mm at 1,000 km)
     and callers filter the metres again with ``<=``, so a station exactly at the limit is in.
     """

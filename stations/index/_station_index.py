@@ -210,15 +210,17 @@ class StationIndex:
 
         Notes
         -----
-        Open on arrival searches outwards in bands of travel time (15 min, 1 h, 4 h, 16 h,
-        3, 7 and 28 days, beyond): within a band, stations open throughout its arrival
-        window need no check, and those whose state changes inside it are checked at their
-        own arrival time (:mod:`stations.index._arrival`). Exact; it costs more near opening
-        and closing times and far from any open station. A naive ``open_at`` is wall-clock
-        time at each station and the travel time is added to that wall clock.
+        Open on arrival checks each station the tree search meets at its own arrival minute
+        (weekly hours in one time zone without daylight saving: China). Otherwise, or when
+        most stations near the query are closed on arrival, it searches outwards in bands of
+        travel time (15 min, 1 h, 4 h, 16 h, 3, 7 and 28 days, beyond): within a band,
+        stations open throughout its arrival window need no check, and those whose state
+        changes inside it are checked at their own arrival time
+        (:mod:`stations.index._arrival`). Exact either way. A naive ``open_at`` is
+        wall-clock time at each station and the travel time is added to that wall clock.
 
         The first query of a new filter builds its structure (a k-d tree of the eligible
-        stations: milliseconds for rare filters, up to ~0.3 s for common ones at a million
+        stations: milliseconds for rare filters, up to ~0.2 s for common ones at a million
         stations); see :meth:`prepare`.
         """
         # A quick check of the usual arguments; anything odd goes through full validation.
@@ -355,7 +357,7 @@ class StationIndex:
         """Build now what queries with these filters will search, on their fastest path.
 
         Without it, the first query of a filter builds its structure (a sub-tree:
-        milliseconds for rare filters, ~0.3 s for common ones at a million stations), and a
+        milliseconds for rare filters, ~0.2 s for common ones at a million stations), and a
         common filter runs on a mask until it has served ``PROMOTE_AFTER`` queries. Call at
         start-up for the filters a service expects ("open now", common amenities). Also
         waits for background builds. Arguments as in :meth:`nearest` (validated the same way).
