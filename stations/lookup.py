@@ -197,7 +197,7 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
     route_from = b',"osm":"' + osm_route(osm_point(wlat, wlon), "").encode()
     views = _views(snapshot, crs, lang)
     query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
-             "at": (when.isoformat() if when else None), "mode": mode, "max_distance_m": max_distance_m,
+             "at": (_iso_seconds(when) if when else None), "mode": mode, "max_distance_m": max_distance_m,
              "include_imprecise": include_imprecise}
     parts = [b'{"query":', orjson.dumps(query), b',"crs":', orjson.dumps(crs),
              f',"count":{len(hits)},"results":['.encode()]
@@ -276,6 +276,22 @@ def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: 
         except KeyError:
             break
     return view
+
+
+_last_iso: tuple[float, dt.tzinfo | None, str] = (math.nan, None, "")
+
+
+def _iso_seconds(when: dt.datetime) -> str:
+    """ISO 8601 to the second; "now" (many requests a second) is formatted once a second."""
+    global _last_iso
+    second = when.timestamp() // 1 if when.tzinfo is not None else math.nan
+    last = _last_iso
+    if last[0] == second and last[1] is when.tzinfo:
+        return last[2]
+    text = when.isoformat(timespec="seconds")
+    if second == second:  # not NaN: aware, cacheable
+        _last_iso = (second, when.tzinfo, text)
+    return text
 
 
 def _minute_of(when: dt.datetime, timezone: str) -> int:

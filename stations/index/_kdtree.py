@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-LEAFSIZE = 16
+LEAFSIZE = 32  # measured at 200,000 and 1,000,000 stations: 32 answers a little faster than 8 or 16
 # A node is one row of 8 float64 (64 bytes, one cache line): its box (min x, y, z, max x, y,
 # z), then for an inner node the index of its left child (the right one follows it) and 0,
 # for a leaf ``-1 - start`` and ``end``, its range of points. Integers up to 2**53 are exact.
