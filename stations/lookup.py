@@ -182,13 +182,10 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
         when = now
     elif open == "at":
         when = at
-    kwargs = dict(lat=wlat, lon=wlon, k=k, amenities=tuple(amenities), open_at=when,
-                  open_24h=open_24h, access=tuple(access) if access else None, max_distance_m=max_distance_m,
-                  include_imprecise=include_imprecise)
-    if open == "arrival":
-        kwargs["arrival_speed_m_s"] = travel.speeds_m_s[mode]
-        kwargs["circuity"] = travel.circuity
-    hits = snapshot.index.nearest(**kwargs)
+    hits = snapshot.index.nearest(
+        lat=wlat, lon=wlon, k=k, amenities=tuple(amenities), open_at=when, open_24h=open_24h,
+        access=tuple(access) if access else None, max_distance_m=max_distance_m, include_imprecise=include_imprecise,
+        arrival_speed_m_s=travel.speeds_m_s[mode] if open == "arrival" else None, circuity=travel.circuity)
     status_at = when or now
     # One open-status minute for every result, unless it depends on the station (its
     # arrival time, or its time zone for a wall-clock time).

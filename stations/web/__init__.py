@@ -33,6 +33,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
     app.extensions["stations"] = StationService(settings["store"])
+    from ..lookup import Travel
+
+    app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
 
     from . import api, map_api, pages
 

@@ -82,13 +82,8 @@ def _json_response(body, status: int = 200, *, headers=None) -> Response:
 
 
 def _travel():
-    """Speeds and circuity from the settings, made once per application."""
-    travel = current_app.extensions.get("stations.travel")
-    if travel is None:
-        from ..lookup import Travel
-
-        travel = current_app.extensions["stations.travel"] = Travel.from_settings(_settings())
-    return travel
+    """Speeds and circuity from the settings (made by create_app)."""
+    return current_app.extensions["stations.travel"]
 
 
 def _nearest_kwargs(q: dict) -> dict:
@@ -104,8 +99,8 @@ def nearest_view():
     max_k = app.config["STATIONS"]["max_k"]
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
-    body = nearest_json(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], travel=_travel(),
-                        **_nearest_kwargs(q))
+    # The parameters are nearest_json's own (NEAREST_PARAMS declares them, with its defaults).
+    body = nearest_json(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"], **q)
     return Response(body, content_type="application/json")
 
 
