@@ -44,11 +44,11 @@ class Travel:
         # Minutes per great-circle metre, by mode: the hot path multiplies once per mode.
         per_m = {mode: self.circuity / speed / 60.0 for mode, speed in self.speeds_m_s.items()}
         object.__setattr__(self, "_min_per_m", per_m)
-        object.__setattr__(self, "min_per_m", tuple(per_m.values()))
+        object.__setattr__(self, "_factors", tuple(per_m.values()))
         # The numbers of one nearest result as JSON: "%.1f" writes the text of round(x, 1)
         # (correctly rounded), in one formatting operation per result.
         minutes = ",".join(orjson.dumps(mode).decode().replace("%", "%%") + ":%.1f" for mode in per_m)
-        object.__setattr__(self, "numbers_format",
+        object.__setattr__(self, "_numbers_format",
                            ',"distance_m":%.1f,"bearing_deg":%.1f,"minutes":{' + minutes + "}")
 
     def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
@@ -61,7 +61,7 @@ class Travel:
     def numbers_json(self, distance_m: float, bearing_deg: float) -> str:
         """``,"distance_m":..,"bearing_deg":..,"minutes":{..}`` of one result, each rounded to
         a tenth as :func:`round` does."""
-        return self.numbers_format % (distance_m, bearing_deg, *[distance_m * f for f in self.min_per_m])
+        return self._numbers_format % (distance_m, bearing_deg, *[distance_m * f for f in self._factors])
 
 
 def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
@@ -157,8 +157,8 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
 
-    Returns a JSON object with ``query`` (the normalised query), ``crs``, ``count`` and ``results`` in order of
-    great-circle distance (ties by station id). Each result: ``station_id``, ``name``,
+    Returns a JSON object with ``query`` (the normalised query), ``crs``, ``count`` and
+    ``results`` in order of great-circle distance (ties by row). Each result: ``station_id``, ``name``,
     ``position``, ``distance_m``, ``bearing_deg``, ``minutes`` (by mode), ``station`` (its
     public properties with ``open_status`` and ``open_24h``) and ``navigation`` (links by
     vendor).

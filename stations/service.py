@@ -4,8 +4,8 @@
 ask for :meth:`StationService.snapshot`, which polls the store's change token (for a
 GeoPackage, four bytes of the file header: about a microsecond) and, when something was
 committed, its revision; when an import or edit has landed, it builds a new snapshot and
-swaps it in with one assignment. A query holds on to the snapshot it started with, so it never
-sees half an update, and no restart is needed to see new data.
+swaps it in with one assignment. A query holds on to the snapshot it started with, so it
+never sees half an update, and no restart is needed to see new data.
 """
 
 from __future__ import annotations

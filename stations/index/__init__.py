@@ -35,8 +35,9 @@ Costs
 
 Modules: ``_geometry`` (sphere maths), ``_table`` (columns to bits and classes),
 ``_hours`` (opening-hours patterns and time windows), ``_filters`` (query validation),
-``_kdtree`` (the compiled k-d tree), ``_search`` (structures, cache, search loop), ``_structures`` (what a filter searches),
-``_arrival`` (open on arrival), ``_station_index`` (the public class), ``_oracle``.
+``_kdtree`` (the compiled k-d tree), ``_search`` (structures, cache, search loop),
+``_structures`` (what a filter searches), ``_arrival`` (open on arrival),
+``_station_index`` (the public class), ``_oracle``.
 """
 
 from ._arrival import ARRIVAL_WINDOWS_S
