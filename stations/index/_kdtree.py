@@ -110,28 +110,12 @@ def _build(xyz, leafsize):  # pragma: no cover - compiled
 
 @njit(inline="always")
 def _box_d2(nodes, node, q0, q1, q2):  # pragma: no cover - compiled
+    """Squared distance from the query to a node's box (0 inside it)."""
+    q = (q0, q1, q2)
     d2 = 0.0
-    v = nodes[node, 0] - q0
-    if v > 0.0:
+    for dim in range(3):
+        v = max(nodes[node, dim] - q[dim], q[dim] - nodes[node, dim + 3], 0.0)
         d2 += v * v
-    else:
-        v = q0 - nodes[node, 3]
-        if v > 0.0:
-            d2 += v * v
-    v = nodes[node, 1] - q1
-    if v > 0.0:
-        d2 += v * v
-    else:
-        v = q1 - nodes[node, 4]
-        if v > 0.0:
-            d2 += v * v
-    v = nodes[node, 2] - q2
-    if v > 0.0:
-        d2 += v * v
-    else:
-        v = q2 - nodes[node, 5]
-        if v > 0.0:
-            d2 += v * v
     return d2
 
 
@@ -196,24 +180,19 @@ def _knn_into(pts, ids, nodes, q0, q1, q2, k, ub2, mask, use_mask, budget, best_
                     if found == k:
                         worst = best_d2[k - 1]
             continue
-        left = int(link)
-        right = left + 1
-        dl = _box_d2(nodes, left, q0, q1, q2)
-        dr = _box_d2(nodes, right, q0, q1, q2)
-        if dl <= dr:
-            if dr < worst:
-                stack_n[sp], stack_d[sp] = right, dr
-                sp += 1
-            if dl < worst:
-                stack_n[sp], stack_d[sp] = left, dl
-                sp += 1
-        else:
-            if dl < worst:
-                stack_n[sp], stack_d[sp] = left, dl
-                sp += 1
-            if dr < worst:
-                stack_n[sp], stack_d[sp] = right, dr
-                sp += 1
+        near = int(link)  # the left child; the right one follows it
+        far = near + 1
+        d_near = _box_d2(nodes, near, q0, q1, q2)
+        d_far = _box_d2(nodes, far, q0, q1, q2)
+        if d_far < d_near:
+            near, far, d_near, d_far = far, near, d_far, d_near
+        # Pushed farther first, so the nearer child is searched first.
+        if d_far < worst:
+            stack_n[sp], stack_d[sp] = far, d_far
+            sp += 1
+        if d_near < worst:
+            stack_n[sp], stack_d[sp] = near, d_near
+            sp += 1
     return found
 
 
