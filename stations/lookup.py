@@ -258,8 +258,7 @@ def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: 
     rec = snapshot.record(pos)
     olat, olon = positions_in(snapshot, crs)
     glat, glon = positions_in(snapshot, "gcj02")
-    links = navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
-                             gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
+    links = _links(rec, gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
     del links["osm"]  # directions from the user: per request
     head = {"station_id": rec["station_id"], "name": rec["name"],
             "position": {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs}}
@@ -308,8 +307,10 @@ def _open_status_members(oh: str | None, tz: str, lang: str, minute: int) -> byt
     return b',"open_status":' + orjson.dumps(status) + b',"open_24h":' + orjson.dumps(status["open_24h"])
 
 
-def _links(rec: Mapping[str, Any]) -> dict:
-    return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"))
+def _links(rec: Mapping[str, Any], **gcj: float) -> dict:
+    """A record's navigation links (``gcj_lat``/``gcj_lon``: its GCJ-02 position, if known)."""
+    return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
+                            **gcj)
 
 
 def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", when: dt.datetime | None = None) -> dict:

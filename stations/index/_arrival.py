@@ -35,7 +35,7 @@ import numpy as np
 from ._filters import StaticFilter
 from ._geometry import EARTH_RADIUS_M, m_to_chord
 from ._hours import MIXED, OPEN
-from ._search import TIE_REL, order_ties
+from ._search import first_k, order_ties
 from ._structures import Structures
 
 # Ends of the travel-time bands, seconds after departure.
@@ -53,11 +53,9 @@ def search_weekly(structs: Structures, sf: StaticFilter, q: tuple[float, float, 
     entry = structs.entry(sf, None)
     if entry.tree is None:
         return [], [], None
-    found, d, rows, pts = entry.tree.query_open(q[0], q[1], q[2], k + 1, ub, entry.mask, ARRIVAL_BUDGET_POINTS,
-                                                weekly, hours.departure_s(when), 2.0 * EARTH_RADIUS_M * per_m)
-    if found < 0 or (found == k + 1 and d[k] <= d[k - 1] * TIE_REL):  # too many closed, or a tie at k
-        return None
-    return d[:k].tolist(), rows[:k].tolist(), pts[:k].tolist()
+    # None when more than the budget were closed on arrival, or on a tie at k.
+    return first_k(*entry.tree.query_open(q[0], q[1], q[2], k + 1, ub, entry.mask, ARRIVAL_BUDGET_POINTS,
+                                          weekly, hours.departure_s(when), 2.0 * EARTH_RADIUS_M * per_m), k)
 
 
 def search_arrival(structs: Structures, sf: StaticFilter, q: tuple[float, float, float], k: int, ub: float,

@@ -47,15 +47,13 @@ def build_tree(xyz: np.ndarray, rows: np.ndarray | None = None) -> KDTree:
 class Entry:
     """How to search one filter key: a tree (its queries return station rows), an optional mask."""
 
-    __slots__ = ("tree", "mask", "count", "selectivity", "nbytes", "kind", "uses")
+    __slots__ = ("tree", "mask", "count", "nbytes", "kind", "uses")
 
-    def __init__(self, kind: str, tree: KDTree | None, mask: np.ndarray | None,
-                 count: int, selectivity: float, nbytes: int):
+    def __init__(self, kind: str, tree: KDTree | None, mask: np.ndarray | None, count: int, nbytes: int):
         self.kind = kind  # "empty", "main", "mask" or "subtree"
         self.tree = tree
         self.mask = mask  # bool per point in the tree's order, or None when every point is eligible
         self.count = count
-        self.selectivity = selectivity
         self.nbytes = nbytes
         self.uses = 0  # counted for masks only: PROMOTE_AFTER uses make a sub-tree
 
@@ -127,18 +125,17 @@ def make_entry(base: KDTree | None, base_rows: np.ndarray | None, xyz: np.ndarra
     ``xyz`` are the unit vectors of every row.
     """
     if count == 0:
-        return Entry("empty", None, None, 0, 0.0, 0)
+        return Entry("empty", None, None, 0, 0)
     if base is not None:
         if count == base.n:
-            return Entry("main", base, None, count, 1.0, 0)
-        selectivity = count / base.n
-        if selectivity >= MASK_MIN_SELECTIVITY and not force_subtree:
+            return Entry("main", base, None, count, 0)
+        if count / base.n >= MASK_MIN_SELECTIVITY and not force_subtree:
             mask = base.tree_order(eligible)
-            return Entry("mask", base, mask, count, selectivity, mask.nbytes)
+            return Entry("mask", base, mask, count, mask.nbytes)
     idx = np.flatnonzero(eligible) if eligible is not None else np.arange(count)
     rows = idx if base_rows is None else _gather(base_rows, idx, background)
     tree = build_tree(_gather(xyz, rows, background), rows)
-    return Entry("subtree", tree, None, count, 1.0, tree.nbytes)
+    return Entry("subtree", tree, None, count, tree.nbytes)
 
 
 class NeedSubtree(Exception):
@@ -207,11 +204,19 @@ def search_plain(entry: Entry, q: tuple[float, float, float], k: int, ub: float
     tree = entry.tree
     if tree is None or k >= tree.n:
         return search(entry, q, k, ub)
-    found, d, rows, pts = tree.query(q[0], q[1], q[2], k + 1, ub)
-    if found == k + 1 and d[k] <= d[k - 1] * TIE_REL:  # a tie at k: fetch all of them
-        return search(entry, q, k, ub)
-    # (Fewer than k + 1 within ub: these are all. Ties among the first k change only their
-    # order: the caller sorts equal metres by row.)
+    first = first_k(*tree.query(q[0], q[1], q[2], k + 1, ub), k)
+    return search(entry, q, k, ub) if first is None else first
+
+
+def first_k(found: int, d: np.ndarray, rows: np.ndarray, pts: np.ndarray, k: int
+            ) -> tuple[list[float], list[int], list] | None:
+    """The first ``k`` of a tree query for ``k + 1`` as (chords, rows, unit vectors) lists;
+    None when the query gave up (``found < 0``) or the (k+1)-th ties the k-th (then all the
+    tied stations must be fetched). Fewer than ``k + 1`` found within the bound: these are
+    all. Ties among the first ``k`` change only their order: ``StationIndex._hits`` sorts
+    equal metres by row."""
+    if found < 0 or (found == k + 1 and d[k] <= d[k - 1] * TIE_REL):
+        return None
     return d[:k].tolist(), rows[:k].tolist(), pts[:k].tolist()
 
 
