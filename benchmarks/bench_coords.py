@@ -1,4 +1,4 @@
-"""Time stations.coords on 200,000 points: the mainland gate, the shifts and their inverses.
+"""Time stations.geo on 200,000 points: the mainland gate, the shifts and their inverses.
 
 Prints the best of 5 runs of each step, in seconds. The gate gets points uniform over 18-54 N,
 73-135 E (about 43 % in mainland China); the conversions get points inside mainland China.
@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from stations import coords
+from stations import geo
 
 REPEATS = 5
 
@@ -29,29 +29,29 @@ def best_of(function, *args) -> float:
 def main(n_points: int = 200_000) -> None:
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    coords.in_mainland_china(39.9, 116.4)
+    geo.in_mainland_china(39.9, 116.4)
     print(f"load outline (first call)          {time.perf_counter() - start:8.3f} s")
 
     lat, lon = rng.uniform(18, 54, n_points), rng.uniform(73, 135, n_points)
-    gate_s = best_of(coords.in_mainland_china, lat, lon)
+    gate_s = best_of(geo.in_mainland_china, lat, lon)
     print(f"in_mainland_china, {n_points:,} points  {gate_s:8.3f} s")
 
-    inside = coords.in_mainland_china(lat, lon)
+    inside = geo.in_mainland_china(lat, lon)
     lat, lon = np.resize(lat[inside], n_points), np.resize(lon[inside], n_points)
-    gcj = coords.wgs84_to_gcj02(lat, lon)
-    bd = coords.wgs84_to_bd09(lat, lon)
+    gcj = geo.wgs84_to_gcj02(lat, lon)
+    bd = geo.wgs84_to_bd09(lat, lon)
     steps = [
-        ("wgs84_to_gcj02", coords.wgs84_to_gcj02, (lat, lon)),
-        ("gcj02_to_wgs84", coords.gcj02_to_wgs84, gcj),
-        ("wgs84_to_bd09", coords.wgs84_to_bd09, (lat, lon)),
-        ("bd09_to_wgs84", coords.bd09_to_wgs84, bd),
+        ("wgs84_to_gcj02", geo.wgs84_to_gcj02, (lat, lon)),
+        ("gcj02_to_wgs84", geo.gcj02_to_wgs84, gcj),
+        ("wgs84_to_bd09", geo.wgs84_to_bd09, (lat, lon)),
+        ("bd09_to_wgs84", geo.bd09_to_wgs84, bd),
     ]
     for name, function, args in steps:
         print(f"{name:16s} {n_points:,} points    {best_of(function, *args):8.3f} s")
-    back = coords.gcj02_to_wgs84(*gcj)
-    print(f"max round-trip error GCJ-02        {coords.haversine_m(*back, lat, lon).max():8.1e} m")
-    back = coords.bd09_to_wgs84(*bd)
-    print(f"max round-trip error BD-09         {coords.haversine_m(*back, lat, lon).max():8.1e} m")
+    back = geo.gcj02_to_wgs84(*gcj)
+    print(f"max round-trip error GCJ-02        {geo.haversine_m(*back, lat, lon).max():8.1e} m")
+    back = geo.bd09_to_wgs84(*bd)
+    print(f"max round-trip error BD-09         {geo.haversine_m(*back, lat, lon).max():8.1e} m")
 
 
 if __name__ == "__main__":

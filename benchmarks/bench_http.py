@@ -82,7 +82,7 @@ def main() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "bench.gpkg"
-        from stations.export import records_of
+        from stations.io.export import records_of
         from stations.store import Change, open_store
         from stations.synthetic import national_stations
 

@@ -27,7 +27,7 @@ TARGET_S, TARGET_MB = 15.0, 2048.0
 
 IMPORT = """
 import sys
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.store import open_store
 with open_store(sys.argv[2]) as s:
     r = import_file(s, sys.argv[1], max_bytes=None)
@@ -35,7 +35,7 @@ print('ADDED=%d REJECTED=%d' % (r.added, r.rejected))
 """ + PEAK_SNIPPET
 REIMPORT = """
 import sys, shutil
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.store import open_store
 with open_store(sys.argv[2]) as s:
     r = import_file(s, sys.argv[1], max_bytes=None)

@@ -59,7 +59,7 @@ def main() -> None:
 
     from browser_util import Browser, browser_missing, serve
 
-    from stations.export import records_of
+    from stations.io.export import records_of
     from stations.store import Change, open_store
     from stations.synthetic import national_stations
 

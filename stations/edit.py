@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .errors import NotFoundError, Problem, ValidationError
-from .importer import diff_record
+from .io.importer import diff_record
 from .records import PRECISIONS, STATUS_VALUES, needs_review, validate_record
 from .store import Change, StationStore
 

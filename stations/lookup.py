@@ -68,7 +68,7 @@ def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
     """One input point in ``crs`` as WGS-84; GCJ-02/BD-09 outside China raise."""
     if crs == "wgs84":
         return lat, lon
-    from .coords import to_wgs84
+    from .geo import to_wgs84
 
     wlat, wlon = to_wgs84(lat, lon, crs, outside="raise")
     return float(wlat), float(wlon)
@@ -77,7 +77,7 @@ def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
 def from_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
     if crs == "wgs84":
         return lat, lon
-    from .coords import from_wgs84
+    from .geo import from_wgs84
 
     olat, olon = from_wgs84(lat, lon, crs)
     return float(olat), float(olon)
@@ -330,7 +330,7 @@ def positions_in(snapshot: Snapshot, crs: str):
         return frame["lat"].to_numpy(), frame["lon"].to_numpy()
     key = ("positions", crs)
     if key not in snapshot.cache:
-        from .coords import from_wgs84
+        from .geo import from_wgs84
 
         snapshot.cache[key] = from_wgs84(frame["lat"].to_numpy(), frame["lon"].to_numpy(), crs)
     return snapshot.cache[key]

@@ -39,7 +39,7 @@ def navigation_links(*, lat: float, lon: float, name: str, address: str | None =
     character by character.
     """
     if gcj_lat is None or gcj_lon is None:
-        from .coords import wgs84_to_gcj02
+        from .geo import wgs84_to_gcj02
 
         gcj_lat, gcj_lon = wgs84_to_gcj02(lat=lat, lon=lon)
     g_lat, g_lon = f"{float(gcj_lat):.6f}", f"{float(gcj_lon):.6f}"

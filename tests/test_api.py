@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.store import open_store
 from stations.web import create_app
 from stations.web.api import NEAREST_PARAMS, _nearest_kwargs
@@ -92,7 +92,7 @@ def test_open_status_says_when_it_changes(client):
 
 
 def test_gcj02_in_and_out(client):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     glat, glon = wgs84_to_gcj02(lat=Q_LAT, lon=Q_LON)
     body = _nearest(client, lat=glat, lon=glon, crs="gcj02", k=1)
@@ -104,7 +104,7 @@ def test_gcj02_in_and_out(client):
 
 
 def test_navigation_links_carry_each_vendors_coordinates(client):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     r = _nearest(client, k=1)["results"][0]
     lat, lon = Q_LAT + 100 * DEG_PER_M, Q_LON

@@ -31,7 +31,7 @@ DEG_PER_M = 1 / 111_194.93  # degrees of latitude per metre on the mean sphere
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory):
     from stations.geocode.offline import OfflineCountyGeocoder
-    from stations.importer import import_file
+    from stations.io.importer import import_file
     from stations.store import open_store
 
     path = tmp_path_factory.mktemp("browser") / "stations.gpkg"
@@ -108,7 +108,7 @@ def test_map_loads_offline_and_draws_clusters(server, browser):
 
 
 def test_map_popup_shows_the_station(server, browser, frame):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     rec = frame.loc["CL-011"]
     _open_map_at(browser, server, lat=rec["lat"], lon=rec["lon"])
@@ -148,7 +148,7 @@ def test_xss_named_stations_render_as_text_everywhere(server, browser, frame):
 
 
 def test_locator_lists_the_nearest_station_with_a_navigation_link(server, phone, frame):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     rec = frame.loc["CL-012"]
     phone.geolocation(lat=rec["lat"] + 60 * DEG_PER_M, lon=rec["lon"])  # 60 m due north of CL-012
@@ -285,7 +285,7 @@ def test_map_planning_control_shows_the_problem_detail_for_an_unknown_area(serve
 
 
 def test_map_planning_shifts_gaps_to_gcj02_like_the_server(server, browser):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     browser.get(server + "/map")
     browser.wait("window.StationsPlanning")

@@ -1,4 +1,4 @@
-"""Tests for stations.coords: CRS names, the mainland gate, GCJ-02/BD-09 shifts, distances.
+"""Tests for stations.geo: CRS names, the mainland gate, GCJ-02/BD-09 shifts, distances.
 
 Oracles: published value pairs (eviltransform's fixture, wandergis/coordtransform's README),
 ``prcoords`` (scalar, public domain) for the formulas, and round trips for the inverses.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from stations import coords
-from stations.coords import (
+from stations import geo as coords
+from stations.geo import (
     CRS_NAMES,
     EARTH_RADIUS_M,
     bd09_to_gcj02,

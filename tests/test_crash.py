@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.store import open_store
 
 from conftest import snapshot, write_csv

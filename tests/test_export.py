@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from stations.export import export
-from stations.importer import import_file
+from stations.io.export import export
+from stations.io.importer import import_file
 from stations.records import FIELD_NAMES
 from stations.store import open_store
 
@@ -19,7 +19,7 @@ from test_import import HEADER, ROWS
 def full_store(store, tmp_path):
     import openpyxl
 
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     import_file(store, write_csv(tmp_path / "a.csv", HEADER, ROWS))
     glat, glon = wgs84_to_gcj02(lat=39.70, lon=119.15)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from stations.coords import haversine_m
+from stations.geo import haversine_m
 from stations.errors import GeocodeError, ValidationError
 from stations.geocode import (
     AmapGeocoder,
@@ -44,7 +44,7 @@ CHANGLI_WGS = {"lat": 39.7125, "lon": 119.1670}
 
 
 def _gcj(lat: float, lon: float) -> tuple[float, float]:
-    from fast_geocn.coord import wgs84_to_gcj02  # independent of stations.coords
+    from fast_geocn.coord import wgs84_to_gcj02  # independent of stations.geo
 
     g_lon, g_lat = wgs84_to_gcj02(lon, lat)
     return g_lat, g_lon

@@ -7,8 +7,8 @@ import json
 import openpyxl
 import pytest
 
-from stations.coords import haversine_m, wgs84_to_gcj02
-from stations.importer import import_file
+from stations.geo import haversine_m, wgs84_to_gcj02
+from stations.io.importer import import_file
 
 from conftest import snapshot, write_csv
 

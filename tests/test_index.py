@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from stations import coords
+from stations import geo as coords
 from stations.amenities import AMENITY_CODES
 from stations.errors import ValidationError
 from stations.index import EARTH_RADIUS_M, MASK_BUDGET_POINTS, Hit, StationIndex, nearest_bruteforce

@@ -13,7 +13,7 @@ import pytest
 
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.mapping import EMBED_MAX, MapIndex, build_map, grid_clusters, map_status_codes, resolve_tiles
 from stations.mapping import assets as A
 from stations.mapping.clusters import mercator_px
@@ -155,7 +155,7 @@ def test_bad_tile_settings_name_the_value_and_the_choices(tiles, tiles_crs, mess
 
 
 def test_an_amap_map_draws_stations_in_gcj02(sample_frame):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     m = build_map(sample_frame, tiles="amap")
     html = m.get_root().render()
@@ -241,7 +241,7 @@ def test_view_filters_by_status_and_amenity(sample_frame):
 
 
 def test_view_in_gcj02_returns_shifted_positions(sample_frame):
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     index = MapIndex(build_snapshot(sample_frame))
     rec = sample_frame.set_index("station_id").loc["CL-011"]
@@ -308,7 +308,7 @@ def test_search_places_outlines_and_transform_endpoints(client):
     bad = client.get("/api/v1/outlines/county?x=500&y=19")
     assert bad.status_code == 400 and bad.get_json()["errors"][0]["parameter"] == "x"
     t = client.get("/api/v1/transform?lat=39.7&lon=119.2&from=wgs84&to=gcj02").get_json()
-    from stations.coords import wgs84_to_gcj02
+    from stations.geo import wgs84_to_gcj02
 
     assert (t["lat"], t["lon"]) == pytest.approx(wgs84_to_gcj02(lat=39.7, lon=119.2), abs=1e-7)
 

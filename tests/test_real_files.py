@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stations.importer import import_file
+from stations.io.importer import import_file
 
 
 def _check_no_shift(store):

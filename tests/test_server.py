@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from stations.importer import import_file
+from stations.io.importer import import_file
 from stations.store import open_store
 
 from browser_util import serve

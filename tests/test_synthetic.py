@@ -18,7 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from stations import coords, hours, synthetic
+from stations import geo as coords, hours, synthetic
 from stations.amenities import parse_amenity_list
 from stations.records import FIELD_NAMES, validate_record
 
@@ -137,7 +137,7 @@ def test_typed_hours_mean_what_the_table_says():
 
 
 def test_national_csv_imports_back_to_the_same_records(tmp_path):
-    from stations import importer
+    from stations.io import importer
 
     path = synthetic.write_national_csv(tmp_path / "national.csv", 1_000, 5)
     raw = path.read_bytes()
@@ -260,7 +260,7 @@ def test_sample_csv_has_the_same_content(sample):
 
 
 def test_sample_imports_cleanly():
-    from stations import importer
+    from stations.io import importer
 
     for path in (SAMPLE_XLSX, SAMPLE_CSV):
         results, report = importer.prepare(path)

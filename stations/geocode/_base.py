@@ -190,13 +190,13 @@ def check_timeout(timeout_s: Any) -> float:
 
 
 def gcj02_to_wgs84(*, lat: float, lon: float) -> tuple[float, float]:
-    """GCJ-02 -> WGS-84 as ``(lat, lon)``, delegated to :mod:`stations.coords`.
+    """GCJ-02 -> WGS-84 as ``(lat, lon)``, delegated to :mod:`stations.geo`.
 
     Outside mainland China GCJ-02 equals WGS-84 and the point comes back unchanged.
     """
-    from .. import coords  # imported late: coords pulls in numpy and boundary data
+    from .. import geo  # imported late: geo pulls in numpy and boundary data
 
-    wgs_lat, wgs_lon = coords.gcj02_to_wgs84(lat=lat, lon=lon)
+    wgs_lat, wgs_lon = geo.gcj02_to_wgs84(lat=lat, lon=lon)
     return float(wgs_lat), float(wgs_lon)
 
 

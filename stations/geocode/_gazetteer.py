@@ -158,11 +158,11 @@ class Gazetteer:
 
     def all_points(self) -> None:
         """Compute every area's point now (about a second), converting cpca's points in one call."""
-        from .. import coords
+        from .. import geo
 
         todo = [c for c in self.info if c not in self._points and self.info[c].longitude and self.info[c].latitude]
         if todo:
-            lat, lon = coords.gcj02_to_wgs84(lat=[float(self.info[c].latitude) for c in todo],
+            lat, lon = geo.gcj02_to_wgs84(lat=[float(self.info[c].latitude) for c in todo],
                                              lon=[float(self.info[c].longitude) for c in todo])
             for code, wgs_lat, wgs_lon in zip(todo, lat.tolist(), lon.tolist()):
                 self.point(code, wgs=(wgs_lat, wgs_lon))

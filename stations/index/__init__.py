@@ -10,7 +10,7 @@ Exact
     exactly as great-circle distance does (k-nearest on raw degrees picks the wrong station
     for about 8.5 % of queries across China, planar projections for 1-12 % of k=5
     answers). Distances are great-circle metres on the sphere of
-    :func:`stations.coords.haversine_m`. Stations at equal distance come in row order,
+    :func:`stations.geo.haversine_m`. Stations at equal distance come in row order,
     and a tie at the k-th place is decided the same way. :func:`nearest_bruteforce` is the
     oracle the tests compare with.
 

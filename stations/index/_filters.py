@@ -65,7 +65,7 @@ def query_problems(*, lat: Any, lon: Any, k: Any, max_k: int, amenities: Any, op
                    arrival_speed_m_s: Any, circuity: Any, open_24h: Any, statuses: Any, access: Any,
                    max_distance_m: Any, include_imprecise: Any) -> list[Problem]:
     """Every problem of one query's arguments (the slow path, after a fast check failed)."""
-    from ..coords import validate_lat_lon
+    from ..geo import validate_lat_lon
 
     problems = list(validate_lat_lon(lat, lon))
     problems += validate_k(k, max_k)

@@ -5,7 +5,7 @@ sphere is ``c = 2 sin(theta / 2)`` for a central angle ``theta``, strictly incre
 ``[0, pi]``. Ordering stations by chord is therefore *exactly* ordering them by
 great-circle distance, and an ordinary Euclidean k-d tree over ``(x, y, z)`` answers
 great-circle k-nearest queries exactly. Metres come back as ``2 R asin(c / 2)`` with the
-radius of :func:`stations.coords.haversine_m`.
+radius of :func:`stations.geo.haversine_m`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-# Mean Earth radius (IUGG), the one stations.coords.haversine_m uses (tests check they agree).
+# Mean Earth radius (IUGG), the one stations.geo.haversine_m uses (tests check they agree).
 EARTH_RADIUS_M = 6_371_008.8
 _TWO_R = 2.0 * EARTH_RADIUS_M
 

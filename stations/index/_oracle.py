@@ -1,7 +1,7 @@
 """The brute-force oracle: every station's haversine distance, every filter checked directly.
 
 Shares nothing with the index but the record conventions: no unit vectors, no bit masks,
-no weekly slot tables. Distances come from :func:`stations.coords.haversine_m`, opening
+no weekly slot tables. Distances come from :func:`stations.geo.haversine_m`, opening
 states from :func:`stations.hours.state_at`, precision from
 :func:`stations.records.needs_review`. Tests compare the index with it; the benchmark times
 it as the "scan everything" baseline.
@@ -79,7 +79,7 @@ max_distance_m, include_imprecise
         Sorted by haversine distance, then row; at most ``k``.
     """
     from .. import hours
-    from ..coords import bearing_deg, haversine_m
+    from ..geo import bearing_deg, haversine_m
     from ..records import DEFAULT_TIMEZONE, needs_review
 
     slat = np.asarray(stations["lat"], dtype=np.float64)

@@ -31,7 +31,7 @@ class Hit(NamedTuple):
     """One station found: its row in the indexed data, id, distance and bearing from the query.
 
     ``distance_m`` is the great-circle distance in metres (sphere of radius
-    6,371,008.8 m, as :func:`stations.coords.haversine_m`); ``bearing_deg`` the initial
+    6,371,008.8 m, as :func:`stations.geo.haversine_m`); ``bearing_deg`` the initial
     great-circle bearing from the query point to the station, degrees clockwise from north
     in [0, 360), 0 when they coincide.
     """
@@ -297,7 +297,7 @@ class StationIndex:
         distances_m : numpy.ndarray of float64, shape (m, k)
             Great-circle metres, ``inf`` where fewer than ``k``.
         """
-        from ..coords import validate_lat_lon
+        from ..geo import validate_lat_lon
 
         lats = np.asarray(lats, dtype=np.float64).ravel()
         lons = np.asarray(lons, dtype=np.float64).ravel()

@@ -116,7 +116,7 @@ def header_crs(column: str | None) -> str | None:
     m = re.search(r"[（(【\[](.*?)[)）】\]]", column)
     if not m:
         return None
-    from ..coords import parse_crs
+    from ..geo import parse_crs
 
     try:
         return parse_crs(m.group(1))

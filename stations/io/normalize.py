@@ -149,7 +149,7 @@ def _split_lonlat(series: pd.Series, n: int) -> tuple[np.ndarray, np.ndarray, np
 
 def _coordinates(raw: RawTable, cmap: ColumnMap, default_crs: str, results: list[RowResult]) -> None:
     """Fill lat/lon/raw_* of every row, vectorised; record coordinate problems per row."""
-    from .. import coords
+    from .. import geo
 
     frame, f = raw.frame, cmap.fields
     n = len(frame)
@@ -184,11 +184,11 @@ def _coordinates(raw: RawTable, cmap: ColumnMap, default_crs: str, results: list
                 continue
             try:
                 if text not in parsed:
-                    parsed[text] = coords.parse_crs(text) or file_crs
+                    parsed[text] = geo.parse_crs(text) or file_crs
                 crs[i] = parsed[text]
             except ValueError:
                 results[i].errors.append(Problem("raw_crs", text, "unknown coordinate system",
-                                                 ", ".join(coords.CRS_NAMES) + " (or 高德/GCJ-02, 百度/BD-09, WGS84)",
+                                                 ", ".join(geo.CRS_NAMES) + " (or 高德/GCJ-02, 百度/BD-09, WGS84)",
                                                  results[i].row))
                 crs[i] = None
     has = ~np.isnan(lat) & ~np.isnan(lon)
@@ -207,11 +207,11 @@ def _coordinates(raw: RawTable, cmap: ColumnMap, default_crs: str, results: list
     swapped = np.zeros(n, bool)
     if has.any():
         idx = np.flatnonzero(has & ~out_of_range)
-        swapped_sub = coords.looks_swapped(lat[idx], lon[idx]) if len(idx) else np.zeros(0, bool)
+        swapped_sub = geo.looks_swapped(lat[idx], lon[idx]) if len(idx) else np.zeros(0, bool)
         swapped[idx] = np.asarray(swapped_sub, bool)
         # 纬度 116, 经度 39: out of range one way, inside China the other.
         for i in np.flatnonzero(out_of_range):
-            if abs(lon[i]) <= 90 and bool(coords.in_mainland_china(lon[i], lat[i])):
+            if abs(lon[i]) <= 90 and bool(geo.in_mainland_china(lon[i], lat[i])):
                 swapped[i] = True
     for i in np.flatnonzero(swapped):
         r = results[i]
@@ -228,7 +228,7 @@ def _coordinates(raw: RawTable, cmap: ColumnMap, default_crs: str, results: list
     wlat, wlon = np.full(n, np.nan), np.full(n, np.nan)
     for name in set(c for c in crs[ok]):
         sel = ok & (crs == name)
-        clat, clon = coords.to_wgs84(lat[sel], lon[sel], name, outside="nan")
+        clat, clon = geo.to_wgs84(lat[sel], lon[sel], name, outside="nan")
         wlat[sel], wlon[sel] = clat, clon
     outside = ok & np.isnan(wlat)
     for i in np.flatnonzero(outside):

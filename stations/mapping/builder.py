@@ -235,7 +235,7 @@ def _positions(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:
     lat, lon = frame["lat"].to_numpy(float), frame["lon"].to_numpy(float)
     if crs == "wgs84" or len(frame) == 0:
         return lat, lon
-    from ..coords import from_wgs84
+    from ..geo import from_wgs84
 
     glat, glon = from_wgs84(lat, lon, crs)
     return np.asarray(glat, float), np.asarray(glon, float)
@@ -264,7 +264,7 @@ def embed_data(frame: pd.DataFrame, *, crs: str = "wgs84", lang: str = "zh",
     popup content per station id (the API's feature properties, trimmed), ``outlines`` the
     county outlines around the stations (:func:`stations.mapping.outlines.outlines_near`).
     """
-    from ..export import records_of
+    from ..io.export import records_of
     from ..lookup import feature
     from ..records import needs_review
     from .outlines import outlines_near

@@ -155,7 +155,7 @@ class MapIndex:
                 if crs == "wgs84":
                     self._positions[crs] = (self._lat_w, self._lon_w)
                 else:
-                    from ..coords import from_wgs84
+                    from ..geo import from_wgs84
 
                     lat, lon = from_wgs84(self._lat_w, self._lon_w, crs)
                     self._positions[crs] = (np.asarray(lat, float), np.asarray(lon, float))

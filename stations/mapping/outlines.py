@@ -90,7 +90,7 @@ def _lines(geom: shapely.Geometry, tolerance: float, crs: str) -> list[str]:
             continue
         lat, lon = xy[:, 1], xy[:, 0]
         if crs != "wgs84":
-            from ..coords import from_wgs84
+            from ..geo import from_wgs84
 
             lat, lon = from_wgs84(lat, lon, crs)
         out.append(encode_polyline(lat, lon))

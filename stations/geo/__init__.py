@@ -19,18 +19,18 @@ Conventions
   which is what the vendors do. (Only :func:`to_wgs84` can instead refuse such points, since a
   "GCJ-02" point in Taipei usually means a mislabelled source.)
 * The GCJ-02/BD-09 formulas, their iterative inverses and why they are written here rather
-  than taken from a library are in :mod:`stations.shift`.
+  than taken from a library are in :mod:`stations.geo.shift`.
 
 Layout
 ------
 This module names the systems (:func:`parse_crs`), converts from and to any of them
 (:func:`to_wgs84`, :func:`from_wgs84`), tells whether points are in mainland China
 (:func:`in_mainland_china`) and validates positions (:func:`validate_lat_lon`,
-:func:`looks_swapped`). It re-exports, so that ``stations.coords`` stays the one import: the
-pairwise shifts (``wgs84_to_gcj02`` ... ``bd09_to_gcj02``, from :mod:`stations.shift`),
+:func:`looks_swapped`). It re-exports, so that ``stations.geo`` stays the one import: the
+pairwise shifts (``wgs84_to_gcj02`` ... ``bd09_to_gcj02``, from :mod:`stations.geo.shift`),
 :func:`haversine_m`, :func:`bearing_deg` and :data:`EARTH_RADIUS_M` (from
-:mod:`stations.geodesy`) and :data:`COAST_MARGIN_M` (from the private mainland gate,
-``stations._boundary``).
+:mod:`stations.geo.geodesy`) and :data:`COAST_MARGIN_M` (from the private mainland gate,
+``stations.geo._boundary``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import numpy as np
 from ._arrays import _as_arrays, _result
 from ._boundary import COAST_MARGIN_M as COAST_MARGIN_M
 from ._boundary import _in_mainland
-from .errors import CoordinateError, Problem
+from ..errors import CoordinateError, Problem
 from .geodesy import EARTH_RADIUS_M, bearing_deg, haversine_m
 from .shift import (
     _shifted_to_wgs,
@@ -192,7 +192,7 @@ def in_mainland_china(lat: Any, lon: Any) -> Any:
     box: Taiwan, Hong Kong, Macau and the neighbouring countries are outside. The sea within
     :data:`COAST_MARGIN_M` (3 km) of the mainland coast and its islands counts as inside, so
     piers and points a few hundred metres off the generalised coastline are in; land borders
-    are taken as drawn. See :func:`stations._boundary._boundary` for the details. The outline
+    are taken as drawn. See :func:`stations.geo._boundary._boundary` for the details. The outline
     is loaded on the first call (0.7 s) and cached.
 
     Parameters

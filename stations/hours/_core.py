@@ -1,7 +1,7 @@
 """Settings and the opening-hours parser wrapper shared by the hours modules.
 
-Private plumbing of :mod:`stations.hours`, :mod:`stations.hours_text` and
-:mod:`stations.hours_week`: the settings (re-exported by :mod:`stations.hours`), time zones,
+Private plumbing of :mod:`stations.hours`, :mod:`stations.hours.text` and
+:mod:`stations.hours.week`: the settings (re-exported by :mod:`stations.hours`), time zones,
 compiling an expression once per (hours, zone, country) with the real parser
 (``opening_hours``), and state names, where a rule whose only modifier is a comment is
 ``"unknown"`` as the OSM specification says (see :mod:`stations.hours`).
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import opening_hours as _oh
 
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 # --------------------------------------------------------------------------------------
 # Settings

@@ -15,12 +15,12 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .errors import Problem
-from .io.columns import map_columns
-from .io.normalize import RowResult, normalize_rows
-from .io.readers import read_table
-from .records import FIELD_NAMES, needs_review
-from .store import Change, StationStore
+from ..errors import Problem
+from .columns import map_columns
+from .normalize import RowResult, normalize_rows
+from .readers import read_table
+from ..records import FIELD_NAMES, needs_review
+from ..store import Change, StationStore
 
 DUPLICATE_RADIUS_M = 50.0
 SAME_POSITION_M = 1.0
@@ -89,7 +89,7 @@ def find_duplicates(incoming: list[dict], others: Iterable[dict]) -> list[dict]:
     """
     from scipy.spatial import cKDTree
 
-    from .coords import haversine_m
+    from ..geo import haversine_m
 
     def usable(r: dict) -> bool:
         return r.get("lat") is not None and not needs_review(r.get("geocode_precision"))

@@ -4,7 +4,7 @@ Union staff type hours in Chinese, English or OSM-ish text (``周一至周五8:0
 ``全天``, ``8点-18点``, ``Mo-Fr 8:00-18:00``). :func:`normalize_hours` returns a valid OSM
 ``opening_hours`` string, checked with the real parser, or says the hours are unknown: text it
 does not understand gives ``opening_hours=None``, never a string that would evaluate as
-closed. Times of day and time ranges are read by ``stations._hours_clock``. Both names are
+closed. Times of day and time ranges are read by ``stations.hours._clock``. Both names are
 also importable from :mod:`stations.hours`, which evaluates the result.
 """
 
@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import opening_hours as _oh
 
-from ._hours_clock import _MOD, _POINT, _RANGE_SEP, _RANGE_SEP_RE, _match_time_range, _NotUnderstood
-from ._hours_core import _normalized
+from ._clock import _MOD, _POINT, _RANGE_SEP, _RANGE_SEP_RE, _match_time_range, _NotUnderstood
+from ._core import _normalized
 
 __all__ = ["HoursParse", "normalize_hours"]
 

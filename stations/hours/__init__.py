@@ -33,11 +33,11 @@ Layout
 This module validates and evaluates hours: :func:`is_valid`, :func:`validation_problem`,
 :func:`state_at`, :func:`next_change`, :func:`is_24_7` and :func:`open_status`. It re-exports,
 so that ``stations.hours`` stays the one import: :func:`normalize_hours` and
-:class:`HoursParse` (reading typed text, :mod:`stations.hours_text`), :func:`week_slots` and
-:func:`week_slots_exact` (the weekly slot table, :mod:`stations.hours_week`), and the settings
+:class:`HoursParse` (reading typed text, :mod:`stations.hours.text`), :func:`week_slots` and
+:func:`week_slots_exact` (the weekly slot table, :mod:`stations.hours.week`), and the settings
 :data:`DEFAULT_TZ`, :data:`DEFAULT_COUNTRY`, :data:`MAX_INTERVAL_DAYS` and
 :data:`TYPICAL_SHARE` (documented where they are defined, with the parser wrapper, in
-``stations._hours_core``).
+``stations.hours._core``).
 
 .. _opening-hours-py: https://github.com/remi-dupre/opening-hours-rs
 """
@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import opening_hours as _oh
 
-from ._hours_core import (
+from ._core import (
     DEFAULT_COUNTRY,
     DEFAULT_TZ,
     MAX_INTERVAL_DAYS,
@@ -62,11 +62,11 @@ from ._hours_core import (
     _tz_key,
     _zone,
 )
-from .errors import Problem, ValidationError
-from .hours_text import HoursParse, normalize_hours
-from .hours_text import _normalize_cached as _normalize_cached  # re-exported: tests clear its cache
-from .hours_week import _profile as _profile  # re-exported: tests clear its cache
-from .hours_week import week_slots, week_slots_exact
+from ..errors import Problem, ValidationError
+from .text import HoursParse, normalize_hours
+from .text import _normalize_cached as _normalize_cached  # re-exported: tests clear its cache
+from .week import _profile as _profile  # re-exported: tests clear its cache
+from .week import week_slots, week_slots_exact
 
 __all__ = [
     "DEFAULT_COUNTRY",

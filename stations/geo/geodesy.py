@@ -3,7 +3,7 @@
 Every distance is in metres on a sphere of radius :data:`EARTH_RADIUS_M`, within 0.5 % of the
 ellipsoidal distance. Arguments are ``lat1, lon1, lat2, lon2`` (in that order); Python scalars
 give Python floats, anything array-like gives numpy arrays, broadcast together; NaN gives NaN.
-Also importable from :mod:`stations.coords`.
+Also importable from :mod:`stations.geo`.
 """
 
 from __future__ import annotations

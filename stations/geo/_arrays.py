@@ -1,7 +1,7 @@
 """Scalar-or-array plumbing shared by the coordinate modules.
 
-Every public function of :mod:`stations.coords`, :mod:`stations.shift` and
-:mod:`stations.geodesy` takes Python scalars or anything array-like: scalars give Python
+Every public function of :mod:`stations.geo`, :mod:`stations.geo.shift` and
+:mod:`stations.geo.geodesy` takes Python scalars or anything array-like: scalars give Python
 floats (or bools) back, arrays give numpy arrays, broadcast together.
 """
 

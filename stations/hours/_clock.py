@@ -1,4 +1,4 @@
-"""Times of day and time ranges as people type them, for :mod:`stations.hours_text`.
+"""Times of day and time ranges as people type them, for :mod:`stations.hours.text`.
 
 Reads ``8:00``, ``8点半``, ``下午5点``, ``7am``, ``noon``, ``次日8:00`` and ranges of two of them
 (``上午8点-下午5点半``, ``20:00-次日8:00``, ``1-5pm``) into minutes after midnight, or raises

@@ -16,8 +16,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .errors import ImportFileError
-from .records import FIELD_NAMES
+from ..errors import ImportFileError
+from ..records import FIELD_NAMES
 
 EXPORT_FORMATS = ("geojson", "csv", "gpkg")
 
@@ -35,7 +35,7 @@ def records_of(frame: pd.DataFrame) -> list[dict]:
 
 def feature(rec: dict, *, derived: bool = True) -> dict:
     """One GeoJSON Feature for a record (RFC 7946: [longitude, latitude], WGS-84)."""
-    from .hours import is_24_7
+    from ..hours import is_24_7
 
     props = {k: rec.get(k) for k in FIELD_NAMES if k not in ("lat", "lon")}
     if derived:
@@ -71,7 +71,7 @@ def write_csv(records: Iterable[dict], path: Path) -> None:
 
 def write_gpkg(records: Iterable[dict], path: Path) -> None:
     """A fresh GeoPackage with the same layout as the store (one "export" batch of adds)."""
-    from .store import Change, GeoPackageStore
+    from ..store import Change, GeoPackageStore
 
     if path.exists():
         path.unlink()

@@ -5,11 +5,11 @@ several hundred metres (500-560 m in Hebei); ``"bd09"`` (Baidu 百度, ``bd09ll`
 GCJ-02 plus a further rotation and offset (1.3-1.4 km from WGS-84 in Hebei). Every function
 takes ``lat`` and ``lon`` (in that order, best passed by keyword) and returns ``(lat, lon)``;
 Python scalars give Python floats, anything array-like gives numpy arrays; NaN stays NaN. All
-of them are also importable from :mod:`stations.coords`, which adds :func:`~stations.coords.to_wgs84`
-and :func:`~stations.coords.from_wgs84` for any system by name.
+of them are also importable from :mod:`stations.geo`, which adds :func:`~stations.geo.to_wgs84`
+and :func:`~stations.geo.from_wgs84` for any system by name.
 
 * The shifts exist only inside mainland China, decided by
-  :func:`~stations.coords.in_mainland_china` on the WGS-84 position. Outside it the three
+  :func:`~stations.geo.in_mainland_china` on the WGS-84 position. Outside it the three
   systems coincide: converting leaves the point unchanged, which is what the vendors do.
 * Forward formulas are the public "eviltransform" ones (Krasovsky 1940 ellipsoid,
   ``a = 6378245.0``, ``ee = 0.00669342162296594323``; BD-09 with ``x_pi = pi * 3000 / 180``).

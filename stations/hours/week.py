@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import opening_hours as _oh
 
-from ._hours_core import (
+from ._core import (
     DEFAULT_COUNTRY,
     DEFAULT_TZ,
     TYPICAL_SHARE,
@@ -28,7 +28,7 @@ from ._hours_core import (
     _tz_key,
     _zone,
 )
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 __all__ = ["week_slots", "week_slots_exact"]
 

