@@ -1,18 +1,85 @@
-"""All configuration in one place.
+"""All configuration in one place: one typed :class:`Settings` object.
 
 Settings come from, in increasing priority: the defaults below, an optional INI file
-(``[stations]`` section, path in ``STATIONS_CONFIG``), and ``STATIONS_<NAME>`` environment
-variables. They are read by :func:`load_settings`, which the CLI and ``create_app`` call —
-never at import time. Every setting is documented in :data:`SETTINGS`; a test checks that
-each one is also described in the README.
+(``[stations]`` section, path in ``STATIONS_CONFIG``), ``STATIONS_<NAME>`` environment
+variables and the caller's overrides. :func:`load_settings` builds the object once — the CLI
+and ``create_app`` call it, never at import time — and it is handed down to the app, the
+service, the index and the CLI commands, which read its attributes (``settings.max_k``).
+Nothing else repeats a default: speeds, modes, circuity, time zone and limits live here.
+
+Every setting is documented by its field's ``help``; a test checks that each one is also
+described in the README. ``Settings`` is also a read-only mapping (``settings["max_k"]``), so
+code that takes a plain mapping of options (the geocoder chain) can be given it.
 """
 
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .errors import Problem, ValidationError
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings(Mapping):
+    """The service's settings (see the README's settings table)."""
+
+    store: str = _setting("var/stations.gpkg", "Station store: a GeoPackage file path.")
+    geocoders: str = _setting("offline", "Geocoding chain, comma-separated, tried in order: nominatim, amap, offline.")
+    geocode_cache: str = _setting("var/geocode-cache.sqlite", "On-disk geocoding cache (SQLite).")
+    nominatim_url: str = _setting("", "Base URL of a self-hosted Nominatim, e.g. http://127.0.0.1:8080.")
+    amap_key: str = _setting("", "Amap (高德) web-service key for the Amap geocoder.")
+    amap_url: str = _setting("https://restapi.amap.com/v3/geocode/geo", "Amap geocode v3 endpoint.")
+    geocode_timeout_s: float = _setting(5.0, "Timeout of one online geocoding request, seconds.")
+    geocode_min_interval_s: float = _setting(1.0, "Minimum interval between requests to one online geocoder, seconds.")
+    import_max_mb: float = _setting(200.0, "Largest import file accepted, megabytes.")
+    walk_speed_kmh: float = _setting(4.5, "Walking speed (DOMAIN: 4.5-5 km/h; the lower end: workers carry tools).")
+    ebike_speed_kmh: float = _setting(15.0, "E-bike speed (DOMAIN: 12-18 km/h city average; legal cap 25).")
+    tricycle_speed_kmh: float = _setting(10.0, "Tricycle speed (assumption: between walking and e-bike).")
+    car_speed_kmh: float = _setting(30.0, "Car speed in city traffic (assumption).")
+    circuity: float = _setting(1.3, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities).")
+    timezone: str = _setting("Asia/Shanghai", "Time zone of stations and of times given without an offset.")
+    max_k: int = _setting(100, "Largest k a nearest query may ask for.")
+    batch_max_points: int = _setting(10000, "Largest number of points in one batch-nearest request.")
+    page_max: int = _setting(5000, "Largest page of stations in one GeoJSON response.")
+    tiles: str = _setting("none", "Basemap: none (local county outlines only), osm, amap, tencent, or a URL template.")
+    tiles_crs: str = _setting("wgs84", "Coordinate system of a custom tile URL template: wgs84 or gcj02.")
+    host: str = _setting("127.0.0.1", "Address `stations serve` listens on.")
+    port: int = _setting(8000, "Port `stations serve` listens on.")
+    workers: int = _setting(2, "Worker processes for `stations serve`.")
+
+    # A read-only mapping of the same values, for code that takes options as a mapping.
+    def __getitem__(self, name: str) -> Any:
+        if name not in BY_NAME:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BY_NAME)
+
+    def __len__(self) -> int:
+        return len(BY_NAME)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with ``changes`` (checked and coerced like any other source)."""
+        return _build({**dict(self), **changes}, source="setting")
+
+    @property
+    def speeds_m_s(self) -> dict[str, float]:
+        """Travel speeds by mode (walk, ebike, tricycle, car) in metres per second."""
+        return {mode: getattr(self, f"{mode}_speed_kmh") / 3.6 for mode in MODES}
+
+
+MODES = ("walk", "ebike", "tricycle", "car")
+"""Travel modes, each with a ``<mode>_speed_kmh`` setting."""
 
 
 @dataclass(frozen=True)
@@ -20,80 +87,61 @@ class Setting:
     name: str
     default: Any
     help: str
+    kind: type
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("store", "var/stations.gpkg", "Station store: a GeoPackage path (default) or a postgresql:// URL."),
-    Setting("geocoders", "offline", "Geocoding chain, comma-separated, tried in order: nominatim, amap, offline."),
-    Setting("geocode_cache", "var/geocode-cache.sqlite", "On-disk geocoding cache (SQLite)."),
-    Setting("nominatim_url", "", "Base URL of a self-hosted Nominatim, e.g. http://127.0.0.1:8080."),
-    Setting("amap_key", "", "Amap (高德) web-service key for the Amap geocoder."),
-    Setting("amap_url", "https://restapi.amap.com/v3/geocode/geo", "Amap geocode v3 endpoint."),
-    Setting("geocode_timeout_s", 5.0, "Timeout of one online geocoding request, seconds."),
-    Setting("geocode_min_interval_s", 1.0, "Minimum interval between requests to one online geocoder, seconds."),
-    Setting("import_max_mb", 200.0, "Largest import file accepted, megabytes."),
-    Setting("walk_speed_kmh", 4.5, "Walking speed (DOMAIN: 4.5-5 km/h; the lower end: workers carry tools)."),
-    Setting("ebike_speed_kmh", 15.0, "E-bike speed (DOMAIN: 12-18 km/h city average; legal cap 25)."),
-    Setting("tricycle_speed_kmh", 10.0, "Tricycle speed (assumption: between walking and e-bike)."),
-    Setting("car_speed_kmh", 30.0, "Car speed in city traffic (assumption)."),
-    Setting("circuity", 1.3, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities)."),
-    Setting("max_k", 100, "Largest k a nearest query may ask for."),
-    Setting("batch_max_points", 10000, "Largest number of points in one batch-nearest request."),
-    Setting("page_max", 5000, "Largest page of stations in one GeoJSON response."),
-    Setting("tiles", "none", "Basemap: none (local county outlines only), osm, amap, tencent, or a URL template."),
-    Setting("tiles_crs", "wgs84", "Coordinate system of a custom tile URL template: wgs84 or gcj02."),
-    Setting("host", "127.0.0.1", "Address `stations serve` listens on."),
-    Setting("port", 8000, "Port `stations serve` listens on."),
-    Setting("workers", 2, "gunicorn worker processes for `stations serve`."),
-)
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], type(f.default)) for f in dataclasses.fields(Settings))
 BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def _coerce(setting: Setting, value: Any) -> Any:
-    kind = type(setting.default)
-    if isinstance(value, kind):
+def _coerce(setting: Setting, value: Any, problems: list[Problem]) -> Any:
+    kind = setting.kind
+    if isinstance(value, kind) and not isinstance(value, bool):
         return value
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        from .errors import ValidationError, Problem
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            pass
+    problems.append(Problem(setting.name, value, "wrong type", f"a {kind.__name__}"))
+    return setting.default
 
-        raise ValidationError.from_problems(
-            [Problem(setting.name, value, "wrong type", f"a {kind.__name__}")], what="setting") from None
+
+def _build(values: Mapping[str, Any], *, source: str) -> Settings:
+    problems: list[Problem] = []
+    unknown = [k for k in values if k not in BY_NAME]
+    problems += [Problem(source, k, "unknown setting", ", ".join(BY_NAME)) for k in unknown]
+    typed = {k: _coerce(BY_NAME[k], v, problems) for k, v in values.items() if k in BY_NAME}
+    for name in ("max_k", "batch_max_points", "page_max", "workers"):
+        if name in typed and typed[name] < 1:
+            problems.append(Problem(name, typed[name], "out of range", "a whole number >= 1"))
+    for name in ("walk_speed_kmh", "ebike_speed_kmh", "tricycle_speed_kmh", "car_speed_kmh", "import_max_mb"):
+        if name in typed and not typed[name] > 0:
+            problems.append(Problem(name, typed[name], "out of range", "a number > 0"))
+    if "circuity" in typed and not 1.0 <= typed["circuity"] <= 2.0:
+        problems.append(Problem("circuity", typed["circuity"], "out of range", "1.0 to 2.0 (cities: 1.2-1.4)"))
+    if problems:
+        raise ValidationError.from_problems(problems, what="settings")
+    return Settings(**typed)
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> dict:
-    """Return the settings dict: defaults < INI file < environment < ``overrides``.
+def load_settings(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings: defaults < INI file < environment < ``overrides`` (``None`` values skipped).
 
-    Unknown names in ``overrides`` raise :class:`~stations.errors.ValidationError` listing
-    the known ones.
+    Raises :class:`~stations.errors.ValidationError` naming every unknown setting (with the
+    known ones) and every value of the wrong type or out of range.
     """
-    from .errors import Problem, ValidationError
-
     env = os.environ if environ is None else environ
-    out = {s.name: s.default for s in SETTINGS}
+    values: dict[str, Any] = {}
     path = env.get("STATIONS_CONFIG")
     if path:
         parser = configparser.ConfigParser()
         parser.read(path, encoding="utf-8")
         if parser.has_section("stations"):
-            for key, value in parser.items("stations"):
-                if key in BY_NAME:
-                    out[key] = _coerce(BY_NAME[key], value)
-    for s in SETTINGS:
-        key = f"STATIONS_{s.name.upper()}"
-        if key in env:
-            out[s.name] = _coerce(s, env[key])
-    bad = [k for k in (overrides or {}) if k not in BY_NAME]
-    if bad:
-        raise ValidationError.from_problems(
-            [Problem("setting", k, "unknown setting", ", ".join(BY_NAME)) for k in bad], what="settings")
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            out[key] = _coerce(BY_NAME[key], value)
-    return out
-
-
-def speeds_m_s(settings: Mapping[str, Any]) -> dict[str, float]:
-    """Travel speeds by mode in metres per second."""
-    return {mode: float(settings[f"{mode}_speed_kmh"]) / 3.6 for mode in ("walk", "ebike", "tricycle", "car")}
+            values.update({k: v for k, v in parser.items("stations") if k in BY_NAME})
+    values.update({s.name: env[f"STATIONS_{s.name.upper()}"] for s in SETTINGS if f"STATIONS_{s.name.upper()}" in env})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _build(values, source="setting")

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 import orjson
 
 from .amenities import AMENITY_CODES
+from .config import Settings
 from .errors import Problem, ValidationError
 from .navigation import navigation_links, osm_point, osm_route
 from .records import ACCESS_LABELS, ENTRY_LABELS, STATUS_LABELS
@@ -35,10 +36,8 @@ class Travel:
     circuity: float = 1.3
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "Travel":
-        from .config import speeds_m_s
-
-        return cls(speeds_m_s=speeds_m_s(settings), circuity=float(settings["circuity"]))
+    def from_settings(cls, settings: Settings) -> "Travel":
+        return cls(speeds_m_s=settings.speeds_m_s, circuity=settings.circuity)
 
     def __post_init__(self) -> None:
         # Minutes per great-circle metre, by mode: the hot path multiplies once per mode.
