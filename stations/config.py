@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .errors import Problem, ValidationError
+from .travel import DEFAULT_CIRCUITY, MODES
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -41,11 +42,12 @@ class Settings(Mapping):
     geocode_timeout_s: float = _setting(5.0, "Timeout of one online geocoding request, seconds.")
     geocode_min_interval_s: float = _setting(1.0, "Minimum interval between requests to one online geocoder, seconds.")
     import_max_mb: float = _setting(200.0, "Largest import file accepted, megabytes.")
-    walk_speed_kmh: float = _setting(4.5, "Walking speed (DOMAIN: 4.5-5 km/h; the lower end: workers carry tools).")
-    ebike_speed_kmh: float = _setting(15.0, "E-bike speed (DOMAIN: 12-18 km/h city average; legal cap 25).")
-    tricycle_speed_kmh: float = _setting(10.0, "Tricycle speed (assumption: between walking and e-bike).")
-    car_speed_kmh: float = _setting(30.0, "Car speed in city traffic (assumption).")
-    circuity: float = _setting(1.3, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities).")
+    walk_speed_kmh: float = _setting(MODES["walk"].speed_kmh, "Walking speed, km/h (" + MODES["walk"].source + ").")
+    ebike_speed_kmh: float = _setting(MODES["ebike"].speed_kmh, "E-bike speed, km/h (" + MODES["ebike"].source + ").")
+    tricycle_speed_kmh: float = _setting(MODES["tricycle"].speed_kmh,
+                                         "Tricycle speed, km/h (" + MODES["tricycle"].source + ").")
+    car_speed_kmh: float = _setting(MODES["car"].speed_kmh, "Car speed, km/h (" + MODES["car"].source + ").")
+    circuity: float = _setting(DEFAULT_CIRCUITY, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities).")
     timezone: str = _setting("Asia/Shanghai", "Time zone of stations and of times given without an offset.")
     max_k: int = _setting(100, "Largest k a nearest query may ask for.")
     batch_max_points: int = _setting(10000, "Largest number of points in one batch-nearest request.")
@@ -76,10 +78,6 @@ class Settings(Mapping):
     def speeds_m_s(self) -> dict[str, float]:
         """Travel speeds by mode (walk, ebike, tricycle, car) in metres per second."""
         return {mode: getattr(self, f"{mode}_speed_kmh") / 3.6 for mode in MODES}
-
-
-MODES = ("walk", "ebike", "tricycle", "car")
-"""Travel modes, each with a ``<mode>_speed_kmh`` setting."""
 
 
 @dataclass(frozen=True)
@@ -118,9 +116,12 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
     for name in ("max_k", "batch_max_points", "page_max", "workers"):
         if name in typed and typed[name] < 1:
             problems.append(Problem(name, typed[name], "out of range", "a whole number >= 1"))
-    for name in ("walk_speed_kmh", "ebike_speed_kmh", "tricycle_speed_kmh", "car_speed_kmh", "import_max_mb"):
-        if name in typed and not typed[name] > 0:
-            problems.append(Problem(name, typed[name], "out of range", "a number > 0"))
+    if "import_max_mb" in typed and not typed["import_max_mb"] > 0:
+        problems.append(Problem("import_max_mb", typed["import_max_mb"], "out of range", "a number > 0"))
+    for mode in MODES.values():
+        name = f"{mode.code}_speed_kmh"
+        if name in typed and not 0 < typed[name] <= mode.max_speed_kmh:
+            problems.append(Problem(name, typed[name], "out of range", f"more than 0 and at most {mode.max_speed_kmh:g}"))
     if "circuity" in typed and not 1.0 <= typed["circuity"] <= 2.0:
         problems.append(Problem("circuity", typed["circuity"], "out of range", "1.0 to 2.0 (cities: 1.2-1.4)"))
     if problems:
