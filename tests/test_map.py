@@ -103,7 +103,7 @@ def test_a_folium_icon_added_by_a_caller_gets_local_awesome_markers(sample_frame
     m = build_map(sample_frame, assets="url")
     folium.Marker([39.7, 119.2], icon=folium.Icon(icon="info-sign")).add_to(m)
     refs = _asset_refs(m.get_root().render())
-    assert "/static/vendor/awesome-markers/leaflet.awesome-markers.js" in refs
+    assert A.default_assets().url("vendor/awesome-markers/leaflet.awesome-markers.js") in refs
     assert not [r for r in refs if not r.startswith("/static/")]
 
 
