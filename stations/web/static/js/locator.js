@@ -4,7 +4,8 @@
  * or a typed place (/api/v1/places). The nearest stations come from /api/v1/nearest in the
  * map's system, with their distance, minutes on foot and by e-bike, open status and map
  * status (station.map_status: the legend's code, stations.mapping.status), amenities and
- * navigation links, all computed by the server (one link per map app). The last answer is kept in
+ * navigation links, all computed by the server (one link per map app): the page neither
+ * converts coordinates nor decides whether a station is open. The last answer is kept in
  * localStorage and shown when the network drops. Station text is only ever set with
  * textContent or the escaping helpers of stations-common.js.
  */
