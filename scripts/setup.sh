@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: a virtual environment with the project and its
 # test tools, the Debian packages the tests need (with --test), and the web assets from
-# npm. Each step is skipped when it is already done.
+# npm, copied into the package (stations/web/static/vendor: package data, so a wheel built
+# afterwards carries them). Each step is skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

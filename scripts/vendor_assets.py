@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Copy the front-end files the pages use from node_modules/ into static/vendor/.
+"""Copy the front-end files the pages use from node_modules/ into stations/web/static/vendor/.
 
 Run by scripts/setup.sh after ``npm ci``. Copies exactly the files listed in
-``stations.mapping.assets.VENDOR_FILES`` and assembles ``static/vendor/icons.svg``, a sprite
-of the Font Awesome (solid) icons the pages use (``sprite_icons()``), so pages load a few
-kilobytes of icons instead of the whole icon font. Fails, naming the file, if a package or
-file is missing (run ``npm ci`` first). Writes ``static/vendor/VERSIONS.txt`` (package
-versions, for the record).
+``stations.mapping.assets.VENDOR_FILES`` into ``VENDOR_DIR`` (inside the package, so a
+wheel or sdist built afterwards carries them; git ignores them) and assembles
+``icons.svg`` there, a sprite of the Font Awesome (solid) icons the pages use
+(``sprite_icons()``), so pages load a few kilobytes of icons instead of the whole icon font.
+Fails, naming the file, if a package or file is missing (run ``npm ci`` first). Writes
+``VERSIONS.txt`` there (package versions, for the record).
 """
 
 from __future__ import annotations

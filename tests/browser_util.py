@@ -1,7 +1,8 @@
 """Drive Debian's headless chromium against a real server: for the browser tests and benchmarks.
 
 * :func:`serve` starts ``stations serve`` (gunicorn) on a free 127.0.0.1 port with a given
-  store and settings, waits until it answers, and stops it (by its process id) at the end.
+  store and settings, waits until it answers, and stops it (by its process id) at the end;
+  by default the source tree's package, or any installed ``stations`` command.
 * :class:`Browser` is chromium through selenium and Debian's chromedriver (never a
   downloaded browser), with a fresh profile, every network request recorded from the
   DevTools performance log, and geolocation faked through DevTools.
@@ -22,7 +23,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,14 +57,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(store: str | Path, *, env: Mapping[str, str] | None = None, workers: int = 1,
-          timeout_s: float = 60.0) -> Iterator[str]:
-    """Run ``stations --store STORE serve`` on a free loopback port; yield its base URL."""
+          timeout_s: float = 60.0, command: Sequence[str] = (sys.executable, "-m", "stations.cli"),
+          cwd: str | Path = ROOT) -> Iterator[str]:
+    """Run ``stations --store STORE serve`` on a free loopback port; yield its base URL.
+
+    ``command`` is the ``stations`` command (default: this interpreter's ``-m stations.cli``,
+    which from ``cwd``, the repository, imports the source tree), run in ``cwd``.
+    """
     port = free_port()
     full_env = {**os.environ, **(env or {})}
-    cmd = [sys.executable, "-m", "stations.cli", "--store", str(store), "serve", "--host", "127.0.0.1",
+    cmd = [*command, "--store", str(store), "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -7,8 +7,11 @@ the local outline layer (``tiles=none``). Skipped only when chromium is not inst
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import time
+import urllib.request
 
 import pytest
 
@@ -24,6 +27,7 @@ HEADER = ["站点编号", "站点名称", "地址", "经度", "纬度", "开放�
 EXTRA = [
     ["XSS-1", XSS, '<script>window.__pwned=2</script>', 119.17, 39.72, "24/7", "微波炉、厕所", "所有人", "正常", ""],
     ["XSS-2", XSS2, "昌黎县", 119.1705, 39.7205, "24/7", "厕所", "所有人", "正常", ""],
+    ["TMP-1", "暂停的驿站", "昌黎县", 119.18, 39.73, "24/7", "厕所", "所有人", "暂停开放", "装修"],
 ]
 DEG_PER_M = 1 / 111_194.93  # degrees of latitude per metre on the mean sphere
 
@@ -98,7 +102,7 @@ def test_map_loads_offline_and_draws_clusters(server, browser):
     browser.get(server + "/map")
     browser.wait("window.stationsMapView && stationsMapView.ready")
     assert browser.js("return document.querySelectorAll('.st-cl').length") >= 2  # Changli and Yu county
-    assert browser.js("return stationsMapView.matched") == 26  # 24 sample stations and 2 XSS ones
+    assert browser.js("return stationsMapView.matched") == 27  # 24 sample stations, 2 XSS ones and TMP-1
     assert browser.js("return typeof L") == "object"
     urls = browser.collect().urls()
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in urls)
@@ -114,6 +118,8 @@ def test_map_popup_shows_the_station(server, browser, frame):
     _open_map_at(browser, server, lat=rec["lat"], lon=rec["lon"])
     text = _click_marker(browser, rec["name"])
     assert rec["name"] in text and "24小时开放" in text
+    # the status the server gave the marker (stations.mapping.status) colours the popup
+    assert "st-s-open_24h" in browser.js("return document.querySelector('.leaflet-popup .st-status').className")
     assert "微波炉" in text and "Microwave" in text  # amenities in Chinese and English
     assert "所有人" in text or "户外劳动者" in text  # who may use it
     amap = browser.js("return document.querySelector('.leaflet-popup a.st-nav-amap').href")
@@ -284,12 +290,66 @@ def test_map_planning_control_shows_the_problem_detail_for_an_unknown_area(serve
     assert all("/api/v1/coverage?" in m and "404" in m for m in severe), severe
 
 
-def test_map_planning_shifts_gaps_to_gcj02_like_the_server(server, browser):
-    from stations.geo import wgs84_to_gcj02
+def test_map_popup_of_a_temporarily_closed_station_says_so(server, browser, frame):
+    rec = frame.loc["TMP-1"]  # its hours say 24/7: only the server's status says it is closed
+    _open_map_at(browser, server, lat=rec["lat"], lon=rec["lon"])
+    text = _click_marker(browser, rec["name"])
+    assert "暂停开放" in text and "装修" in text and "24小时开放" not in text
+    assert "st-s-temporarily_closed" in browser.js(
+        "return document.querySelector('.leaflet-popup .st-status').className")
 
-    browser.get(server + "/map")
-    browser.wait("window.StationsPlanning")
-    for lat, lon in ((39.84, 114.58), (39.7125, 119.1637), (22.54, 114.05), (45.75, 126.63)):
-        got = browser.js(f"return StationsPlanning.wgsToGcj({lat}, {lon})")
-        want = wgs84_to_gcj02(lat=lat, lon=lon)
-        assert abs(got[0] - want[0]) < 1e-9 and abs(got[1] - want[1]) < 1e-9, (got, want)
+
+@pytest.fixture(scope="module")
+def gcj_server(store_path):
+    """A server whose basemap is GCJ-02 (local tiles: the Leaflet layers icon, so nothing leaves 127.0.0.1)."""
+    tiles = "/static/vendor/leaflet/images/layers.png?z={z}&x={x}&y={y}"
+    with serve(store_path, env={"STATIONS_TILES": tiles, "STATIONS_TILES_CRS": "gcj02"}, workers=1) as base:
+        yield base
+
+
+def test_map_planning_draws_gaps_where_the_server_puts_them_in_the_tiles_system(gcj_server, browser):
+    _run_coverage(browser, gcj_server, "130726", cell_m=500)
+    urls = [u for u in browser.collect().urls() if "/api/v1/coverage?" in u]
+    assert urls and all("crs=gcj02" in u for u in urls)
+    with urllib.request.urlopen(urls[-1], timeout=60) as resp:
+        answer = json.load(resp)
+    assert answer["crs"] == "gcj02"
+    drawn = browser.js("return stationsMapView.planning.layer.getLayers().map(function (l) {"
+                       " var ll = l.getLatLngs(); while (Array.isArray(ll[0])) ll = ll[0];"
+                       " return [l.feature.properties.gap_id, ll[0].lat, ll[0].lng]; })")
+    by_id = {f["properties"]["gap_id"]: f["geometry"] for f in answer["gaps"]["features"]}
+    assert len(drawn) == len(by_id) >= 1
+    for gap_id, lat, lon in drawn:  # the first vertex of each gap, as the server sent it
+        ring = by_id[gap_id]["coordinates"][0]
+        first = ring[0][0] if by_id[gap_id]["type"] == "MultiPolygon" else ring[0]
+        assert (lon, lat) == pytest.approx(tuple(first), abs=1e-9)
+
+
+def test_locator_cards_take_the_servers_map_status(server, phone, frame):
+    rec = frame.loc["CL-012"]  # open 24 hours
+    lat = rec["lat"] + 60 * DEG_PER_M
+    with urllib.request.urlopen(f"{server}/api/v1/nearest?lat={lat}&lon={rec['lon']}&k=1", timeout=30) as resp:
+        station = json.load(resp)["results"][0]["station"]
+    if "map_status" not in station:
+        pytest.skip("/api/v1/nearest results do not carry station.map_status yet (the locator colours by it)")
+    assert station["map_status"] == "open_24h"
+    phone.geolocation(lat=lat, lon=rec["lon"])
+    phone.get(server + "/")
+    phone.js("document.getElementById('locate').click()")
+    phone.wait("document.querySelectorAll('#results .card').length")
+    assert "st-s-open_24h" in phone.js("return document.querySelector('#results .card').className")
+    assert phone.js("return document.querySelectorAll('.leaflet-marker-icon.st-mk.st-s-open_24h').length") >= 1
+
+
+def test_locator_opens_from_its_service_worker_when_the_server_is_gone(store_path, phone):
+    with serve(store_path, env={"STATIONS_TILES": "none"}) as base:
+        with urllib.request.urlopen(base + "/sw.js", timeout=30) as resp:
+            cache = re.search(r'var CACHE = "([^"]+)"', resp.read().decode("utf-8"))[1]
+        phone.get(base + "/")
+        phone.wait("navigator.serviceWorker && navigator.serviceWorker.controller", timeout_s=30)
+        phone.js("caches.keys().then(function (k) { window.__cacheKeys = k; })")
+        assert phone.wait("window.__cacheKeys") == [cache]  # one cache, named after this deploy's assets
+    # the server has stopped: the page and its scripts come from the worker's cache
+    phone.get(base + "/")
+    phone.wait("window.stationsLocator && typeof L === 'object'", timeout_s=30)
+    assert phone.js("return document.getElementById('locate').innerText").strip() == "使用我的位置"

@@ -557,3 +557,29 @@ def test_public_names():
         "from_wgs84", "validate_lat_lon", "looks_swapped", "haversine_m", "bearing_deg",
     }
     assert CRS_NAMES == ("wgs84", "gcj02", "bd09", "cgcs2000")
+
+
+def test_geojson_from_wgs84_converts_every_position_and_keeps_the_rest():
+    """The coverage gaps a map on Amap tiles asks for: each vertex shifted as a point would be."""
+    beijing, taipei = [116.404, 39.915], [121.5, 25.03]  # [lon, lat], as GeoJSON has them
+    gaps = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"gap_id": 1}, "geometry": {"type": "Point", "coordinates": beijing}},
+        {"type": "Feature", "properties": {"gap_id": 2},
+         "geometry": {"type": "LineString", "coordinates": [taipei, [*beijing, 50.0]]}},
+        {"type": "Feature", "properties": {"gap_id": 3}, "geometry": None},
+    ]}
+    out = coords.geojson_from_wgs84(gaps, "gcj02")
+    # wandergis/coordtransform README: WGS-84 (lon 116.404, lat 39.915) is GCJ-02 (116.41024449916938, 39.91640428150164)
+    assert out["features"][0]["geometry"]["coordinates"] == pytest.approx(
+        [116.41024449916938, 39.91640428150164], abs=FORMULA_TOLERANCE_DEG)
+    line = out["features"][1]["geometry"]["coordinates"]
+    assert line[0] == taipei  # outside mainland China: unchanged
+    assert line[1] == pytest.approx([116.41024449916938, 39.91640428150164, 50.0], abs=FORMULA_TOLERANCE_DEG)
+    assert out["features"][2]["geometry"] is None
+    assert [f["properties"] for f in out["features"]] == [{"gap_id": 1}, {"gap_id": 2}, {"gap_id": 3}]
+    assert gaps["features"][0]["geometry"]["coordinates"] == beijing  # the input is left as it was
+    assert coords.geojson_from_wgs84(gaps, "wgs84") == gaps
+    bd = coords.geojson_from_wgs84(gaps, "bd09")["features"][0]["geometry"]["coordinates"]
+    assert (bd[1], bd[0]) == pytest.approx(wgs84_to_bd09(39.915, 116.404), abs=1e-12)
+    with pytest.raises(CoordinateError, match="Web Mercator"):
+        coords.geojson_from_wgs84(gaps, "EPSG:3857")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -103,7 +104,7 @@ def test_a_folium_icon_added_by_a_caller_gets_local_awesome_markers(sample_frame
     m = build_map(sample_frame, assets="url")
     folium.Marker([39.7, 119.2], icon=folium.Icon(icon="info-sign")).add_to(m)
     refs = _asset_refs(m.get_root().render())
-    assert "/static/vendor/awesome-markers/leaflet.awesome-markers.js" in refs
+    assert A.default_assets().url("vendor/awesome-markers/leaflet.awesome-markers.js") in refs
     assert not [r for r in refs if not r.startswith("/static/")]
 
 
@@ -313,13 +314,80 @@ def test_search_places_outlines_and_transform_endpoints(client):
     assert (t["lat"], t["lon"]) == pytest.approx(wgs84_to_gcj02(lat=39.7, lon=119.2), abs=1e-7)
 
 
-def test_pages_use_only_local_assets(client):
-    for path in ("/", "/?lang=en", "/map", "/map?lang=en"):
+def test_pages_use_only_local_versioned_assets_kept_for_a_year(client):
+    for path in ("/", "/?lang=en", "/map", "/map?lang=en", "/docs"):
         resp = client.get(path)
         assert resp.status_code == 200, path
         refs = _asset_refs(resp.get_data(as_text=True))
-        assert refs and all(r.startswith("/static/") for r in refs), (path, refs)
+        assert refs and all(re.fullmatch(r"/static/[^?]+\?v=[0-9a-f]{12}", r) for r in refs), (path, refs)
         for ref in refs:
-            assert client.get(ref).status_code == 200, ref
-    assert client.get("/sw.js").headers["Service-Worker-Allowed"] == "/"
-    assert client.get("/docs").status_code == 200
+            got = client.get(ref)
+            assert got.status_code == 200, ref
+            assert got.headers["Cache-Control"] == "public, max-age=31536000, immutable", ref
+    # the same file without its version, or with an old one, is revalidated at every use
+    bare = refs[0].split("?")[0]
+    assert client.get(bare).headers["Cache-Control"] == "no-cache"
+    assert client.get(bare + "?v=000000000000").headers["Cache-Control"] == "no-cache"
+    sw = client.get("/sw.js")
+    assert sw.headers["Service-Worker-Allowed"] == "/" and sw.headers["Cache-Control"] == "no-cache"
+    assert sw.mimetype == "text/javascript"
+
+
+def test_an_asset_version_is_the_sha256_of_its_bytes(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "a.js").write_bytes(b"abc")
+    static = A.StaticAssets(tmp_path)
+    # SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 b00361a3 96177a9c b410ff61 f20015ad (FIPS 180-2)
+    assert static.url("js/a.js") == "/static/js/a.js?v=ba7816bf8f01"
+    with pytest.raises(A.AssetError, match="'js/b.js'"):
+        static.url("js/b.js")
+
+
+def _served_assets(store) -> tuple[dict[str, str], str]:
+    """The locator's asset URLs (by path) and the service worker, from a freshly started app."""
+    client = create_app({"store": str(store)}).test_client()
+    refs = _asset_refs(client.get("/").get_data(as_text=True))
+    return {r.split("?")[0]: r for r in refs}, client.get("/sw.js").get_data(as_text=True)
+
+
+def test_a_changed_asset_gets_a_new_url_and_a_new_service_worker_cache(sample_store, tmp_path, monkeypatch):
+    static = tmp_path / "static"
+    shutil.copytree(A.STATIC_DIR, static)
+    monkeypatch.setattr(A, "STATIC_DIR", static)
+    before, sw_before = _served_assets(sample_store)
+    script = static / "js" / "locator.js"
+    script.write_bytes(script.read_bytes() + b"\n// the next deploy\n")
+    after, sw_after = _served_assets(sample_store)
+    assert after["/static/js/locator.js"] != before["/static/js/locator.js"]
+    assert after["/static/vendor/leaflet/leaflet.js"] == before["/static/vendor/leaflet/leaflet.js"]  # unchanged
+    cache = re.compile(r"var CACHE = \"(stations-[0-9a-f]{12})\"")
+    assert cache.search(sw_before)[1] != cache.search(sw_after)[1]
+    # the worker keeps exactly what the page loads, under the new URLs
+    assert set(json.loads(re.search(r"var SHELL = (\[.*?\]);", sw_after)[1])) == {"/", *after.values()}
+
+
+def test_coverage_gaps_come_in_the_map_system_asked_for(client):
+    from stations.geo import haversine_m, wgs84_to_gcj02
+
+    query = {"area": "130726", "cell_m": 500}  # 蔚县, whose 9 sample stations leave gaps
+    wgs = client.get("/api/v1/coverage", query_string=query).get_json()
+    gcj = client.get("/api/v1/coverage", query_string={**query, "crs": "gcj02"}).get_json()
+    assert (wgs["crs"], gcj["crs"]) == ("wgs84", "gcj02")
+    assert wgs["gaps"]["features"] and len(gcj["gaps"]["features"]) == len(wgs["gaps"]["features"])
+    for w, g in zip(wgs["gaps"]["features"], gcj["gaps"]["features"]):
+        assert g["properties"]["gap_id"] == w["properties"]["gap_id"]
+        ring_w, ring_g = w["geometry"]["coordinates"][0], g["geometry"]["coordinates"][0]
+        if w["geometry"]["type"] == "MultiPolygon":
+            ring_w, ring_g = ring_w[0], ring_g[0]
+        for (lon, lat), got in zip(ring_w, ring_g):
+            glat, glon = wgs84_to_gcj02(lat=lat, lon=lon)
+            assert got == pytest.approx([glon, glat], abs=1e-9)
+        p = g["properties"]  # the gap's label point moves with it
+        assert (p["lat"], p["lon"]) == pytest.approx(wgs84_to_gcj02(lat=w["properties"]["lat"],
+                                                                   lon=w["properties"]["lon"]), abs=1e-9)
+        # in Hebei the GCJ-02 shift is some 500 m (DOMAIN.md)
+        assert 300 < haversine_m(w["properties"]["lat"], w["properties"]["lon"], p["lat"], p["lon"]) < 800
+    assert gcj["perc_area_covered"] == wgs["perc_area_covered"]  # the same study, drawn elsewhere
+    bad = client.get("/api/v1/coverage", query_string={**query, "crs": "epsg3857"})
+    assert bad.status_code == 400
+    assert [(e["parameter"], e["value"]) for e in bad.get_json()["errors"]] == [("crs", "epsg3857")]

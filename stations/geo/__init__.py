@@ -24,7 +24,7 @@ Conventions
 Layout
 ------
 This module names the systems (:func:`parse_crs`), converts from and to any of them
-(:func:`to_wgs84`, :func:`from_wgs84`), tells whether points are in mainland China
+(:func:`to_wgs84`, :func:`from_wgs84`; GeoJSON with :func:`geojson_from_wgs84`), tells whether points are in mainland China
 (:func:`in_mainland_china`) and validates positions (:func:`validate_lat_lon`,
 :func:`looks_swapped`). It re-exports, so that ``stations.geo`` stays the one import: the
 pairwise shifts (``wgs84_to_gcj02`` ... ``bd09_to_gcj02``, from :mod:`stations.geo.shift`),
@@ -68,6 +68,7 @@ __all__ = [
     "bd09_to_wgs84",
     "to_wgs84",
     "from_wgs84",
+    "geojson_from_wgs84",
     "validate_lat_lon",
     "looks_swapped",
     "haversine_m",
@@ -344,6 +345,80 @@ def from_wgs84(lat: Any, lon: Any, crs: str) -> tuple[Any, Any]:
     if system == "gcj02":
         return wgs84_to_gcj02(lat, lon)
     return wgs84_to_bd09(lat, lon)
+
+
+def geojson_from_wgs84(obj: dict, crs: str) -> dict:
+    """A copy of a GeoJSON object with every position converted from WGS-84 to `crs`.
+
+    Parameters
+    ----------
+    obj : dict
+        A GeoJSON geometry (any type, GeometryCollection included), Feature or
+        FeatureCollection, with WGS-84 ``[lon, lat]`` positions (RFC 7946 order).
+    crs : str
+        Target system, as accepted by :func:`parse_crs`.
+
+    Returns
+    -------
+    dict
+        A new object of the same shape: positions in `crs` (each converted on its own, so a
+        polygon crossing the mainland boundary is shifted only where it is inside, as tiles in
+        `crs` are), a third value (altitude) kept, properties and other members shared with
+        `obj`. Features without geometry stay as they are.
+
+    Raises
+    ------
+    CoordinateError
+        For an unknown or missing `crs`.
+    """
+    _require_crs(crs)
+    found: list[list[float]] = []
+
+    def gather(coords: Any) -> Any:
+        found.extend(_positions(coords))
+        return coords
+
+    _map_coordinates(obj, gather)
+    lon = np.array([p[0] for p in found], dtype=np.float64)
+    lat = np.array([p[1] for p in found], dtype=np.float64)
+    new_lat, new_lon = from_wgs84(lat, lon, crs)
+    converted = iter(zip(new_lon.tolist(), new_lat.tolist()))
+
+    def rebuild(coords: Any) -> Any:
+        if _is_position(coords):
+            return [*next(converted), *coords[2:]]
+        return [rebuild(c) for c in coords]
+
+    return _map_coordinates(obj, rebuild)
+
+
+def _is_position(coords: Any) -> bool:
+    return bool(coords) and isinstance(coords[0], (int, float))
+
+
+def _positions(coords: Any):
+    """The positions of a GeoJSON ``coordinates`` member, in order."""
+    if _is_position(coords):
+        yield coords
+    else:
+        for c in coords:
+            yield from _positions(c)
+
+
+def _map_coordinates(obj: Any, fn) -> Any:
+    """A copy of a GeoJSON object with each geometry's ``coordinates`` replaced by ``fn(coordinates)``."""
+    if not isinstance(obj, dict):
+        return obj
+    kind = obj.get("type")
+    if kind == "FeatureCollection":
+        return {**obj, "features": [_map_coordinates(f, fn) for f in obj.get("features", [])]}
+    if kind == "Feature":
+        return {**obj, "geometry": _map_coordinates(obj.get("geometry"), fn)}
+    if kind == "GeometryCollection":
+        return {**obj, "geometries": [_map_coordinates(g, fn) for g in obj.get("geometries", [])]}
+    if "coordinates" in obj:
+        return {**obj, "coordinates": fn(obj["coordinates"])}
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,16 +1,22 @@
 """Scripts, stylesheets and icons of the pages: local copies only, never a CDN.
 
-Every file a page loads is either the project's own (``static/js``, ``static/css``) or a
-copy of an npm package's file made by ``scripts/vendor_assets.py`` into ``static/vendor/``
-(:data:`VENDOR_FILES` is the list it copies). folium's classes name their assets
-(``default_js`` / ``default_css``, each a ``(name, CDN url)`` pair);
-:func:`localise` points each name at its local copy (:data:`FOLIUM_ASSETS`) and drops
-what the pages do not use (:data:`DROPPED`). An asset with no local copy raises
-:class:`AssetError` naming it: a page never silently falls back to a CDN.
+Every file a page loads is either the project's own (``js/``, ``css/`` under
+:data:`STATIC_DIR`, the package's ``stations/web/static/``) or a copy of an npm package's
+file made by ``scripts/vendor_assets.py`` into ``vendor/`` there (:data:`VENDOR_FILES` is
+the list it copies). The folder is package data: a wheel built after ``scripts/setup.sh``
+carries the vendored copies too, so an installed (non-editable) package serves its pages.
 
-Two ways to reference a local asset:
+folium's classes name their assets (``default_js`` / ``default_css``, each a
+``(name, CDN url)`` pair); :func:`localise` points each name at its local copy
+(:data:`FOLIUM_ASSETS`) and drops what the pages do not use (:data:`DROPPED`). An asset with
+no local copy raises :class:`AssetError` naming it: a page never silently falls back to a CDN.
 
-* ``mode="url"``: ``<script src="/static/vendor/leaflet/leaflet.js">`` (the server's pages);
+Two ways to reference a local asset (:class:`StaticAssets`):
+
+* ``mode="url"``: ``<script src="/static/js/locator.js?v=3f2a9c0b1d4e">`` (the server's
+  pages). ``v`` is the first 12 hex digits of the SHA-256 of the file's bytes, read once when
+  the :class:`StaticAssets` is made (at app start): a deploy that changes a file changes its
+  URL, so browsers and the locator's service worker may keep a versioned file for ever;
 * ``mode="inline"``: the file's content as a ``data:`` URL, with the images and fonts a
   stylesheet refers to inlined too, so one HTML file works on its own, offline (``stations map``).
 """
@@ -19,17 +25,22 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import mimetypes
 import re
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Mapping
 
 from ..errors import StationsError
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
+"""The pages' static folder, inside the package (``stations/web/static``)."""
 VENDOR_DIR = STATIC_DIR / "vendor"
+"""Copies of npm packages' files (made by ``scripts/vendor_assets.py``; not in git)."""
+HASH_DIGITS = 12
+"""Hex digits of SHA-256 in a versioned asset URL (48 bits: no collision between deploys)."""
 
-# (npm package, file inside the package, destination under static/vendor/)
+# (npm package, file inside the package, destination under vendor/)
 VENDOR_FILES: tuple[tuple[str, str, str], ...] = (
     ("leaflet", "dist/leaflet.js", "leaflet/leaflet.js"),
     ("leaflet", "dist/leaflet.css", "leaflet/leaflet.css"),
@@ -56,7 +67,7 @@ VENDOR_FILES: tuple[tuple[str, str, str], ...] = (
 )
 
 SPRITE = "icons.svg"
-"""The icon sprite under ``static/vendor/``: one ``<symbol id="i-NAME">`` per Font Awesome
+"""The icon sprite under ``vendor/``: one ``<symbol id="i-NAME">`` per Font Awesome
 solid icon in :func:`sprite_icons`, assembled by ``scripts/vendor_assets.py``."""
 
 UI_ICONS: tuple[str, ...] = (
@@ -65,7 +76,7 @@ UI_ICONS: tuple[str, ...] = (
     "triangle-exclamation", "xmark", "list", "house", "phone", "user-group", "door-open", "layer-group",
 )
 
-# folium's asset names -> files under static/ (None: the pages do not need it, leave it out).
+# folium's asset names -> files under STATIC_DIR (None: the pages do not need it, leave it out).
 FOLIUM_ASSETS: dict[str, str] = {
     "leaflet": "vendor/leaflet/leaflet.js",
     "leaflet_css": "vendor/leaflet/leaflet.css",
@@ -104,36 +115,78 @@ def sprite_icons() -> tuple[str, ...]:
     return tuple(dict.fromkeys([*(a.icon for a in AMENITIES if a.icon), *UI_ICONS]))
 
 
-def asset_path(rel: str) -> Path:
-    """The file of a local asset (``rel`` under ``static/``); raise if it is missing."""
-    path = STATIC_DIR / rel
-    if not path.is_file():
-        hint = ("run scripts/setup.sh (npm ci, then scripts/vendor_assets.py)" if rel.startswith("vendor/")
-                else "the project's static/ folder is incomplete")
-        raise AssetError(f"missing asset {rel!r} (looked for {path}); {hint}")
-    return path
+class StaticAssets:
+    """The files under a static folder, each with the hash of its bytes, read once.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder (default :data:`STATIC_DIR`). Every file under it is read and hashed when
+        the object is made (a few MB, milliseconds); later changes to the files are not seen:
+        make a new one (the server makes one per start).
+    base : str
+        The URL path the folder is served under, ending in ``/``.
+
+    Attributes
+    ----------
+    versions : Mapping[str, str]
+        ``{rel: hash}`` for every file, ``rel`` a POSIX path under ``root`` (``"js/locator.js"``),
+        ``hash`` the first :data:`HASH_DIGITS` hex digits of the SHA-256 of its bytes.
+    version : str
+        One hash over every file's path and hash: it changes when any file changes, is added
+        or removed (the service worker's cache name).
+    """
+
+    def __init__(self, root: Path | str = STATIC_DIR, *, base: str = "/static/"):
+        self.root = Path(root)
+        self.base = base if base.endswith("/") else base + "/"
+        versions = {}
+        if self.root.is_dir():
+            for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+                versions[path.relative_to(self.root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.versions: Mapping[str, str] = {rel: h[:HASH_DIGITS] for rel, h in versions.items()}
+        whole = hashlib.sha256("".join(f"{rel}\0{h}\n" for rel, h in versions.items()).encode("utf-8"))
+        self.version: str = whole.hexdigest()[:HASH_DIGITS]
+
+    def path(self, rel: str) -> Path:
+        """The file of the asset ``rel``; raise :class:`AssetError` if it was not there."""
+        if rel not in self.versions:
+            hint = ("run scripts/setup.sh (npm ci, then scripts/vendor_assets.py)" if rel.startswith("vendor/")
+                    else f"the static folder {self.root} is incomplete")
+            raise AssetError(f"missing asset {rel!r} (looked for {self.root / rel}); {hint}")
+        return self.root / rel
+
+    def url(self, rel: str, *, mode: Mode = "url") -> str:
+        """How a page refers to the asset ``rel``: its versioned URL, or (``mode="inline"``) a ``data:`` URL."""
+        if mode == "inline":
+            return self.data_url(rel)
+        self.path(rel)
+        return f"{self.base}{rel}?v={self.versions[rel]}"
+
+    def is_current(self, rel: str, v: str | None) -> bool:
+        """True if ``v`` is the version of ``rel`` (a URL this object made): safe to cache for ever."""
+        return v is not None and self.versions.get(rel) == v
+
+    def data_url(self, rel: str) -> str:
+        """The asset as a ``data:`` URL; a stylesheet's relative ``url(...)`` references inlined too."""
+        return _data_url(self, rel)
 
 
-def asset_url(rel: str, *, mode: Mode = "url", base: str = "/static/") -> str:
-    """How a page refers to the asset ``rel`` (a path under ``static/``)."""
-    if mode == "inline":
-        return _data_url(rel)
-    asset_path(rel)
-    return base + rel
+@functools.cache
+def default_assets() -> StaticAssets:
+    """The package's :data:`STATIC_DIR`, hashed once per process (for maps built outside a server)."""
+    return StaticAssets(STATIC_DIR)
 
 
 @functools.lru_cache(maxsize=64)
-def _data_url_cached(rel: str, mtime_ns: int) -> str:
-    path = asset_path(rel)
+def _data_url(assets: StaticAssets, rel: str) -> str:
+    """``data:`` URL of one asset of ``assets`` (cached per :class:`StaticAssets` object)."""
+    path = assets.path(rel)
     mime = _mime(path)
     data = path.read_bytes()
     if path.suffix == ".css":
-        data = _inline_css_urls(data.decode("utf-8"), Path(rel).parent).encode("utf-8")
+        data = _inline_css_urls(data.decode("utf-8"), assets, Path(rel).parent).encode("utf-8")
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-
-
-def _data_url(rel: str) -> str:
-    return _data_url_cached(rel, asset_path(rel).stat().st_mtime_ns)
 
 
 def _mime(path: Path) -> str:
@@ -145,7 +198,7 @@ def _mime(path: Path) -> str:
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 
 
-def _inline_css_urls(css: str, folder: Path) -> str:
+def _inline_css_urls(css: str, assets: StaticAssets, folder: Path) -> str:
     """Replace relative ``url(...)`` references of a stylesheet by ``data:`` URLs."""
 
     def repl(m: re.Match) -> str:
@@ -159,7 +212,7 @@ def _inline_css_urls(css: str, folder: Path) -> str:
                 parts.pop()
             elif part not in ("", "."):
                 parts.append(part)
-        return f'url("{_data_url("/".join(parts))}")'
+        return f'url("{assets.data_url("/".join(parts))}")'
 
     return _CSS_URL.sub(repl, css)
 
@@ -171,17 +224,19 @@ def elements(root) -> Iterable:
         yield from elements(child)
 
 
-def localise(root, *, mode: Mode = "url", base: str = "/static/") -> None:
+def localise(root, *, mode: Mode = "url", assets: StaticAssets | None = None) -> None:
     """Point every folium asset in the tree under ``root`` at its local copy.
 
     Each element's ``default_js`` / ``default_css`` is replaced on the instance (folium's
-    class lists stay untouched). Names in :data:`DROPPED` are removed.
+    class lists stay untouched) by :meth:`StaticAssets.url` of ``assets`` (default: the
+    package's :data:`STATIC_DIR`). Names in :data:`DROPPED` are removed.
 
     Raises
     ------
     AssetError
         An element names an asset that has no local copy, or a copy is missing on disk.
     """
+    assets = assets or default_assets()
     for element in elements(root):
         for attr in ("default_js", "default_css"):
             pairs = getattr(element, attr, None)
@@ -191,7 +246,7 @@ def localise(root, *, mode: Mode = "url", base: str = "/static/") -> None:
             for name, url in pairs:
                 if name in DROPPED:
                     continue
-                if url.startswith(("data:", base)) and not url.startswith("//"):
+                if url.startswith(("data:", assets.base)) and not url.startswith("//"):
                     local.append((name, url))
                     continue
                 rel = FOLIUM_ASSETS.get(name)
@@ -199,11 +254,11 @@ def localise(root, *, mode: Mode = "url", base: str = "/static/") -> None:
                     raise AssetError(f"{type(element).__name__} loads {name!r} from {url}, which has no local copy; "
                                      "add the npm package to package.json, the file to "
                                      "stations.mapping.assets.VENDOR_FILES and the name to FOLIUM_ASSETS")
-                local.append((name, asset_url(rel, mode=mode, base=base)))
+                local.append((name, assets.url(rel, mode=mode)))
             setattr(element, attr, local)
 
 
-def sprite_markup() -> str:
+def sprite_markup(assets: StaticAssets | None = None) -> str:
     """The icon sprite as inline SVG markup (hidden), to paste once into a page."""
-    text = asset_path(f"vendor/{SPRITE}").read_text(encoding="utf-8")
+    text = (assets or default_assets()).path(f"vendor/{SPRITE}").read_text(encoding="utf-8")
     return text.replace("<svg ", '<svg aria-hidden="true" style="position:absolute;width:0;height:0" ', 1)

@@ -59,10 +59,11 @@ class StationsMap(folium.Map):
     copy raises :class:`~stations.mapping.assets.AssetError` instead of reaching for a CDN.
     """
 
-    def __init__(self, *args, asset_mode: _assets.Mode = "inline", static_base: str = "/static/", **kwargs):
+    def __init__(self, *args, asset_mode: _assets.Mode = "inline", static_assets: _assets.StaticAssets | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.asset_mode = asset_mode
-        self.static_base = static_base
+        self.static_assets = static_assets or _assets.default_assets()
 
     def render(self, **kwargs):
         if not any(isinstance(e, folium.Icon) for e in _assets.elements(self)):
@@ -71,7 +72,7 @@ class StationsMap(folium.Map):
             self.default_js = [p for p in self.default_js if p[0] != "awesome_markers"]
             self.default_css = [p for p in self.default_css
                                 if p[0] not in ("awesome_markers_css", "awesome_markers_font_css")]
-        _assets.localise(self, mode=self.asset_mode, base=self.static_base)
+        _assets.localise(self, mode=self.asset_mode, assets=self.static_assets)
         return super().render(**kwargs)
 
 
@@ -92,7 +93,7 @@ def _json_for_html(value: Any) -> str:
 
 
 class StationLayer(JSCSSMixin, MacroElement):
-    """Draws the stations and the map's own controls (``static/js/stations-map.js``)."""
+    """Draws the stations and the map's own controls (``js/stations-map.js`` of the static folder)."""
 
     _template = Template("""
         {% macro header(this, kwargs) %}
@@ -114,7 +115,7 @@ class StationLayer(JSCSSMixin, MacroElement):
         self.layer_control = layer_control
         self.default_js = [("stations_common_js", "stations_common_js"), ("stations_map_js", "stations_map_js")]
         self.default_css = [("stations_map_css", "stations_map_css")]
-        if planning_js:  # the coverage control (static/js/planning.js): it needs the server's API
+        if planning_js:  # the coverage control (js/planning.js): it needs the server's API
             self.default_js.append(("stations_planning_js", "stations_planning_js"))
         if cluster_js:
             self.default_js.insert(0, ("markerclusterjs", "markerclusterjs"))
@@ -123,7 +124,8 @@ class StationLayer(JSCSSMixin, MacroElement):
 
     def render(self, **kwargs):
         figure = self.get_root()
-        figure.html.add_child(_Raw(_assets.sprite_markup()), name="stations_icon_sprite")
+        figure.html.add_child(_Raw(_assets.sprite_markup(getattr(self._parent, "static_assets", None))),
+                              name="stations_icon_sprite")
         # The configuration (with embedded stations) goes in as JSON data, not as script text:
         # branca re-reads script text as a template, and data may contain "{{" or "{#".
         figure.html.add_child(_Raw(f'<script type="application/json" id="{self.get_name()}_config">'
@@ -133,8 +135,8 @@ class StationLayer(JSCSSMixin, MacroElement):
 
 def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_crs: str | None = None,
               source: Literal["embed", "api"] = "embed", api_base: str = "/api/v1", lang: str = "zh",
-              assets: _assets.Mode = "inline", static_base: str = "/static/", title: str | None = None,
-              when: dt.datetime | None = None) -> StationsMap:
+              assets: _assets.Mode = "inline", static_assets: _assets.StaticAssets | None = None,
+              title: str | None = None, when: dt.datetime | None = None) -> StationsMap:
     """Build the stations map.
 
     Parameters
@@ -155,7 +157,10 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
         Language of the page's labels; popups give amenities in both.
     assets : {"inline", "url"}
         ``inline``: scripts, styles, fonts and icons inside the HTML (a file that works alone);
-        ``url``: ``<script src="/static/...">`` links to the server's copies (``static_base``).
+        ``url``: ``<script src="/static/...?v=HASH">`` links to the server's copies.
+    static_assets : StaticAssets, optional
+        The static folder, its URL path and its files' hashes (default: the package's own,
+        :func:`stations.mapping.assets.default_assets`); the server passes the one it serves.
     title : str, optional
         The page title.
     when : datetime, optional
@@ -196,7 +201,7 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
             what="map options")
     title = title or ("工会驿站地图" if lang == "zh" else "Rest stations map")
     m = StationsMap(location=list(CHINA_CENTER), zoom_start=CHINA_ZOOM, tiles=None, max_zoom=tile.max_zoom,
-                    min_zoom=3, control_scale=True, asset_mode=assets, static_base=static_base,
+                    min_zoom=3, control_scale=True, asset_mode=assets, static_assets=static_assets,
                     world_copy_jump=False)
     if tile.url:
         folium.TileLayer(tiles=tile.url, attr=tile.attribution or tile.url, name=_tile_label(tile, lang),

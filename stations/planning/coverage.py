@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, ValidationError
+from ..geo import from_wgs84, geojson_from_wgs84
 from .area import AdminUnit, StudyArea, load_area, unit_geometry
 from .demand import DemandRaster, demand_raster, load_demand, uniform_demand
 from .gaps import gap_table
@@ -170,17 +171,24 @@ class CoverageResult:
             "elapsed_s": num(self.elapsed_s, 3),
         }
 
-    def to_dict(self, *, max_gaps: int | None = 20) -> dict[str, Any]:
+    def to_dict(self, *, max_gaps: int | None = 20, crs: str = "wgs84") -> dict[str, Any]:
         """Summary plus the gaps (GeoJSON FeatureCollection) and the district table (records).
 
-        This is the body of the coverage API answer.
+        This is the body of the coverage API answer. ``crs`` (``wgs84``, ``gcj02`` or ``bd09``;
+        named in the answer's ``crs``) is the system of the gaps' polygons and of their
+        ``lat``/``lon`` point: a map on Amap tiles asks for ``gcj02`` and draws them as they come.
+        Only positions inside mainland China shift (:func:`stations.geo.from_wgs84`).
         """
         import json
 
         gaps = self.gaps if max_gaps is None else self.gaps.head(max_gaps)
+        if crs != "wgs84" and len(gaps):
+            lat, lon = from_wgs84(gaps["lat"].to_numpy(float), gaps["lon"].to_numpy(float), crs)
+            gaps = gaps.assign(lat=lat, lon=lon)
         out = self.summary()
-        out["gaps"] = json.loads(gaps.to_json(drop_id=True)) if len(gaps) else {"type": "FeatureCollection",
-                                                                                  "features": []}
+        out["crs"] = crs
+        out["gaps"] = geojson_from_wgs84(json.loads(gaps.to_json(drop_id=True)), crs) if len(gaps) else {
+            "type": "FeatureCollection", "features": []}
         out["districts"] = json.loads(self.districts.to_json(orient="records", force_ascii=False))
         return out
 

@@ -7,7 +7,6 @@ Configuration is read here, from :func:`stations.config.load_settings` plus
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, request
@@ -17,7 +16,6 @@ from ..config import load_settings
 from ..errors import CoordinateError, NotFoundError, Problem, StationsError, ValidationError
 from .problems import problem_response
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_QUERY_BYTES = 4096
 MAX_BODY_BYTES = 2 * 1024 * 1024
 log = logging.getLogger(__name__)
@@ -25,9 +23,11 @@ log = logging.getLogger(__name__)
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``test_config`` overrides settings (e.g. ``{"store": path}``)."""
+    from ..mapping.assets import STATIC_DIR  # here: stations.mapping loads folium (0.8 s), as the pages do
     from ..service import StationService
 
-    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    # The package's own static folder (package data: an installed wheel serves it too).
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     settings = load_settings(test_config)
     app.config["STATIONS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -62,6 +62,8 @@ COVERAGE_PARAMS = (
     Param("amenity", "str", "Count only stations with this amenity.", enum=AMENITY_CODES),
     Param("gap_level", "int", "Gaps in coverage by 1 station, or in cross coverage (2).", default=1, minimum=1,
           maximum=2),
+    Param("crs", "str", "Coordinate system of the gaps' polygons and points (the map tiles' system).",
+          default="wgs84", enum=OUTPUT_CRS),
 )
 # A request may not hold more than this much grid in memory (the CLI allows more).
 COVERAGE_MEMORY_BYTES = 512 * 1024 ** 2
@@ -201,7 +203,7 @@ def coverage_view():
     study = _study(q["area"], q["mode"], q["minutes"], q["cell_m"])
     snap = _service().snapshot()
     result = study.evaluate(snap.frame, at=q["at"], amenity=q["amenity"], gap_level=q["gap_level"])
-    return _json_response(result.to_dict())
+    return _json_response(result.to_dict(crs=q["crs"]))
 
 
 _STUDIES: dict = {}

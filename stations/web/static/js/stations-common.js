@@ -43,14 +43,11 @@
       esc(name) + '"></use></svg>';
   }
 
-  /* The map status of a station from its API properties (mirrors stations.mapping.status). */
-  function statusOf(p) {
-    if (p.status === 'temporarily_closed') return 'temporarily_closed';
-    var os = p.open_status || {};
-    if (os.open_24h) return 'open_24h';
-    if (os.state === 'open') return 'open_now';
-    if (os.state === 'closed') return 'closed_now';
-    return 'hours_unknown';
+  /* The legend entry ({code, zh, en, color, icon}) of a map status code, or null. The code
+   * itself always comes from the server (stations.mapping.status): the pages never work out
+   * whether a station is open. */
+  function statusMeta(statuses, code) {
+    return statuses.filter(function (s) { return s.code === code; })[0] || null;
   }
 
   function fmtDistance(m, lang) {
@@ -119,11 +116,13 @@
     counties();
   }
 
-  /* Popup content for one station: ctx = {lang, statuses: [{code, zh, en, color, icon}], amenities: [...]} */
-  function popupHtml(p, ctx) {
+  /* Popup content for one station: p its API properties, code its map status as the server
+   * gave it (a cluster answer's or an embedded map's station row), ctx = {lang, statuses:
+   * [{code, zh, en, color, icon}], amenities: [...]}. */
+  function popupHtml(p, code, ctx) {
     var lang = ctx.lang, w = WORDS[lang], i = lang === 'zh' ? 0 : 1;
-    var code = statusOf(p);
-    var meta = ctx.statuses.filter(function (s) { return s.code === code; })[0] || ctx.statuses[3];
+    var meta = statusMeta(ctx.statuses, code) || statusMeta(ctx.statuses, 'hours_unknown');
+    code = meta.code;
     var os = p.open_status || {};
     var labels = p.labels || {};
     var h = '<div class="st-popup" lang="' + (lang === 'zh' ? 'zh-CN' : 'en') + '">';
@@ -191,7 +190,7 @@
 
   global.StationsCommon = {
     WORDS: WORDS, NAV_LABELS: NAV_LABELS, NAV_ORDER: NAV_ORDER, esc: esc, safeUrl: safeUrl, icon: icon,
-    statusOf: statusOf, fmtDistance: fmtDistance, decodePolyline: decodePolyline, outlineLayer: outlineLayer, loadOutlines: loadOutlines,
+    statusMeta: statusMeta, fmtDistance: fmtDistance, decodePolyline: decodePolyline, outlineLayer: outlineLayer, loadOutlines: loadOutlines,
     popupHtml: popupHtml, statusStyles: statusStyles
   };
 })(window);

@@ -1,10 +1,14 @@
 /* Service worker of the locator: keeps the page and its scripts so it opens without a network.
- * Pages: network first, the kept copy when offline. Static files: the kept copy, refreshed in
- * the background. API answers are not kept here (the page keeps its last answer itself). */
+ * Rendered by stations.web.pages.service_worker: the cache is named after the hash of every
+ * static file, and the files are listed by their versioned URLs (?v=<hash of the bytes>). A
+ * deploy that changes any file changes this script, so the browser installs the new worker,
+ * which deletes the old cache when it takes over: stale code is never served.
+ * Pages: network first, the kept copy when offline. Static files: a versioned URL never
+ * changes, so the kept copy is served as is. API answers are not kept here (the page keeps
+ * its last answer itself). */
 'use strict';
-var CACHE = 'stations-shell-v1';
-var SHELL = ['/', '/static/vendor/leaflet/leaflet.js', '/static/vendor/leaflet/leaflet.css',
-  '/static/css/map.css', '/static/css/locator.css', '/static/js/stations-common.js', '/static/js/locator.js'];
+var CACHE = {{ cache_name|tojson }};
+var SHELL = {{ shell|tojson }};
 
 self.addEventListener('install', function (e) {
   e.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); }).then(function () {
@@ -31,11 +35,10 @@ self.addEventListener('fetch', function (e) {
   }
   if (url.pathname.indexOf('/static/') === 0) {
     e.respondWith(caches.match(e.request).then(function (hit) {
-      var net = fetch(e.request).then(function (resp) {
+      return hit || fetch(e.request).then(function (resp) {
         if (resp.ok) { var copy = resp.clone(); caches.open(CACHE).then(function (c) { c.put(e.request, copy); }); }
         return resp;
       });
-      return hit || net;
     }));
   }
 });

@@ -60,6 +60,11 @@
 
   /* ---- markers ---------------------------------------------------------------------------- */
 
+  /* The code of a status index of a station row (the server's, see stations.mapping.status). */
+  StationsMapView.prototype.statusCode = function (statusIdx) {
+    return (this.cfg.statuses[statusIdx] || {}).code;
+  };
+
   StationsMapView.prototype.stationIcon = function (statusIdx, approx) {
     var s = this.cfg.statuses[statusIdx] || this.cfg.statuses[3];
     return L.divIcon({
@@ -93,8 +98,9 @@
     m.stationId = row[0];
     m.stationStatus = row[3];
     if (this.cfg.source === 'embed') {
-      m.bindPopup(function () { return C.popupHtml(self.cfg.data.details[row[0]], self.ctx); },
-        { maxWidth: 320, autoPanPadding: [20, 20] });
+      m.bindPopup(function () {
+        return C.popupHtml(self.cfg.data.details[row[0]], self.statusCode(row[3]), self.ctx);
+      }, { maxWidth: 320, autoPanPadding: [20, 20] });
     } else {
       m.bindPopup('<div class="st-popup">' + C.esc(C.WORDS[this.lang].loading) + '</div>',
         { maxWidth: 320, autoPanPadding: [20, 20] });
@@ -107,11 +113,15 @@
   StationsMapView.prototype._loadPopup = function (m) {
     var self = this;
     this.details = this.details || {};
-    if (this.details[m.stationId]) { m.setPopupContent(C.popupHtml(this.details[m.stationId], this.ctx)); return; }
+    var code = this.statusCode(m.stationStatus);
+    if (this.details[m.stationId]) { m.setPopupContent(C.popupHtml(this.details[m.stationId], code, this.ctx)); return; }
     var url = this.cfg.api + '/stations/' + encodeURIComponent(m.stationId) + '?lang=' + this.lang +
       '&crs=' + this.cfg.crs;
     fetch(url).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (f) { self.details[m.stationId] = f.properties; m.setPopupContent(C.popupHtml(f.properties, self.ctx)); })
+      .then(function (f) {
+        self.details[m.stationId] = f.properties;
+        m.setPopupContent(C.popupHtml(f.properties, code, self.ctx));
+      })
       .catch(function () { m.setPopupContent('<div class="st-popup">' + C.esc(C.WORDS[self.lang].failed) + '</div>'); });
   };
 

@@ -8,9 +8,8 @@
  * documents) are shown as their `detail` text. All text reaches the page through
  * textContent or StationsCommon.esc.
  *
- * The coverage answer is WGS-84. On GCJ-02 tiles (config.crs) each gap is shifted with the
- * GCJ-02 formula, but only when the server's /transform shifts the gap's own point (the
- * server decides what is inside mainland China, as it does for the markers).
+ * The gaps come in the tiles' system: the request carries crs=config.crs and the server
+ * converts the polygons (inside mainland China only), as it does for the markers.
  */
 (function (global) {
   'use strict';
@@ -42,30 +41,6 @@
   var MODES = ['walk', 'ebike', 'tricycle'];
   // Gap fill by rank: the worst gap darkest.
   var RANK_COLORS = ['#7f0000', '#b71c1c', '#d84315', '#ef6c00', '#f9a825'];
-
-  /* ---- WGS-84 -> GCJ-02 (the published formula, as stations.coords._wgs_to_gcj_raw) --------- */
-
-  var GCJ_A = 6378245.0, GCJ_EE = 0.00669342162296594323, PI = Math.PI;
-
-  function wgsToGcj(lat, lon) {
-    var x = lon - 105.0, y = lat - 35.0;
-    var dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) +
-      (2.0 * Math.sin(x * 6.0 * PI) + 2.0 * Math.sin(x * 2.0 * PI) + 2.0 * Math.sin(y * PI) +
-       4.0 * Math.sin(y / 3.0 * PI) + 16.0 * Math.sin(y / 12.0 * PI) + 32.0 * Math.sin(y / 30.0 * PI)) * 20.0 / 3.0;
-    var dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x)) +
-      (2.0 * Math.sin(x * 6.0 * PI) + 2.0 * Math.sin(x * 2.0 * PI) + 2.0 * Math.sin(x * PI) +
-       4.0 * Math.sin(x / 3.0 * PI) + 15.0 * Math.sin(x / 12.0 * PI) + 30.0 * Math.sin(x / 30.0 * PI)) * 20.0 / 3.0;
-    var rad = lat * PI / 180, s = Math.sin(rad), magic = 1.0 - GCJ_EE * s * s;
-    var latDegM = GCJ_A * (1.0 - GCJ_EE) / Math.pow(magic, 1.5) * PI / 180;
-    var lonDegM = GCJ_A * Math.cos(rad) / Math.sqrt(magic) * PI / 180;
-    return [lat + dlat / latDegM, lon + dlon / lonDegM];
-  }
-
-  /* A GeoJSON geometry's positions ([lon, lat]) through fn(lat, lon) -> [lat, lon]. */
-  function mapCoords(coords, fn) {
-    if (typeof coords[0] === 'number') { var p = fn(coords[1], coords[0]); return [p[1], p[0]]; }
-    return coords.map(function (c) { return mapCoords(c, fn); });
-  }
 
   /* ---- formatting ------------------------------------------------------------------------ */
 
@@ -173,6 +148,7 @@
     add('at', f.at.value);
     add('amenity', f.amenity.value);
     add('gap_level', f.gap_level.value);
+    add('crs', this.cfg.crs);
     return q.join('&');
   };
 
@@ -195,12 +171,11 @@
           return body;
         });
       })
-      .then(function (body) { return self._toMapCrs(body.gaps).then(function (gaps) { return [body, gaps]; }); })
-      .then(function (pair) {
+      .then(function (body) {
         if (self.pending !== ctrl) return;
         self.pending = null;
-        self._draw(pair[0], pair[1]);
-        self._summary(pair[0]);
+        self._draw(body);
+        self._summary(body);
         self._finish();
       })
       .catch(function (err) {
@@ -231,25 +206,6 @@
     this.layer = null;
   };
 
-  /* The gaps in the tiles' system (see the notes at the top). */
-  Planning.prototype._toMapCrs = function (fc) {
-    fc = fc || { type: 'FeatureCollection', features: [] };
-    if (this.cfg.crs !== 'gcj02' || !fc.features.length) return Promise.resolve(fc);
-    var api = this.cfg.api;
-    return Promise.all(fc.features.map(function (f) {
-      var p = f.properties || {};
-      if (p.lat == null || p.lon == null) return Promise.resolve(f);
-      return fetch(api + '/transform?lat=' + p.lat + '&lon=' + p.lon + '&from=wgs84&to=gcj02')
-        .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-        .then(function (t) {
-          var shifted = Math.abs(t.lat - p.lat) > 1e-6 || Math.abs(t.lon - p.lon) > 1e-6;
-          if (!shifted) return f;
-          return { type: 'Feature', properties: p,
-                   geometry: { type: f.geometry.type, coordinates: mapCoords(f.geometry.coordinates, wgsToGcj) } };
-        });
-    })).then(function (features) { return { type: 'FeatureCollection', features: features }; });
-  };
-
   Planning.prototype._style = function (feature) {
     var p = feature.properties || {}, rank = +p.gap_id || 1;
     var share = Math.max(0, Math.min(100, +p.share_of_uncovered_pct || 0));
@@ -277,10 +233,10 @@
     return h + '</dl></div>';
   };
 
-  Planning.prototype._draw = function (body, gaps) {
+  Planning.prototype._draw = function (body) {
     var self = this;
     this._removeLayer();
-    this.layer = L.geoJSON(gaps, {
+    this.layer = L.geoJSON(body.gaps || { type: 'FeatureCollection', features: [] }, {
       style: function (f) { return self._style(f); },
       onEachFeature: function (f, l) {
         l.bindPopup(function () { return self._popup(f.properties || {}, body.uniform_demand); },
@@ -333,7 +289,6 @@
   };
 
   global.StationsPlanning = {
-    init: function (view) { return new Planning(view); },
-    wgsToGcj: wgsToGcj
+    init: function (view) { return new Planning(view); }
   };
 })(window);

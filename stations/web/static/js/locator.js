@@ -2,8 +2,10 @@
  *
  * The user's position comes from the browser (WGS-84), a tap on the map (the tiles' system)
  * or a typed place (/api/v1/places). The nearest stations come from /api/v1/nearest in the
- * map's system, with their distance, minutes on foot and by e-bike, open status, amenities
- * and navigation links (computed by the server, one per map app). The last answer is kept in
+ * map's system, with their distance, minutes on foot and by e-bike, open status and map
+ * status (station.map_status: the legend's code, stations.mapping.status), amenities and
+ * navigation links, all computed by the server (one link per map app): the page neither
+ * converts coordinates nor decides whether a station is open. The last answer is kept in
  * localStorage and shown when the network drops. Station text is only ever set with
  * textContent or the escaping helpers of stations-common.js.
  */
@@ -265,10 +267,10 @@
       var card = renderCard(r, i);
       list.appendChild(card);
       if (r.position && r.position.crs === mapCrs) {
-        var code = C.statusOf(r.station);
+        var meta = statusOf(r);
         var mk = L.marker([r.position.lat, r.position.lon], {
-          icon: L.divIcon({ className: 'st-mk st-s-' + code, html: '<b>' + (i + 1) + '</b>', iconSize: [26, 26],
-            iconAnchor: [13, 13] }), title: r.name, alt: r.name
+          icon: L.divIcon({ className: 'st-mk' + (meta ? ' st-s-' + meta.code : ''),
+            html: '<b>' + (i + 1) + '</b>', iconSize: [26, 26], iconAnchor: [13, 13] }), title: r.name, alt: r.name
         }).addTo(resultLayer);
         mk.on('click', function () {
           document.querySelectorAll('.card.active').forEach(function (c) { c.classList.remove('active'); });
@@ -282,11 +284,15 @@
     else if (bounds.length === 1) map.setView(bounds[0], 14);
   }
 
+  /* The legend entry of a result's map status, as the server says it (null if it does not). */
+  function statusOf(r) {
+    return C.statusMeta(cfg.statuses, (r.station || {}).map_status);
+  }
+
   function renderCard(r, i) {
-    var st = r.station || {}, code = C.statusOf(st);
-    var meta = cfg.statuses.filter(function (s) { return s.code === code; })[0];
+    var st = r.station || {}, meta = statusOf(r);
     var li = document.createElement('li');
-    li.className = 'card st-s-' + code;
+    li.className = 'card' + (meta ? ' st-s-' + meta.code : '');
     li.setAttribute('data-station-id', r.station_id);
     var top = document.createElement('div');
     top.className = 'card-top';
@@ -300,9 +306,11 @@
     li.appendChild(top);
     var open = document.createElement('p');
     open.className = 'open';
-    open.innerHTML = C.icon(meta.icon) + ' ';
-    open.appendChild(document.createTextNode(code === 'temporarily_closed' ? meta[state.lang] :
-      ((st.open_status || {}).label || meta[state.lang])));
+    if (meta) open.innerHTML = C.icon(meta.icon) + ' ';
+    // The server's words for the open status; a temporarily closed station says so instead.
+    var label = (st.open_status || {}).label;
+    if (meta && (meta.code === 'temporarily_closed' || !label)) label = meta[state.lang];
+    open.appendChild(document.createTextNode(label || ''));
     li.appendChild(open);
     var dist = document.createElement('p');
     dist.className = 'dist';
