@@ -547,7 +547,7 @@ def station_sets(draw):
             points.append((draw(st.floats(-90, 90)), draw(st.floats(-180, 180))))
     pick = lambda values: [draw(st.sampled_from(values)) for _ in range(n)]  # noqa: E731
     df = frame(points, geocode_precision=pick(PRECISIONS), opening_hours=pick(HOURS), timezone=pick(ZONES),
-               access=pick(("everyone", "outdoor_workers", "members", None)),
+               access=pick(("everyone", "outdoor_workers", "members", "unknown", None)),
                status=pick(("open", "open", "temporarily_closed", "removed")),
                amenity_toilet=pick(("yes", "no", "unknown")), amenity_aed=pick(("yes", "no")),
                amenity_wifi=pick(("yes", "unknown")))
@@ -573,7 +573,7 @@ def queries(draw, df):
         filters["statuses"] = draw(st.one_of(st.none(), st.lists(
             st.sampled_from(["open", "temporarily_closed", "removed"]), min_size=1, unique=True)))
     if draw(st.booleans()):
-        filters["access"] = draw(st.lists(st.sampled_from(["everyone", "outdoor_workers", "members"]),
+        filters["access"] = draw(st.lists(st.sampled_from(["everyone", "outdoor_workers", "members", "unknown"]),
                                           min_size=1, unique=True))
     filters["include_imprecise"] = draw(st.booleans())
     filters["open_24h"] = draw(st.sampled_from([None, None, True, False]))
