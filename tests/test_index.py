@@ -437,7 +437,7 @@ def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
     assert index.cache_info()["bytes"] <= 40_000 or index.cache_info()["entries"] == 1
 
 
-def test_locally_rare_filter_promotes_its_mask_to_a_subtree():
+def test_a_locally_rare_filter_gets_a_subtree_instead_of_its_mask():
     # 95 % of the stations far from the query have a toilet, none of the ~7,000 near it: the
     # masked search would look at more than BUDGET_POINTS, so the filter gets a sub-tree
     # (NeedSubtree) and stays exact.
