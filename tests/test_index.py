@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from stations import geo as coords
 from stations.amenities import AMENITY_CODES
 from stations.errors import ValidationError
-from stations.index import EARTH_RADIUS_M, MASK_BUDGET_POINTS, Hit, StationIndex, nearest_bruteforce
+from stations.index import BUDGET_POINTS, EARTH_RADIUS_M, Hit, StationIndex, nearest_bruteforce
 
 R = EARTH_RADIUS_M
 ARC_01_DEG_M = R * math.radians(0.1)  # 11,119.5 m
@@ -205,15 +205,13 @@ def test_open_on_arrival_uses_each_stations_own_arrival_time():
 
 def test_open_on_arrival_when_most_stations_near_are_closed():
     # 6,000 stations around the query close at 09:00; the open ones are 24/7, 30-60 km out.
-    # The compiled search gives up after ARRIVAL_BUDGET_POINTS closed stations; the bands
+    # The compiled search gives up after BUDGET_POINTS closed stations; the bands
     # (whose "closed throughout" labels skip them all) answer, the same as the oracle.
-    from stations.index._arrival import ARRIVAL_BUDGET_POINTS
-
     rng = np.random.default_rng(11)
     near = [(40.0 + a, 116.0 + b) for a, b in rng.uniform(-0.1, 0.1, (6000, 2))]
     far = [(40.0 + 0.4 * math.cos(t), 116.0 + 0.5 * math.sin(t)) for t in rng.uniform(0, 2 * math.pi, 20)]
     df = frame(near + far, opening_hours=["Mo-Su 08:00-09:00"] * len(near) + ["24/7"] * len(far))
-    assert len(near) > ARRIVAL_BUDGET_POINTS
+    assert len(near) > BUDGET_POINTS
     index = StationIndex.from_frame(df)
     q = dict(lat=40.0, lon=116.0, k=5, arrival_speed_m_s=4.2, open_at=WEDNESDAY.replace(hour=10))
     got = index.nearest(**q)
@@ -306,6 +304,121 @@ def test_batch_matches_single_queries_and_pads():
         index.nearest_batch([40.0, 91.0], [116.0, 116.0], k=4)
 
 
+def test_access_everyone_then_everyone_or_unknown_regression():
+    """Regression: the filter cache keyed on packed bits, where the "unknown" access bit was
+    also the group marker, so access=everyone and access=everyone,unknown shared one entry
+    and whichever was asked first answered both."""
+    points = [(40.0, 116.0 + 0.01 * i) for i in range(4)]  # 0, 852, 1,704, 2,556 m east
+    df = frame(points, access=["unknown", "everyone", "members", "unknown"])
+    for order in ((["everyone"], ["everyone", "unknown"]), (["everyone", "unknown"], ["everyone"])):
+        index = StationIndex.from_frame(df)  # one index: the second query meets the first one's caches
+        for access in order:
+            got = rows(index.nearest(lat=40.0, lon=116.0, k=4, access=access))
+            assert got == rows(nearest_bruteforce(df, lat=40.0, lon=116.0, k=4, access=access))
+            assert got == ([1] if access == ["everyone"] else [0, 1, 3])
+
+
+def test_every_access_and_status_subset_is_its_own_filter_on_one_index():
+    """Each subset of the access values (and of the statuses), asked in turn of one index,
+    answers as the oracle does: no two different filters share a cached structure."""
+    from itertools import combinations
+
+    from stations.records import ACCESS_VALUES, STATUS_VALUES
+
+    n = 24
+    points = [(40.0, 116.0 + 0.001 * i) for i in range(n)]  # row i is i * 85 m east: no ties
+    df = frame(points, access=[(*ACCESS_VALUES, None)[i % 5] for i in range(n)],
+               status=[STATUS_VALUES[i % 3] for i in range(n)])
+    subsets = lambda values: [None] + [list(c) for r in range(1, len(values) + 1)  # noqa: E731
+                                       for c in combinations(values, r)]
+    index = StationIndex.from_frame(df)
+    for _ in range(2):  # the second round is answered from the caches
+        for access in subsets(ACCESS_VALUES):
+            for statuses in subsets(STATUS_VALUES):
+                q = dict(lat=40.0, lon=116.0, k=n, access=access, statuses=statuses)
+                assert rows(index.nearest(**q)) == rows(nearest_bruteforce(df, **q)), (access, statuses)
+    # 16 x 8 filters, and one entry in the static-filter cache for each
+    assert len(index._s.static) == 16 * 8
+
+
+def test_the_same_filter_in_any_order_or_container_shares_one_cache_entry():
+    from stations.index import FilterKey
+    from stations.index._filters import filter_key
+
+    key = FilterKey(("aed", "toilet"), True, ("open",), ("everyone", "unknown"), False)
+    for amenities in (lambda: ["toilet", "aed"], lambda: ("aed", "toilet"), lambda: {"toilet", "aed"},
+                      lambda: iter(["aed", "toilet", "aed"])):
+        for access in (["unknown", "everyone"], ("everyone", "unknown", "everyone")):
+            assert filter_key(amenities(), True, "open", access, False) == key
+    assert filter_key(None, None, None, None, False) == FilterKey((), None, None, None, False)
+    assert filter_key((), np.True_, ["open"], None, np.False_) == FilterKey((), True, ("open",), None, False)
+    assert filter_key(5, None, None, None, False) is None  # not iterable
+    assert filter_key((), "yes", None, None, False) is None  # not a yes/no flag
+    assert filter_key((), None, None, None, 1) is None
+    assert filter_key(["toilet", 3], None, None, None, False) is None  # unorderable: reported by validation
+    rng = np.random.default_rng(1)
+    df = frame(list(zip(rng.uniform(39, 41, 300), rng.uniform(115, 117, 300))),
+               amenity_toilet=rng.choice(["yes", "no"], 300), amenity_aed=rng.choice(["yes", "no"], 300),
+               access=rng.choice(["everyone", "unknown", "members"], 300))
+    index = StationIndex.from_frame(df)
+    answers = [rows(index.nearest(lat=40.0, lon=116.0, k=5, amenities=a(), access=acc))
+               for a in (lambda: ["toilet", "aed"], lambda: ("aed", "toilet"), lambda: iter(["aed", "toilet"]))
+               for acc in (["unknown", "everyone"], ("everyone", "unknown"))]
+    assert answers == [rows(nearest_bruteforce(df, lat=40.0, lon=116.0, k=5, amenities=["aed", "toilet"],
+                                               access=["everyone", "unknown"]))] * 6
+    assert index.cache_info()["builds"] == 1 and len(index._s.static) == 2  # this filter and the default
+
+
+def test_one_yes_no_flag_is_never_taken_for_another_through_the_cache():
+    df = frame(grid(40.0, 116.0), opening_hours=["24/7" if i % 2 else "Mo-Fr 08:00-18:00" for i in range(25)])
+    index = StationIndex.from_frame(df)
+    assert index.nearest(lat=40.0, lon=116.0, k=3, open_24h=True)  # cached: open_24h=True
+    for bad in ("yes", 2, [True]):
+        with pytest.raises(ValidationError):
+            index.nearest(lat=40.0, lon=116.0, k=3, open_24h=bad)
+    with pytest.raises(ValidationError):
+        index.nearest(lat=40.0, lon=116.0, k=3, include_imprecise=1)
+    assert rows(index.nearest(lat=40.0, lon=116.0, k=25, open_24h=np.True_)) == \
+        rows(index.nearest(lat=40.0, lon=116.0, k=25, open_24h=True))
+
+
+# -------------------------------------------------------------------------- max_k
+
+
+def test_max_k_above_100_is_honoured_and_nothing_else_caps_k():
+    rng = np.random.default_rng(12)
+    n = 700
+    df = frame(list(zip(rng.uniform(39.5, 40.5, n), rng.uniform(115.5, 116.5, n))) + grid(40.0, 116.0, 0.001),
+               amenity_toilet=rng.choice(["yes", "no"], n + 25, p=[0.7, 0.3]),
+               opening_hours=rng.choice(["24/7", "Mo-Su 08:00-20:00"], n + 25))
+    for index in (StationIndex.from_frame(df, max_k=600),
+                  StationIndex.from_arrays(df.lat, df.lon, amenities={"toilet": df.amenity_toilet},
+                                           opening_hours=df.opening_hours.tolist(), max_k=600)):
+        assert index.max_k == 600
+        for k, q in ((101, {}), (250, {"amenities": ["toilet"]}), (600, {"open_at": WEDNESDAY.replace(hour=21)}),
+                     (400, {"open_at": WEDNESDAY.replace(hour=19, minute=50), "arrival_speed_m_s": 4.2})):
+            got = index.nearest(lat=40.0, lon=116.0, k=k, **q)
+            want = nearest_bruteforce(df, lat=40.0, lon=116.0, k=n + 25, **q)
+            assert_same_up_to_ties(got, want, k)
+            assert len(got) == min(k, len(want))
+        r, d = index.nearest_batch([40.0, 39.7], [116.0, 116.2], k=300, amenities=["toilet"])
+        for j, (a, b) in enumerate([(40.0, 116.0), (39.7, 116.2)]):
+            assert r[j].tolist() == rows(index.nearest(lat=a, lon=b, k=300, amenities=["toilet"]))
+        with pytest.raises(ValidationError) as info:
+            index.nearest(lat=40.0, lon=116.0, k=601)
+        assert "600" in info.value.problems[0].allowed
+        with pytest.raises(ValidationError):
+            index.nearest_batch([40.0], [116.0], k=601)
+    assert StationIndex.from_frame(df).max_k == 100  # the default, as the setting's
+
+
+@pytest.mark.parametrize("option", [{"max_k": 0}, {"max_k": 2.5}, {"max_k": True}, {"budget_points": 0}])
+def test_bad_index_options_are_refused(option):
+    with pytest.raises(ValidationError) as info:
+        StationIndex.from_frame(frame(grid(40.0, 116.0)), **option)
+    assert info.value.problems[0].field in option
+
+
 def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
     rng = np.random.default_rng(11)
     n = 5000
@@ -324,15 +437,15 @@ def test_rare_filters_get_a_subtree_and_the_cache_stays_bounded():
     assert index.cache_info()["bytes"] <= 40_000 or index.cache_info()["entries"] == 1
 
 
-def test_locally_rare_filter_promotes_its_mask_to_a_subtree():
-    # 60 % of stations have a toilet, but none of the ~7,000 near the query: the masked search
-    # would look at more than MASK_BUDGET_POINTS, so the filter gets a sub-tree (NeedSubtree)
-    # and stays exact.
+def test_a_locally_rare_filter_gets_a_subtree_instead_of_its_mask():
+    # 95 % of the stations far from the query have a toilet, none of the ~7,000 near it: the
+    # masked search would look at more than BUDGET_POINTS, so the filter gets a sub-tree
+    # (NeedSubtree) and stays exact.
     rng = np.random.default_rng(5)
     n = 20_000
     lat, lon = rng.uniform(30, 40, n), rng.uniform(110, 120, n)
     near = (np.abs(lat - 35) < 3) & (np.abs(lon - 115) < 3)
-    assert near.sum() > MASK_BUDGET_POINTS
+    assert near.sum() > BUDGET_POINTS
     toilet = np.where(near, False, rng.random(n) < 0.95)
     index = StationIndex.from_arrays(lat, lon, amenities={"toilet": toilet})
     hits = index.nearest(lat=35.0, lon=115.0, k=5, amenities=["toilet"])
@@ -343,52 +456,69 @@ def test_locally_rare_filter_promotes_its_mask_to_a_subtree():
     assert index.cache_info()["subtrees"] == 1 and index.cache_info()["masks"] == 0
 
 
-def test_prepare_promotes_common_filters_and_answers_stay_the_same(monkeypatch):
+def test_prepare_builds_the_filters_structure_ahead():
     rng = np.random.default_rng(8)
     n = 3000
     df = frame(list(zip(rng.uniform(39, 41, n), rng.uniform(115, 117, n))),
                opening_hours=rng.choice(["24/7", "Mo-Su 08:00-20:00", None], n, p=[0.3, 0.6, 0.1]),
-               amenity_toilet=rng.choice(["yes", "no"], n, p=[0.8, 0.2]))
+               amenity_toilet=rng.choice(["yes", "no"], n, p=[0.8, 0.2]),
+               amenity_aed=rng.choice(["yes", "no"], n, p=[0.05, 0.95]))
     index = StationIndex.from_frame(df)
     noon = WEDNESDAY.replace(hour=12)
-    queries = list(zip(rng.uniform(39, 41, 40).tolist(), rng.uniform(115, 117, 40).tolist()))
-    before = [rows(index.nearest(lat=a, lon=b, k=5, open_at=noon, amenities=["toilet"])) for a, b in queries]
-    assert index.cache_info()["masks"] == 1
-    index.prepare(open_at=noon, amenities=["toilet"])
-    assert index.cache_info()["masks"] == 0 and index.cache_info()["subtrees"] == 1
-    after = [rows(index.nearest(lat=a, lon=b, k=5, open_at=noon, amenities=["toilet"])) for a, b in queries]
-    assert after == before
-    # Background promotion after PROMOTE_AFTER uses gives the same answers too.
-    from stations.index import _structures
-
-    monkeypatch.setattr(_structures, "PROMOTE_AFTER", 3)
-    for a, b in queries:
-        got = rows(index.nearest(lat=a, lon=b, k=5, amenities=["toilet"]))
-        index.wait_for_builds()
-        assert got == rows(nearest_bruteforce(df, lat=a, lon=b, k=5, amenities=["toilet"]))
+    index.prepare(open_at=noon, amenities=["toilet"])  # 0.8 * 0.9: a mask
+    index.prepare(amenities=iter(["aed"]))  # 5 %: a sub-tree; an iterator is read once
+    info = index.cache_info()
+    assert (info["entries"], info["subtrees"], info["masks"], info["builds"]) == (2, 1, 1, 2)
+    for a, b in zip(rng.uniform(39, 41, 40).tolist(), rng.uniform(115, 117, 40).tolist()):
+        for q in (dict(open_at=noon, amenities=("toilet",)), dict(amenities=["aed"])):
+            assert rows(index.nearest(lat=a, lon=b, k=5, **q)) == rows(nearest_bruteforce(df, lat=a, lon=b, k=5, **q))
+    assert index.cache_info()["builds"] == 2  # nothing more was built
+    with pytest.raises(ValidationError):
+        index.prepare(amenities=["sauna"])
 
 
-def test_concurrent_queries_with_a_tiny_cache(monkeypatch):
+def test_queries_start_no_threads(monkeypatch):
+    """Everything a query needs is built in the query's own thread: no background workers."""
+    import threading
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    df = frame(list(zip(rng.uniform(39, 41, n), rng.uniform(115, 117, n))),
+               opening_hours=rng.choice(["24/7", "Mo-Su 08:00-20:00"], n),
+               amenity_toilet=rng.choice(["yes", "no"], n, p=[0.8, 0.2]))
+    index = StationIndex.from_frame(df)
+
+    def refuse(thread):
+        raise AssertionError(f"a query started a thread: {thread.name}")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    points = list(zip(rng.uniform(39, 41, 200).tolist(), rng.uniform(115, 117, 200).tolist()))
+    for q in ({}, {"amenities": ["toilet"]}, {"open_at": WEDNESDAY.replace(hour=9)}):
+        for a, b in points:  # well past any "hot filter" count
+            index.nearest(lat=a, lon=b, k=5, **q)
+    index.nearest_batch([p[0] for p in points], [p[1] for p in points], k=3, amenities=["toilet"])
+
+
+def test_concurrent_queries_with_a_tiny_cache_and_budget():
     from concurrent.futures import ThreadPoolExecutor
 
-    from stations.index import _structures
-
-    monkeypatch.setattr(_structures, "PROMOTE_AFTER", 2)
     rng = np.random.default_rng(9)
     n = 4000
     df = frame(list(zip(rng.uniform(20, 45, n), rng.uniform(75, 130, n))),
                opening_hours=rng.choice(["24/7", "Mo-Fr 08:00-18:00", None], n),
                amenity_toilet=rng.choice(["yes", "no"], n), amenity_aed=rng.choice(["yes", "no"], n, p=[0.1, 0.9]),
                status=rng.choice(["open", "removed"], n, p=[0.9, 0.1]))
-    index = StationIndex.from_frame(df, cache_bytes=50_000)
+    # A budget of 40 points: masked searches often give up and their filter gets a sub-tree,
+    # while other threads may be searching its mask.
+    index = StationIndex.from_frame(df, cache_bytes=50_000, budget_points=40)
     filters = [{}, {"amenities": ["toilet"]}, {"amenities": ["aed"]}, {"statuses": None},
-               {"open_at": WEDNESDAY.replace(hour=10)}, {"open_at": WEDNESDAY.replace(hour=22), "amenities": ["aed"]}]
+               {"open_at": WEDNESDAY.replace(hour=10)}, {"open_at": WEDNESDAY.replace(hour=22), "amenities": ["aed"]},
+               {"open_24h": False}]
     jobs = [(float(a), float(b), filters[j % len(filters)])
             for j, (a, b) in enumerate(zip(rng.uniform(20, 45, 300), rng.uniform(75, 130, 300)))]
     expected = [rows(nearest_bruteforce(df, lat=a, lon=b, k=4, **f)) for a, b, f in jobs]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda job: rows(index.nearest(lat=job[0], lon=job[1], k=4, **job[2])), jobs))
-    index.wait_for_builds()
     assert got == expected
     assert index.cache_info()["evictions"] > 0
 
@@ -417,7 +547,7 @@ def station_sets(draw):
             points.append((draw(st.floats(-90, 90)), draw(st.floats(-180, 180))))
     pick = lambda values: [draw(st.sampled_from(values)) for _ in range(n)]  # noqa: E731
     df = frame(points, geocode_precision=pick(PRECISIONS), opening_hours=pick(HOURS), timezone=pick(ZONES),
-               access=pick(("everyone", "outdoor_workers", "members", None)),
+               access=pick(("everyone", "outdoor_workers", "members", "unknown", None)),
                status=pick(("open", "open", "temporarily_closed", "removed")),
                amenity_toilet=pick(("yes", "no", "unknown")), amenity_aed=pick(("yes", "no")),
                amenity_wifi=pick(("yes", "unknown")))
@@ -443,7 +573,7 @@ def queries(draw, df):
         filters["statuses"] = draw(st.one_of(st.none(), st.lists(
             st.sampled_from(["open", "temporarily_closed", "removed"]), min_size=1, unique=True)))
     if draw(st.booleans()):
-        filters["access"] = draw(st.lists(st.sampled_from(["everyone", "outdoor_workers", "members"]),
+        filters["access"] = draw(st.lists(st.sampled_from(["everyone", "outdoor_workers", "members", "unknown"]),
                                           min_size=1, unique=True))
     filters["include_imprecise"] = draw(st.booleans())
     filters["open_24h"] = draw(st.sampled_from([None, None, True, False]))

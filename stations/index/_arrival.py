@@ -6,8 +6,8 @@ single "open at t" set answers the query.
 In the usual case (one time zone without daylight saving, weekly hours: China) the k-d
 tree of the static filter checks each station it meets at its own arrival minute, inside
 the compiled search (:meth:`._kdtree.KDTree.query_open`): one pass, nearest first. When
-that would look at more than :data:`ARRIVAL_BUDGET_POINTS` stations (most are closed on
-arrival near the query), or for other hours, the bands below answer.
+that would look at more than the index's budget of points (``budget_points``: most are
+closed on arrival near the query), or for other hours, the bands below answer.
 
 The general search goes outwards in bands of travel time
 (:data:`ARRIVAL_WINDOWS_S`): band ``j`` holds the stations reached in ``[W_{j-1}, W_j)``,
@@ -40,7 +40,6 @@ from ._structures import Structures
 
 # Ends of the travel-time bands, seconds after departure.
 ARRIVAL_WINDOWS_S = (900.0, 3600.0, 4 * 3600.0, 16 * 3600.0, 3 * 86400.0, 7 * 86400.0, 28 * 86400.0, math.inf)
-ARRIVAL_BUDGET_POINTS = 4096
 
 
 def search_weekly(structs: Structures, sf: StaticFilter, q: tuple[float, float, float], k: int, ub: float,
@@ -54,7 +53,7 @@ def search_weekly(structs: Structures, sf: StaticFilter, q: tuple[float, float, 
     if entry.tree is None:
         return [], [], None
     # None when more than the budget were closed on arrival, or on a tie at k.
-    return first_k(*entry.tree.query_open(q[0], q[1], q[2], k + 1, ub, entry.mask, ARRIVAL_BUDGET_POINTS,
+    return first_k(*entry.tree.query_open(q[0], q[1], q[2], k + 1, ub, entry.mask, structs.budget,
                                           weekly, hours.departure_s(when), 2.0 * EARTH_RADIUS_M * per_m), k)
 
 

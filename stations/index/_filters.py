@@ -1,11 +1,17 @@
-"""Query arguments: validation (every problem at once) and the static filter they select."""
+"""Query arguments: validation (every problem at once), the filter's normalised value, and
+the static filter it selects.
+
+Every cache of the index is keyed on a :class:`FilterKey`: the filter's arguments as
+sorted, de-duplicated tuples. Two queries share cached structures exactly when they ask for
+the same thing, whatever order or container their arguments came in.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,15 +21,82 @@ from ..records import ACCESS_VALUES, STATUS_VALUES
 from ._table import BIT_24_7, BIT_ACCESS, BIT_AMENITY, BIT_PRECISE, BIT_STATUS, StationTable
 
 
-@dataclass(frozen=True)
+class FilterKey(NamedTuple):
+    """The value of a query's static filter: what the cached structures are keyed on.
+
+    Tuples are sorted and hold each value once; ``None`` means "any" (not the same as every
+    value listed: a station with a missing ``access`` passes ``access=None`` only).
+    """
+
+    amenities: tuple[str, ...]  # required as "yes"; () for none
+    open_24h: bool | None
+    statuses: tuple[str, ...] | None
+    access: tuple[str, ...] | None
+    include_imprecise: bool
+
+
+DEFAULT_FILTER = FilterKey((), None, ("open",), None, False)
+
+
+def _values(values: Any) -> tuple | None:
+    """``None``, or the values as a sorted tuple of distinct items (a string is one value)."""
+    if values is None:
+        return None
+    if values.__class__ is tuple and len(values) < 2:  # the usual case, already normalised
+        return values
+    if isinstance(values, str):
+        return (values,)
+    items = tuple(values)
+    return items if len(items) < 2 else tuple(sorted(set(items)))
+
+
+def _yes_no(value: Any) -> bool | None:
+    """``True``/``False`` for a yes/no flag (``bool``, numpy ``bool_``, 1, 0), else None."""
+    try:
+        return bool(value) if value in (True, False) else None
+    except (TypeError, ValueError):  # e.g. an array
+        return None
+
+
+def filter_key(amenities: Any, open_24h: Any, statuses: Any, access: Any, include_imprecise: Any) -> FilterKey | None:
+    """The normalised value of a query's static-filter arguments (not checked against the
+    allowed values: see :func:`query_problems`).
+
+    ``amenities=None`` is the same as ``()``; a ``str`` is one value; ``open_24h`` and
+    ``include_imprecise`` become ``bool`` (``open_24h`` may stay ``None``).
+
+    Returns
+    -------
+    FilterKey or None
+        None when the arguments cannot be normalised (not iterable, unhashable or
+        unorderable items, flags that are not yes/no): :func:`query_problems` then reports
+        them. A key may still be unhashable (one item that is, e.g. ``[["toilet"]]``):
+        such values never pass validation.
+    """
+    if not (open_24h is None or open_24h is True or open_24h is False):
+        open_24h = _yes_no(open_24h)
+        if open_24h is None:
+            return None
+    if not (include_imprecise is True or include_imprecise is False):
+        if not isinstance(include_imprecise, np.bool_):
+            return None
+        include_imprecise = bool(include_imprecise)
+    try:
+        return tuple.__new__(FilterKey, (_values(amenities) or (), open_24h, _values(statuses), _values(access),
+                                         include_imprecise))
+    except TypeError:
+        return None
+
+
+@dataclass(frozen=True, eq=False)
 class StaticFilter:
     """The non-time part of a query, as bit tests, and which station classes pass it."""
 
+    key: FilterKey  # its value: the key of its cached structures
     need: int  # all of these bits
     forbid: int  # none of these bits
     any_of: tuple[int, ...]  # for each group (status, access): at least one of these bits
     class_ok: np.ndarray  # bool per class (+ sentinel False)
-    key: int  # the tests packed in one int: equal filters share cached structures, and hash fast
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -89,7 +162,7 @@ def query_problems(*, lat: Any, lon: Any, k: Any, max_k: int, amenities: Any, op
         problems.append(Problem("arrival_speed_m_s", arrival_speed_m_s, "is infinite", "a finite speed > 0"))
     if isinstance(circuity, (int, float)) and math.isinf(circuity):
         problems.append(Problem("circuity", circuity, "is infinite", "a finite factor >= 1"))
-    if open_24h not in (None, True, False):
+    if open_24h is not None and _yes_no(open_24h) is None:
         problems.append(Problem("open_24h", open_24h, "not a yes/no flag", "True, False or None (either)"))
     if not isinstance(include_imprecise, (bool, np.bool_)):
         problems.append(Problem("include_imprecise", include_imprecise, "not a yes/no flag", "True or False"))
@@ -102,36 +175,32 @@ def validate_k(k: Any, max_k: int) -> list[Problem]:
     return []
 
 
-def raise_problems(problems: list[Problem]) -> None:
+def raise_problems(problems: list[Problem], what: str = "nearest-station query") -> None:
+    """Raise a :class:`ValidationError` of every problem, if there are any."""
     if problems:
-        raise ValidationError.from_problems(problems, "nearest-station query")
+        raise ValidationError.from_problems(problems, what)
 
 
-def static_filter(table: StationTable, amenities: Iterable[str], open_24h: bool | None,
-                  statuses: Iterable[str] | None, access: Iterable[str] | None,
-                  include_imprecise: bool) -> StaticFilter:
-    """The bit tests of already-validated arguments, evaluated for every station class."""
+def static_filter(table: StationTable, key: FilterKey) -> StaticFilter:
+    """The bit tests of a validated filter, evaluated for every station class."""
     need = 0
-    for code in amenities:
+    for code in key.amenities:
         need |= BIT_AMENITY[code]
-    if not include_imprecise:
+    if not key.include_imprecise:
         need |= BIT_PRECISE
     forbid = 0
-    if open_24h is True:
+    if key.open_24h is True:
         need |= BIT_24_7
-    elif open_24h is False:
+    elif key.open_24h is False:
         forbid |= BIT_24_7
     any_of = []
-    key = need | (forbid << 26)
-    if statuses is not None:
-        any_of.append(sum(BIT_STATUS[s] for s in set(statuses)))
-        key |= (any_of[-1] | (1 << 23)) << 52  # the status bits are bits 16-18 of a station
-    if access is not None:
-        any_of.append(sum(BIT_ACCESS[a] for a in set(access)))
-        key |= (any_of[-1] | (1 << 23)) << 80  # the access bits are bits 20-22
+    if key.statuses is not None:
+        any_of.append(sum(BIT_STATUS[s] for s in key.statuses))
+    if key.access is not None:
+        any_of.append(sum(BIT_ACCESS[a] for a in key.access))
     cb = table.class_bits
     ok = ((cb & np.uint32(need)) == np.uint32(need)) & ((cb & np.uint32(forbid)) == 0)
     for bits in any_of:
         ok &= (cb & np.uint32(bits)) != 0
     ok[-1] = False  # sentinel class of unlocated stations
-    return StaticFilter(need, forbid, tuple(any_of), ok, key)
+    return StaticFilter(key, need, forbid, tuple(any_of), ok)

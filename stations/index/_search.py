@@ -1,42 +1,38 @@
 """Filtered k-nearest search: per-filter search structures, their LRU cache, the search loop.
 
-For one filter key (static filter + open-set labels) the eligible stations are a known
+For one filter (static filter + open-set labels) the eligible stations are a known
 count, so the structure is picked by selectivity ``s = eligible / stations in the main
 tree`` (see :mod:`._structures` for what the main tree holds):
 
 * ``s == 1``: the main tree as is.
 * ``s >= MASK_MIN_SELECTIVITY``: the main tree plus a boolean mask, which the tree's search
   checks point by point (:mod:`._kdtree`): about ``1 / s`` times the work of an unfiltered
-  query. If a query has to look at more than ``MASK_BUDGET_POINTS`` points (the eligible
-  stations are locally rare), the key is promoted to a sub-tree.
+  query (at most twice), and a mask costs one byte per station to make. If a query has to
+  look at more than the budget (:data:`BUDGET_POINTS`) of points, the eligible stations are
+  locally rare: the filter gets a sub-tree instead, built then and there.
 * otherwise: a k-d tree over just the eligible stations (a "sub-tree"), built on first use,
   so a combination held by 0.3 % of stations is as fast as no filter at all.
   A mask would cost ``1 / s`` (333x at 0.3 %).
 
-A mask that serves ``PROMOTE_AFTER`` queries is "hot": a sub-tree for it is built in a
-background thread (the tree builds release the GIL) and swapped in when ready, so the
-filters people actually use end up on the fastest path without a stall.
-
-Sub-trees and masks live in an LRU cache bounded in bytes; the main tree is never evicted.
+Sub-trees and masks live in an LRU cache bounded in bytes, keyed on the filter's value
+(:meth:`._structures.Structures.entry`); the main tree is never evicted.
 
 Ties: the search fetches every station within a relative :data:`TIE_REL` of the k-th
 distance, and equal distances (in the metres reported) come in row order.
 """
 
 import threading
-import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Hashable
 
 import numpy as np
+
 from ._geometry import chord_to_m1
 from ._kdtree import KDTree
 
 INF = float("inf")
 MASK_MIN_SELECTIVITY = 0.5
-MASK_BUDGET_POINTS = 4096
-PROMOTE_AFTER = 64
-_GATHER_SLICE = 1 << 16
+BUDGET_POINTS = 4096
 
 
 def build_tree(xyz: np.ndarray, rows: np.ndarray | None = None) -> KDTree:
@@ -47,7 +43,7 @@ def build_tree(xyz: np.ndarray, rows: np.ndarray | None = None) -> KDTree:
 class Entry:
     """How to search one filter key: a tree (its queries return station rows), an optional mask."""
 
-    __slots__ = ("tree", "mask", "count", "nbytes", "kind", "uses")
+    __slots__ = ("tree", "mask", "count", "nbytes", "kind")
 
     def __init__(self, kind: str, tree: KDTree | None, mask: np.ndarray | None, count: int, nbytes: int):
         self.kind = kind  # "empty", "main", "mask" or "subtree"
@@ -55,7 +51,6 @@ class Entry:
         self.mask = mask  # bool per point in the tree's order, or None when every point is eligible
         self.count = count
         self.nbytes = nbytes
-        self.uses = 0  # counted for masks only: PROMOTE_AFTER uses make a sub-tree
 
 
 class EntryCache:
@@ -68,7 +63,7 @@ class EntryCache:
         self.nbytes = 0
         self.hits = self.misses = self.builds = self.evictions = 0
 
-    def get(self, key) -> Entry | None:
+    def get(self, key: Hashable) -> Entry | None:
         entry = self.entries.get(key)
         if entry is None:
             self.misses += 1
@@ -80,7 +75,7 @@ class EntryCache:
             pass
         return entry
 
-    def put(self, key, entry: Entry) -> None:
+    def put(self, key: Hashable, entry: Entry) -> None:
         with self._lock:
             self.builds += 1
             old = self.entries.pop(key, None)
@@ -93,30 +88,12 @@ class EntryCache:
                 self.nbytes -= gone.nbytes
                 self.evictions += 1
 
-    def swap(self, key, old: Entry, new: Entry) -> None:
-        """Replace ``old`` by ``new`` if ``key`` still holds ``old`` (a background promotion)."""
-        with self._lock:
-            if self.entries.get(key) is not old:
-                return
-        self.put(key, new)
-
     def __len__(self) -> int:
         return len(self.entries)
 
 
-def _gather(values: np.ndarray, idx: np.ndarray, yielding: bool) -> np.ndarray:
-    """``values[idx]``; in a background thread by slices, letting queries take the GIL between."""
-    if not yielding or len(idx) <= _GATHER_SLICE:
-        return values[idx]
-    out = np.empty((len(idx),) + values.shape[1:], dtype=values.dtype)
-    for start in range(0, len(idx), _GATHER_SLICE):
-        np.take(values, idx[start:start + _GATHER_SLICE], axis=0, out=out[start:start + _GATHER_SLICE])
-        time.sleep(0)  # a long numpy call holds the GIL: hand it over to waiting queries
-    return out
-
-
 def make_entry(base: KDTree | None, base_rows: np.ndarray | None, xyz: np.ndarray, eligible: np.ndarray | None,
-               count: int, *, force_subtree: bool = False, background: bool = False) -> Entry:
+               count: int, *, force_subtree: bool = False) -> Entry:
     """The structure for one filter key.
 
     ``eligible`` is a bool per point of the base, in the order the base was built from: the
@@ -133,13 +110,13 @@ def make_entry(base: KDTree | None, base_rows: np.ndarray | None, xyz: np.ndarra
             mask = base.tree_order(eligible)
             return Entry("mask", base, mask, count, mask.nbytes)
     idx = np.flatnonzero(eligible) if eligible is not None else np.arange(count)
-    rows = idx if base_rows is None else _gather(base_rows, idx, background)
-    tree = build_tree(_gather(xyz, rows, background), rows)
+    rows = idx if base_rows is None else base_rows[idx]
+    tree = build_tree(xyz[rows], rows)
     return Entry("subtree", tree, None, count, tree.nbytes)
 
 
 class NeedSubtree(Exception):
-    """A masked search looked at more than MASK_BUDGET_POINTS points: promote the key to a sub-tree."""
+    """A masked search looked at more points than its budget: the filter needs a sub-tree."""
 
 
 Accept = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rows, chord distances) -> keep
@@ -150,7 +127,7 @@ TIE_REL = 1.0 + 1e-14
 
 
 def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
-           accept: Accept | None = None) -> tuple[list[float], list[int], list | None]:
+           accept: Accept | None = None, budget: int = BUDGET_POINTS) -> tuple[list[float], list[int], list | None]:
     """The k nearest eligible stations: (chord distances, rows, unit vectors or None).
 
     Sorted by distance, then row. Asks the tree for at least ``k + 1`` neighbours passing
@@ -158,14 +135,16 @@ def search(entry: Entry, q: tuple[float, float, float], k: int, ub: float,
     the farthest neighbour returned is farther than the k-th pass by more than
     :data:`TIE_REL` (or nothing is left within ``ub``): then every station tied with the
     k-th is in hand, and ties (equal metres) are broken by row number. The unit vectors
-    come from the tree's own copy (``None`` after reordering ties).
+    come from the tree's own copy (``None`` after reordering ties). A masked search that
+    looks at more than ``budget`` points raises :class:`NeedSubtree`.
     """
     tree = entry.tree
     if tree is None:
         return [], [], None
     n_pts = tree.n
     mask = entry.mask
-    budget = 0 if mask is None else MASK_BUDGET_POINTS
+    if mask is None:
+        budget = 0
     want = k + 1
     kk = want if accept is None else 4 * want  # checks reject an unknown share (often most): start wider
     q0, q1, q2 = q

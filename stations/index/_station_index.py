@@ -9,12 +9,12 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..amenities import AMENITY_CODES
+from ..errors import Problem
 from ._arrival import search_arrival
-from ._filters import query_problems, raise_problems, validate_k
+from ._filters import FilterKey, filter_key, query_problems, raise_problems, validate_k
 from ._geometry import EARTH_RADIUS_M, search_radius_chord, spatial_order, unit_vectors
-from ._hours import OPEN
-from ._search import TIE_REL, search_plain
-from ._structures import Structures, hashable
+from ._search import BUDGET_POINTS, TIE_REL
+from ._structures import Structures
 from ._table import StationTable, build_table
 
 DEFAULT_MAX_K = 100
@@ -25,6 +25,12 @@ _TWO_R = 2.0 * EARTH_RADIUS_M
 _DEG = 180.0 / math.pi
 _RAD = math.pi / 180.0
 _sin, _cos = math.sin, math.cos
+
+
+def _filter_key_of(filters: Mapping[str, Any]) -> FilterKey | None:
+    """:func:`filter_key` of :meth:`StationIndex.nearest` keyword arguments (defaults filled in)."""
+    return filter_key(filters.get("amenities", ()), filters.get("open_24h"), filters.get("statuses", ("open",)),
+                      filters.get("access"), filters.get("include_imprecise", False))
 
 
 class Hit(NamedTuple):
@@ -59,15 +65,31 @@ class StationIndex:
     table : StationTable
         Made by :meth:`from_frame` / :meth:`from_arrays`.
     max_k : int
-        Largest ``k`` a query may ask for (setting ``max_k``).
+        Largest ``k`` a query may ask for (setting ``max_k``; default 100); any whole
+        number >= 1. A query's cost grows about linearly with ``k``.
     cache_bytes : int
         Memory bound of the filtered sub-trees and masks kept between queries (LRU).
+    budget_points : int
+        Stations a search on a mask (a common filter) may look at before the filter gets a
+        k-d tree of its own, and the compiled open-on-arrival search before it goes by
+        bands of travel time (default 4096; >= 1). Only speed depends on it, never answers.
+
+    Raises
+    ------
+    ValidationError
+        ``max_k`` or ``budget_points`` not a whole number >= 1.
     """
 
-    def __init__(self, table: StationTable, *, max_k: int = DEFAULT_MAX_K, cache_bytes: int = DEFAULT_CACHE_BYTES):
+    def __init__(self, table: StationTable, *, max_k: int = DEFAULT_MAX_K, cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 budget_points: int = BUDGET_POINTS):
+        problems = [Problem(name, value, "not a whole number >= 1", "an integer >= 1")
+                    for name, value in (("max_k", max_k), ("budget_points", budget_points))
+                    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1]
+        if problems:
+            raise_problems(problems, what="station index")
         self.table = table
         self.max_k = int(max_k)
-        self._s = Structures(table, cache_bytes)
+        self._s = Structures(table, cache_bytes, int(budget_points))
         self._static = self._s.static  # read directly by the query hot path
         self._xyz = table.xyz
         # A list: indexing one is several times cheaper than a numpy object array.
@@ -90,6 +112,7 @@ class StationIndex:
         geocode_precision: Any = None,
         max_k: int = DEFAULT_MAX_K,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        budget_points: int = BUDGET_POINTS,
     ) -> "StationIndex":
         """Index columns given as arrays, one value per station.
 
@@ -109,6 +132,8 @@ class StationIndex:
             As in :mod:`stations.records`. Not given: ``"Asia/Shanghai"``, ``"everyone"``,
             ``"open"`` and ``"exact"`` for every station. A missing value in a given
             column matches no filter on that column (a missing precision needs review).
+        max_k, cache_bytes, budget_points
+            As in :class:`StationIndex`.
 
         Raises
         ------
@@ -119,7 +144,7 @@ class StationIndex:
         table = build_table(lat=lat, lon=lon, station_id=station_id, amenities=amenities,
                             opening_hours=opening_hours, timezone=timezone, access=access, status=status,
                             geocode_precision=geocode_precision)
-        return cls(table, max_k=max_k, cache_bytes=cache_bytes)
+        return cls(table, max_k=max_k, cache_bytes=cache_bytes, budget_points=budget_points)
 
     @classmethod
     def from_frame(cls, frame: Any, **options: Any) -> "StationIndex":
@@ -128,6 +153,7 @@ class StationIndex:
         Uses ``station_id, lat, lon, geocode_precision, amenity_<code>, opening_hours,
         timezone, access, status``; absent optional columns are treated as in
         :meth:`from_arrays`. Row numbers of hits are positions in ``frame`` (``iloc``).
+        ``options`` (``max_k``, ``cache_bytes``, ``budget_points``) go to :meth:`from_arrays`.
         """
         def col(name: str) -> Any:
             return frame[name].to_numpy() if name in frame.columns else None
@@ -236,21 +262,21 @@ class StationIndex:
                         and 1.0 <= circuity < math.inf)
         except TypeError:
             fast = False
-        skey = (amenities, open_24h, statuses, access, include_imprecise)
+        key = filter_key(amenities, open_24h, statuses, access, include_imprecise)
         try:
-            sf = self._static.get(skey)
-        except TypeError:  # lists: make the key hashable
-            skey, sf = hashable(skey), None
-            if skey is not None:
-                sf = self._static.get(skey)
+            sf = None if key is None else self._static.get(key)  # only validated filters are kept there
+        except TypeError:  # an unhashable item: validation names it
+            key, sf = None, None
         if not fast or sf is None:
+            if key is not None:  # the values as read once (an iterator can be read only once)
+                amenities, open_24h, statuses, access, include_imprecise = key
             raise_problems(query_problems(
                 lat=lat, lon=lon, k=k, max_k=self.max_k, amenities=amenities, open_at=open_at,
                 arrival_speed_m_s=arrival_speed_m_s, circuity=circuity, open_24h=open_24h, statuses=statuses,
                 access=access, max_distance_m=max_distance_m, include_imprecise=include_imprecise))
             lat, lon = float(lat), float(lon)
             if sf is None:
-                sf = self._s.static_filter(skey)
+                sf = self._s.static_filter(key)
         la, lo = lat * _RAD, lon * _RAD
         sin_la, cos_la, sin_lo, cos_lo = _sin(la), _cos(la), _sin(lo), _cos(lo)
         q = (cos_la * cos_lo, cos_la * sin_lo, sin_la)  # as _geometry.unit_vectors
@@ -261,20 +287,7 @@ class StationIndex:
                                          float(circuity))
         else:
             snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
-            # Structures.search, inlined for the common case: a tree without mask, in the cache.
-            cache = self._s.cache
-            cached = cache.entries
-            key = sf.key if snap is None else (sf.key, snap.key, OPEN)
-            entry = cached.get(key)
-            if entry is not None and entry.mask is None:
-                cache.hits += 1
-                try:
-                    cached.move_to_end(key)
-                except KeyError:  # evicted meanwhile by another thread
-                    pass
-                dl, rl, pts = search_plain(entry, q, k, ub)
-            else:
-                dl, rl, pts = self._s.search(sf, snap, q, k, ub)
+            dl, rl, pts = self._s.search(sf, snap, q, k, ub)
         return self._hits(q, sin_la, cos_la, sin_lo, cos_lo, dl, rl, pts, max_distance_m)
 
     def nearest_batch(self, lats: Any, lons: Any, *, k: int = 5, **filters: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -296,19 +309,26 @@ class StationIndex:
             Station rows, nearest first (ties in row order), ``-1`` where fewer than ``k``.
         distances_m : numpy.ndarray of float64, shape (m, k)
             Great-circle metres, ``inf`` where fewer than ``k``.
+
+        Raises
+        ------
+        ValidationError
+            As :meth:`nearest` (up to ten bad points are named); even when ``m == 0``.
         """
         from ..geo import validate_lat_lon
 
+        key = _filter_key_of(filters)
+        if key is not None:  # the values as read once (an iterator can be read only once)
+            filters = {**filters, **key._asdict()}
         lats = np.asarray(lats, dtype=np.float64).ravel()
         lons = np.asarray(lons, dtype=np.float64).ravel()
         problems = validate_k(k, self.max_k)
         if lats.shape != lons.shape:
-            from ..errors import Problem
-
             problems.append(Problem("lons", len(lons), "not as many longitudes as latitudes", f"{len(lats)} values"))
         else:
             problems += validate_lat_lon(lats, lons)[:10]
         raise_problems(problems)
+        self.nearest(lat=0.0, lon=0.0, k=k, **filters)  # the filters' problems, if any
         m = len(lats)
         rows = np.full((m, k), -1, dtype=np.int64)
         dist = np.full((m, k), np.inf)
@@ -318,10 +338,13 @@ class StationIndex:
                 rows[j, :len(hits)] = [h.row for h in hits]
                 dist[j, :len(hits)] = [h.distance_m for h in hits]
             return rows, dist
-        # Validate the filters once, through the single-point path's checks.
-        if m:
-            self.nearest(lat=float(lats[0]), lon=float(lons[0]), k=k, **filters)
-        entry = self._batch_entry(**filters)
+        # A tree of exactly the eligible stations: a mask is no good for vectorised queries.
+        sf = self._s.static_filter(key)
+        open_at = filters.get("open_at")
+        snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
+        entry = self._s.entry(sf, snap)
+        if entry.kind == "mask":
+            entry = self._s.entry(sf, snap, force_subtree=True)
         if entry.tree is None or m == 0:
             return rows, dist
         order = spatial_order(lats, lons)
@@ -354,26 +377,20 @@ class StationIndex:
     def prepare(self, *, amenities: Iterable[str] = (), open_at: datetime | None = None, open_24h: bool | None = None,
                 statuses: Iterable[str] | None = ("open",), access: Iterable[str] | None = None,
                 include_imprecise: bool = False) -> None:
-        """Build now what queries with these filters will search, on their fastest path.
+        """Build now the structure that queries with these filters search.
 
-        Without it, the first query of a filter builds its structure (a sub-tree:
-        milliseconds for rare filters, ~0.2 s for common ones at a million stations), and a
-        common filter runs on a mask until it has served ``PROMOTE_AFTER`` queries. Call at
-        start-up for the filters a service expects ("open now", common amenities). Also
-        waits for background builds. Arguments as in :meth:`nearest` (validated the same way).
+        Without it, the first query of a filter builds it: a k-d tree of the eligible
+        stations (milliseconds for rare filters, ~0.2 s for common ones at a million
+        stations), or a mask over the main tree (a millisecond or two). Call at start-up for
+        the filters a service expects. Arguments as in :meth:`nearest` (validated the same
+        way, :class:`ValidationError` if bad); ``open_at`` stands for the open set at that time.
         """
+        key = filter_key(amenities, open_24h, statuses, access, include_imprecise)
+        if key is not None:  # the values as read once (an iterator can be read only once)
+            amenities, open_24h, statuses, access, include_imprecise = key
         self.nearest(lat=0.0, lon=0.0, k=1, amenities=amenities, open_at=open_at, open_24h=open_24h,
                      statuses=statuses, access=access, include_imprecise=include_imprecise)
-        sf = self._s.static_filter(hashable((amenities, open_24h, statuses, access, include_imprecise)))
-        snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
-        entry = self._s.entry(sf, snap)
-        if entry.kind == "mask":
-            self._s.promote(sf.key if snap is None else (sf.key, snap.key, OPEN), entry, wait=True)
-        self.wait_for_builds()
-
-    def wait_for_builds(self) -> None:
-        """Block until the sub-trees being built in the background are in place."""
-        self._s.wait_for_builds()
+        self._s.entry(self._s.static_filter(key), None if open_at is None else self._s.snapshot(open_at, 0.0))
 
     def cache_info(self) -> dict[str, int]:
         """Counters of the filtered-structure cache: entries (of which sub-trees and masks),
@@ -384,15 +401,6 @@ class StationIndex:
                 "bytes": c.nbytes, "hits": c.hits, "misses": c.misses, "builds": c.builds, "evictions": c.evictions}
 
     # ---------------------------------------------------------------------- internals
-
-    def _batch_entry(self, *, k: int = 5, amenities=(), open_at=None, arrival_speed_m_s=None,
-                     circuity=DEFAULT_CIRCUITY, open_24h=None, statuses=("open",), access=None, max_distance_m=None,
-                     include_imprecise=False):
-        """A tree of exactly the eligible stations (a mask is no good for vectorised queries)."""
-        sf = self._s.static_filter(hashable((amenities, open_24h, statuses, access, include_imprecise)))
-        snap = None if open_at is None else self._s.snapshot(open_at, 0.0)
-        entry = self._s.entry(sf, snap)
-        return self._s.entry(sf, snap, force_subtree=True) if entry.kind == "mask" else entry
 
     def _hits(self, q: tuple[float, float, float], sin_la: float, cos_la: float, sin_lo: float, cos_lo: float,
               dl: list[float], rl: list[int], pts: list | None, max_distance_m: float | None) -> list[Hit]:

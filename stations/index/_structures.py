@@ -5,6 +5,17 @@ precise position): the usual query needs no mask or sub-tree, and neither does a
 planner's batch. A filter's stations are a subset of the main tree (most filters: a mask
 or a sub-tree of it, see :mod:`._search`) or reach beyond it (``statuses=None``,
 ``include_imprecise=True``...: a sub-tree of all located stations).
+
+Three caches, each keyed on values only, each measured in ``benchmarks/bench_nearest.py``:
+
+* static filters, by :class:`._filters.FilterKey`;
+* time snapshots, by (naive or aware, window length) and the time range they hold for;
+* entries (sub-trees and masks), by ``(FilterKey, labels, part)``: the filter's key, the
+  snapshot's labels (bytes, one per opening-hours pattern: equal open sets share an entry;
+  ``None`` without a time) and which label the stations must have (see :meth:`Structures.entry`).
+
+Everything is built in the thread of the query that first needs it; nothing runs in the
+background.
 """
 
 from __future__ import annotations
@@ -15,38 +26,40 @@ from datetime import datetime
 
 import numpy as np
 
-from ._filters import StaticFilter, static_filter
+from ._filters import DEFAULT_FILTER, FilterKey, StaticFilter, static_filter
 from ._hours import OPEN, Snapshot, time_key
-from ._search import PROMOTE_AFTER, Entry, EntryCache, NeedSubtree, build_tree, make_entry, search, search_plain
+from ._search import BUDGET_POINTS, Entry, EntryCache, NeedSubtree, build_tree, make_entry, search, search_plain
 from ._table import StationTable
 
-DEFAULT_STATIC_KEY = ((), None, ("open",), None, False)  # (amenities, open_24h, statuses, access, imprecise)
 _MAX_STATIC_KEYS = 4096
 _SNAPSHOTS_KEPT = 4  # per time window
 _SNAPSHOT_WINDOWS_KEPT = 256
 
 
-def hashable(skey: tuple) -> tuple | None:
-    """The static-filter key with lists made tuples; None if still unhashable (invalid values)."""
-    out = tuple(a if a is None or isinstance(a, (str, bool)) else tuple(a) for a in skey)
-    try:
-        hash(out)
-    except TypeError:
-        return None
-    return out
-
-
 class Structures:
-    """What queries search, built on demand and cached; safe to use from several threads."""
+    """What queries search, built on demand and cached; safe to use from several threads.
 
-    def __init__(self, table: StationTable, cache_bytes: int):
+    Parameters
+    ----------
+    table : StationTable
+        The indexed stations.
+    cache_bytes : int
+        Memory bound of the cached sub-trees and masks (LRU).
+    budget_points : int
+        Points a masked search (or the compiled open-on-arrival search) may look at before
+        it gives up: a masked filter then gets a sub-tree, and open on arrival goes by
+        bands (:mod:`._arrival`).
+    """
+
+    def __init__(self, table: StationTable, cache_bytes: int, budget_points: int = BUDGET_POINTS):
         self.table = table
+        self.budget = int(budget_points)
         self.lock = threading.Lock()
         self.xyz = table.xyz
         located = table.located_rows
         self.class_located = table.station_class if located is None else table.station_class[located]
-        self.static: dict[tuple, StaticFilter] = {}
-        default = self.static_filter(DEFAULT_STATIC_KEY)
+        self.static: dict[FilterKey, StaticFilter] = {}
+        default = self.static_filter(DEFAULT_FILTER)
         in_main = default.class_ok[self.class_located]
         if not in_main.any():  # nothing in service: the main tree holds everything
             in_main[:] = True
@@ -58,21 +71,17 @@ class Structures:
         self.cache = EntryCache(cache_bytes)
         # (naive?, window) -> the latest snapshots for that window, newest first.
         self.snapshots: dict[tuple[bool, float], deque[Snapshot]] = {}
-        self.workers: list[threading.Thread] = []
 
-    def static_filter(self, skey: tuple) -> StaticFilter:
-        """The static filter of validated, hashable arguments (cached)."""
-        sf = self.static.get(skey)
+    def static_filter(self, key: FilterKey) -> StaticFilter:
+        """The static filter of a validated :class:`FilterKey` (cached)."""
+        sf = self.static.get(key)
         if sf is not None:
             return sf
-        amenities, open_24h, statuses, access, include_imprecise = skey
-        as_t = (lambda v: None if v is None else ((v,) if isinstance(v, str) else tuple(v)))
-        sf = static_filter(self.table, as_t(amenities) or (), open_24h, as_t(statuses), as_t(access),
-                           bool(include_imprecise))
+        sf = static_filter(self.table, key)
         with self.lock:
             if len(self.static) >= _MAX_STATIC_KEYS:
                 self.static.clear()
-            self.static[skey] = sf
+            self.static[key] = sf
         return sf
 
     def snapshot(self, when: datetime, window_s: float) -> Snapshot:
@@ -94,14 +103,12 @@ class Structures:
 
     def entry(self, sf: StaticFilter, snap: Snapshot | None, part: int = OPEN, *,
               force_subtree: bool = False) -> Entry:
-        """The structure of the stations passing ``sf`` whose label in ``snap`` is ``part``."""
-        key = sf.key if snap is None else (sf.key, snap.key, part)
+        """The structure of the stations passing ``sf`` whose label in ``snap`` is ``part``
+        (a sub-tree in place of a mask if ``force_subtree``), cached by value: the filter's
+        key, the snapshot's labels and ``part``."""
+        key = (sf.key, None, OPEN) if snap is None else (sf.key, snap.key, part)
         entry = self.cache.get(key)
         if entry is not None and not (force_subtree and entry.kind == "mask"):
-            if entry.kind == "mask":
-                entry.uses += 1
-                if entry.uses == PROMOTE_AFTER:
-                    self.promote(key, entry)
             return entry
         table = self.table
         class_ok = sf.class_ok
@@ -118,34 +125,14 @@ class Structures:
         self.cache.put(key, entry)
         return entry
 
-    def promote(self, key, entry: Entry, *, wait: bool = False) -> None:
-        """Build a sub-tree for a hot mask entry (in the background unless ``wait``) and swap it in."""
-        def build() -> None:
-            subtree = make_entry(self.main, self.main_rows, self.xyz, self.main.input_order(entry.mask), entry.count,
-                                 force_subtree=True, background=not wait)
-            self.cache.swap(key, entry, subtree)
-
-        if wait:
-            build()
-            return
-        worker = threading.Thread(target=build, name="stations-index-promote", daemon=True)
-        with self.lock:
-            self.workers = [w for w in self.workers if w.is_alive()] + [worker]
-        worker.start()
-
-    def wait_for_builds(self) -> None:
-        with self.lock:
-            workers = list(self.workers)
-        for worker in workers:
-            worker.join()
-
     def search(self, sf: StaticFilter, snap: Snapshot | None, q, k: int, ub: float, part: int = OPEN,
                accept=None) -> tuple[list[float], list[int], list | None]:
-        """:func:`._search.search` on the entry of a filter (promoted to a sub-tree if need be)."""
+        """:func:`._search.search` on the entry of a filter; a mask that runs over its budget
+        is replaced by a sub-tree, which answers."""
         entry = self.entry(sf, snap, part)
         if accept is None and entry.mask is None:
             return search_plain(entry, q, k, ub)
         try:
-            return search(entry, q, k, ub, accept)
+            return search(entry, q, k, ub, accept, self.budget)
         except NeedSubtree:
-            return search(self.entry(sf, snap, part, force_subtree=True), q, k, ub, accept)
+            return search(self.entry(sf, snap, part, force_subtree=True), q, k, ub, accept, self.budget)
