@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stations import coords
+from stations import geo as coords
 from stations.amenities import AMENITY_CODES
 from stations.index import BUDGET_POINTS, Hit, StationIndex, nearest_bruteforce
 
