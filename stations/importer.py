@@ -220,7 +220,7 @@ def _plan_changes(store: StationStore, good: list[dict], report: ImportReport) -
 
 
 def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs84", geocoder=None,
-            source: str | None = None, max_bytes: int | None = None, sheet=None,
+            max_bytes: int | None = None, sheet=None,
             progress: Callable | None = None) -> tuple[list[RowResult], ImportReport]:
     """Read and normalise ``path`` without touching any store; the report counts the rows
     rejected and carries every problem and warning."""
@@ -228,8 +228,8 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
     raw = read_table(path, fmt=fmt, max_bytes=max_bytes, sheet=sheet)
     cmap = map_columns(list(raw.frame.columns), file_name=path.name, has_geometry=raw.geometry is not None)
     report = ImportReport(source=str(path), format=raw.format, encoding=raw.encoding, rows=len(raw.frame),
-                          ignored_columns=cmap.ignored, file_warnings=list(raw.warnings))
-    results = normalize_rows(raw, cmap, default_crs=default_crs, source=source or path.name)
+                          ignored_columns=cmap.ignored, file_warnings=[*raw.warnings, *cmap.notes])
+    results = normalize_rows(raw, cmap, default_crs=default_crs)
     for row in sorted(raw.truncated_rows):
         res = results[row - 1]
         res.errors.insert(0, Problem("row", None, "the row is cut short: the file looks truncated",
@@ -271,12 +271,15 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         position; None stores them unpositioned and flagged for review.
     dry_run
         Report what would change; write nothing.
+    source
+        What the batch records as where the rows came from (default: the file's name). It is
+        not a field of the stations: their history names the batch.
     fail_on_rejected
         Write nothing when any row is rejected (the default writes the good rows and
         reports the rest).
     """
     path = Path(path)
-    results, report = prepare(path, fmt=fmt, default_crs=default_crs, geocoder=geocoder, source=source,
+    results, report = prepare(path, fmt=fmt, default_crs=default_crs, geocoder=geocoder,
                               max_bytes=max_bytes, sheet=sheet, progress=progress)
     report.dry_run = dry_run
     good = [r.record for r in results if r.record is not None]
@@ -285,7 +288,7 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         return report
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     bar = progress(total=len(changes), desc="writing", unit="station") if progress and changes else None
-    result = store.apply(changes, command=command, source=str(path.name), reason=reason,
+    result = store.apply(changes, command=command, source=source or path.name, reason=reason,
                          summary=report.summary(), source_sha256=sha,
                          progress=(bar.update if bar else None))
     if bar:

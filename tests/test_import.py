@@ -89,6 +89,70 @@ def test_changed_row_is_an_update_with_history(store, tmp_path):
     assert entry["source"] == "b.csv"
 
 
+def test_the_same_rows_from_a_file_with_another_name_change_nothing(store, tmp_path):
+    """Where a row came from belongs to the import batch, not to the station: the same rows
+    saved under another name are unchanged, and no station gets a history entry."""
+    import_file(store, write_csv(tmp_path / "A.csv", HEADER, ROWS))
+    before = (store.frame().to_csv(), len(store.history(limit=1000)))
+    report = import_file(store, write_csv(tmp_path / "B.csv", HEADER, ROWS))
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
+    assert (store.frame().to_csv(), len(store.history(limit=1000))) == before
+    # A station's provenance is its history's batches (what `stations history ID` prints).
+    sid = store.frame()["station_id"].iloc[0]
+    assert [(h["action"], h["source"]) for h in store.history(sid)] == [("add", "A.csv")]
+    assert [b["source"] for b in store.batches()] == ["B.csv", "A.csv"]
+
+
+@pytest.mark.parametrize("header", ["数据来源", "来源", "源", "source"])
+def test_a_source_column_in_a_file_is_ignored_with_a_note(store, tmp_path, header):
+    path = write_csv(tmp_path / "s.csv", [*HEADER, header], [[*ROWS[0], "2024年普查表"]])
+    report = import_file(store, path)
+    assert (report.added, report.rejected) == (1, 0), report.rejected_rows
+    assert header in report.ignored_columns
+    note = [w for w in report.file_warnings if header in w]
+    assert note and "batch" in note[0], report.file_warnings
+    rec = store.frame().iloc[0]
+    assert "source" not in rec.index and "2024年普查表" not in rec.astype(str).tolist()
+
+
+def test_a_store_made_with_a_source_column_opens_and_imports(tmp_path):
+    """Stores written before `source` left the record have a `source` column: it is ignored."""
+    import sqlite3
+
+    from stations.records import FIELD_NAMES
+    from stations.store import open_store
+
+    path = tmp_path / "old.gpkg"
+    header = ["站点编号", *HEADER]
+    rows = [[f"X{i}", *r] for i, r in enumerate(ROWS)]
+    with open_store(path) as s:
+        import_file(s, write_csv(tmp_path / "a.csv", header, rows))
+    with sqlite3.connect(path) as db:  # what the old schema held: a source column, filled, and its history
+        db.execute("ALTER TABLE stations ADD COLUMN source TEXT")
+        db.execute("UPDATE stations SET source = 'a.csv'")
+        batch = db.execute("INSERT INTO station_batches (at, command, source) "
+                           "VALUES ('2025-01-02T00:00:00.000Z', 'import', 'a2.csv')").lastrowid
+        db.execute("INSERT INTO station_history (station_id, at, action, changes, batch_id) VALUES "
+                   "('X0', '2025-01-02T00:00:00.000Z', 'update', '{\"source\": [\"a.csv\", \"a2.csv\"]}', ?)",
+                   (batch,))
+    changed = [list(r) for r in rows]
+    changed[0][6] = "24小时"
+    changed.append(["X9", "新驿站", "", "119.1800", "39.7000", "WGS84", "", "", "", "正常"])
+    with open_store(path, create=False) as s:
+        report = import_file(s, write_csv(tmp_path / "b.csv", header, changed))
+        assert (report.added, report.updated, report.unchanged, report.rejected) == (1, 1, 2, 0)
+        assert set(s.history("X0")[0]["changes"]) == {"opening_hours", "opening_hours_raw"}
+        assert set(s.get("X9")) == {*FIELD_NAMES, "flags"}
+        past = s.record_as_of("X0", 1)
+        assert past["opening_hours"] == "06:00-22:00" and set(past) == {*FIELD_NAMES, "flags"}
+        out = tmp_path / "out.csv"
+        from stations.export import export
+
+        assert export(s.frame(), out) == 4
+    with open_store(tmp_path / "copy.gpkg") as copy:
+        assert import_file(copy, out).added == 4
+
+
 def test_hours_nobody_can_read_stay_unknown_not_closed(store, tmp_path):
     rows = [[*ROWS[0][:5], "看情况", *ROWS[0][6:]]]
     report = import_file(store, write_csv(tmp_path / "s.csv", HEADER, rows))

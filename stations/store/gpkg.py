@@ -5,7 +5,8 @@ Layout
 ``stations``
     A features table (POINT, EPSG:4326, lon/lat order as GeoPackage requires) with one
     column per record field plus ``flags`` (JSON list) and ``updated_at``. Stations not yet
-    positioned have a NULL geometry. Spatially indexed by the standard GeoPackage R-tree
+    positioned have a NULL geometry. Columns that are no longer record fields (``source``,
+    in stores written before it moved to the batch) are left in place and never read or written. Spatially indexed by the standard GeoPackage R-tree
     extension (``rtree_stations_geom`` with the spec's triggers).
 ``station_history``
     Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
@@ -306,7 +307,8 @@ class GeoPackageStore(StationStore):
             if entry["action"] == "add":
                 return None
             for name, (old, _new) in entry["changes"].items():
-                rec[name] = old
+                if name in rec:  # an old store's history may hold fields that are gone (source)
+                    rec[name] = old
         return rec
 
     def batches(self, *, limit: int = 50) -> list[dict]:
