@@ -70,7 +70,8 @@ def _print_report(report, as_json: bool) -> None:
     enc = f", encoding {report.encoding}" if report.encoding else ""
     click.echo(f"{report.source}: {report.rows} rows ({report.format}{enc})")
     click.echo("  added {added}, updated {updated}, unchanged {unchanged}, rejected {rejected}; "
-               "geocoded {geocoded}, needs review {needs_review}, possible duplicates {duplicates}".format(**s))
+               "geocoded {geocoded}, needs review {needs_review}, possible duplicates {duplicates}, "
+               "admin areas filled {admin_filled}".format(**s))
     if report.dry_run:
         click.echo("  dry run: nothing was written")
     for w in report.file_warnings:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .errors import Problem
+from .io.admin_areas import ADMIN_FIELDS, admin_areas_at
 from .io.columns import map_columns
 from .io.normalize import RowResult, normalize_rows
 from .io.readers import read_table
@@ -40,6 +41,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     geocoded: int = 0
+    admin_filled: int = 0
     needs_review: int = 0
     duplicates: list[dict] = field(default_factory=list)
     rejected_rows: list[Problem] = field(default_factory=list)
@@ -51,7 +53,7 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("rows", "added", "updated", "unchanged", "rejected", "geocoded",
-                                              "needs_review")} | {"duplicates": len(self.duplicates)}
+                                              "admin_filled", "needs_review")} | {"duplicates": len(self.duplicates)}
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -150,6 +152,66 @@ def _geocode(results: list[RowResult], geocoder, report: ImportReport, progress)
         bar.close()
 
 
+# Which admin fields a position vouches for, by its precision: a city centre standing in for an
+# address says nothing about the county it happens to fall in.
+# (position in ADMIN_FIELDS, name) pairs.
+_ADMIN_BY_PRECISION = {**dict.fromkeys(("exact", "street", "town", "county"), tuple(enumerate(ADMIN_FIELDS))),
+                       "city": tuple(enumerate(ADMIN_FIELDS[:2])), "province": tuple(enumerate(ADMIN_FIELDS[:1]))}
+
+
+def _same_area(name: str, given: str, found: str) -> bool:
+    """Whether a file's admin value names the area found at the position: the same name, or
+    one without its suffix (河北 / 河北省, 昌黎 / 昌黎县); an adcode of the area or of a parent
+    (130300 for 130322)."""
+    given = str(given).strip()
+    if name == "adcode":
+        while given.endswith("00") and len(given) > 2:
+            given = given[:-2]
+        return found.startswith(given)
+    return given == found or (len(given) >= 2 and found.startswith(given))
+
+
+def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
+    """Fill empty ``province``/``city``/``county``/``adcode`` of positioned rows from the
+    county boundaries (:func:`stations.io.admin_areas.admin_areas_at`).
+
+    Never overwrites what the file says. Only the levels that the position's precision
+    vouches for are filled (a city-precision point fills province and city, not the county
+    it happens to fall in). When a given value disagrees with the area at the position, the
+    row gets a warning naming both and nothing is filled for it (which of the two is wrong
+    is for a person to decide). A position in no county (at sea, abroad) fills nothing.
+    Counts the rows that got at least one field in ``report.admin_filled``.
+    """
+    todo = [r for r in results if r.record is not None and r.record.get("lat") is not None
+            and r.record.get("geocode_precision") in _ADMIN_BY_PRECISION]
+    if not todo:
+        return
+    found = admin_areas_at(lat=[r.record["lat"] for r in todo], lon=[r.record["lon"] for r in todo])
+    for res, area in zip(todo, found.itertuples(index=False, name=None)):
+        if area[3] is None:  # in no county
+            continue
+        rec = res.record
+        empty, clashes = [], []
+        for j, name in _ADMIN_BY_PRECISION[rec["geocode_precision"]]:
+            given, value = rec.get(name), area[j]
+            if value is None:
+                continue
+            if not given:
+                empty.append((name, value))
+            elif given != value and not _same_area(name, given, value):
+                clashes.append(name)
+        if clashes:
+            where = "".join(dict.fromkeys(v for v in area[:3] if v))
+            for name in clashes:
+                res.warnings.append(Problem(
+                    name, rec[name], f"the position ({rec['lat']:.6f}, {rec['lon']:.6f}) lies in {where} "
+                    f"({area[3]}), not in {rec[name]}; kept as given, nothing filled from the boundaries",
+                    f"a {name} that contains the position, or the station's right position", res.row))
+        elif empty:
+            rec.update(empty)
+            report.admin_filled += 1
+
+
 def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -236,6 +298,7 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
                                      "a complete row with every column", res.row))
         res.record = None
     _geocode(results, geocoder, report, progress)
+    fill_admin_areas(results, report)
     seen: dict[str, int] = {}
     for res in results:
         if res.record is None:

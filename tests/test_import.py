@@ -347,3 +347,74 @@ def test_every_problem_of_a_row_is_reported(stocked, tmp_path):
     report = import_file(stocked, path, dry_run=True)
     fields = {p.field for p in report.rejected_rows}
     assert {"name", "lat", "status", "last_verified"} <= fields
+
+
+# --- admin areas from the position -----------------------------------------------------------
+
+def test_positions_without_an_admin_area_get_it_from_the_county_boundaries(store, tmp_path):
+    header = ["站点编号", "站点名称", "经度", "纬度", "区县"]
+    rows = [["CL", "昌黎驿站", "119.1637", "39.7125", ""],    # in Changli county
+            ["YX", "蔚县驿站", "114.5886", "39.8402", "蔚县"],  # in Yu county, which the file names
+            ["SEA", "渤海中", "120.0", "38.8", ""],            # the middle of the Bohai Sea
+            ["LDN", "London", "-0.1276", "51.5072", ""]]      # abroad
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (report.added, report.rejected, report.admin_filled) == (4, 0, 2)
+    assert report.summary()["admin_filled"] == 2 and not report.warnings
+    admin = {sid: tuple(store.get(sid)[k] for k in ("province", "city", "county", "adcode"))
+             for sid in ("CL", "YX", "SEA", "LDN")}
+    assert admin["CL"] == ("河北省", "秦皇岛市", "昌黎县", "130322")
+    assert admin["YX"] == ("河北省", "张家口市", "蔚县", "130726")
+    assert admin["SEA"] == admin["LDN"] == (None, None, None, None)
+    again = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (again.updated, again.unchanged) == (0, 4)
+
+
+def test_a_county_that_disagrees_with_the_position_is_kept_and_reported(store, tmp_path):
+    header = ["站点编号", "站点名称", "经度", "纬度", "省份", "区县", "行政区划代码"]
+    rows = [["A", "写错县的驿站", "119.1637", "39.7125", "", "抚宁区", ""],      # the point is in 昌黎县
+            ["B", "简称驿站", "119.1637", "39.7125", "河北", "昌黎", ""],          # short names agree
+            ["C", "市级代码驿站", "119.1637", "39.7125", "", "", "130300"]]       # Qinhuangdao's code agrees
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (report.added, report.rejected) == (3, 0)
+    [warning] = report.warnings
+    assert (warning.row, warning.field, warning.value) == (1, "county", "抚宁区")
+    assert "昌黎县" in warning.reason and "130322" in warning.reason
+    a = store.get("A")
+    assert (a["province"], a["city"], a["county"], a["adcode"]) == (None, None, "抚宁区", None)
+    b, c = store.get("B"), store.get("C")
+    assert (b["province"], b["city"], b["county"], b["adcode"]) == ("河北", "秦皇岛市", "昌黎", "130322")
+    assert (c["province"], c["city"], c["county"], c["adcode"]) == ("河北省", "秦皇岛市", "昌黎县", "130300")
+    assert report.admin_filled == 2
+
+
+def test_a_city_centre_does_not_name_a_county(store, tmp_path):
+    from stations.geocode import build_chain
+
+    chain = build_chain({"geocoders": "offline", "geocode_cache": str(tmp_path / "cache.sqlite")})
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "地址"], [["某驿站", "河北省秦皇岛市某路"]])
+    report = import_file(store, path, geocoder=chain)
+    rec = store.frame().iloc[0]
+    assert rec["geocode_precision"] == "city" and rec["city"] == "秦皇岛市"
+    assert rec["county"] is None and report.admin_filled == 0
+
+
+def test_admin_areas_at_agrees_with_a_brute_force_search():
+    """Random points over China's bounding box (land, sea and abroad) against every county
+    polygon whose bounding box holds the point, tested one by one."""
+    import numpy as np
+    import shapely
+
+    from stations.io.admin_areas import admin_areas_at
+    from stations.planning.area import admin_units, unit_geometry
+
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(18, 54, 400), rng.uniform(73, 135, 400)
+    got = admin_areas_at(lat=lat, lon=lon)["adcode"].tolist()
+    units = admin_units("county")
+    geoms = [unit_geometry(u) for u in units]
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    for i in range(len(lat)):
+        near = np.flatnonzero((x0 <= lon[i]) & (lon[i] <= x1) & (y0 <= lat[i]) & (lat[i] <= y1))
+        inside = sorted(units[j].adcode for j in near if geoms[j].contains(shapely.Point(lon[i], lat[i])))
+        assert got[i] == (inside[0] if inside else None), (lat[i], lon[i])
+    assert 100 < sum(c is not None for c in got) < 300  # both kinds of point were tried
