@@ -284,13 +284,16 @@ def geocode_cmd(ctx, review, limit):
 def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
     """Write a self-contained interactive map (one HTML file that works offline) under maps/."""
     from .mapping import build_map
+    from .navigation import LinkSettings
 
     settings = _settings(ctx)
+    links = LinkSettings.from_settings(settings)
     with _store(ctx, create=False) as store:
         frame = store.frame(statuses=("open", "temporarily_closed"))
     if county:
         frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
-    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang)
+    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang,
+                  links=links)
     out.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(out))
     click.echo(f"wrote a map of {len(frame)} stations to {out}")
