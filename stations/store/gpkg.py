@@ -5,9 +5,10 @@ Layout
 ``stations``
     A features table (POINT, EPSG:4326, lon/lat order as GeoPackage requires) with one
     column per record field plus ``flags`` (JSON list) and ``updated_at``. Stations not yet
-    positioned have a NULL geometry. Columns that are no longer record fields (``source``,
-    in stores written before it moved to the batch) are left in place and never read or written. Spatially indexed by the standard GeoPackage R-tree
-    extension (``rtree_stations_geom`` with the spec's triggers).
+    positioned have a NULL geometry. Spatially indexed by the standard GeoPackage R-tree
+    extension (``rtree_stations_geom`` with the spec's triggers). Columns that are no longer
+    record fields (``source``, in stores written before it moved to the batch) are left in
+    place and never read or written.
 ``station_history``
     Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
     as JSON ``{field: [old, new]}``, the batch and the reason; an ``add`` records the name
