@@ -171,6 +171,18 @@ def _same_area(name: str, given: str, found: str) -> bool:
     return given == found or (len(given) >= 2 and found.startswith(given))
 
 
+def _clash_warning(rec: dict, area: tuple, clashes: list[str], row: int) -> Problem:
+    """One warning per row, on its deepest disagreeing field, naming both areas in full."""
+    name = min(clashes, key=("county", "city", "province", "adcode").index)
+    given = "".join(dict.fromkeys(str(rec[n]) for n in ("province", "city", "county") if rec.get(n)))
+    if rec.get("adcode"):
+        given = f"{given} ({rec['adcode']})".strip()
+    found = "".join(dict.fromkeys(v for v in area[:3] if v))
+    return Problem(name, rec[name], f"the file says {given} but the position ({rec['lat']:.6f}, {rec['lon']:.6f}) "
+                   f"lies in {found} ({area[3]}); kept as given, nothing filled from the boundaries",
+                   "an area that contains the position, or the station's right position", row)
+
+
 def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
     """Fill empty ``province``/``city``/``county``/``adcode`` of positioned rows from the
     county boundaries (:func:`stations.io.admin_areas.admin_areas_at`).
@@ -178,8 +190,8 @@ def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
     Never overwrites what the file says. Only the levels that the position's precision
     vouches for are filled (a city-precision point fills province and city, not the county
     it happens to fall in). When a given value disagrees with the area at the position, the
-    row gets a warning naming both and nothing is filled for it (which of the two is wrong
-    is for a person to decide). A position in no county (at sea, abroad) fills nothing.
+    row gets one warning naming both areas and nothing is filled for it (which of the two is
+    wrong is for a person to decide). A position in no county (at sea, abroad) fills nothing.
     Counts the rows that got at least one field in ``report.admin_filled``.
     """
     todo = [r for r in results if r.record is not None and r.record.get("lat") is not None
@@ -201,12 +213,7 @@ def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
             elif given != value and not _same_area(name, given, value):
                 clashes.append(name)
         if clashes:
-            where = "".join(dict.fromkeys(v for v in area[:3] if v))
-            for name in clashes:
-                res.warnings.append(Problem(
-                    name, rec[name], f"the position ({rec['lat']:.6f}, {rec['lon']:.6f}) lies in {where} "
-                    f"({area[3]}), not in {rec[name]}; kept as given, nothing filled from the boundaries",
-                    f"a {name} that contains the position, or the station's right position", res.row))
+            res.warnings.append(_clash_warning(rec, area, clashes, res.row))
         elif empty:
             rec.update(empty)
             report.admin_filled += 1

@@ -373,17 +373,22 @@ def test_a_county_that_disagrees_with_the_position_is_kept_and_reported(store, t
     header = ["站点编号", "站点名称", "经度", "纬度", "省份", "区县", "行政区划代码"]
     rows = [["A", "写错县的驿站", "119.1637", "39.7125", "", "抚宁区", ""],      # the point is in 昌黎县
             ["B", "简称驿站", "119.1637", "39.7125", "河北", "昌黎", ""],          # short names agree
-            ["C", "市级代码驿站", "119.1637", "39.7125", "", "", "130300"]]       # Qinhuangdao's code agrees
+            ["C", "市级代码驿站", "119.1637", "39.7125", "", "", "130300"],      # Qinhuangdao's code agrees
+            ["D", "别省驿站", "119.1637", "39.7125", "山东省", "历下区", "370102"]]  # every level disagrees
     report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
-    assert (report.added, report.rejected) == (3, 0)
-    [warning] = report.warnings
-    assert (warning.row, warning.field, warning.value) == (1, "county", "抚宁区")
-    assert "昌黎县" in warning.reason and "130322" in warning.reason
+    assert (report.added, report.rejected) == (4, 0)
+    first, fourth = report.warnings  # one per row, on its deepest disagreeing field
+    assert (first.row, first.field, first.value) == (1, "county", "抚宁区")
+    assert "抚宁区" in first.reason and "河北省秦皇岛市昌黎县 (130322)" in first.reason
+    assert (fourth.row, fourth.field, fourth.value) == (4, "county", "历下区")
+    assert "山东省历下区 (370102)" in fourth.reason and "河北省秦皇岛市昌黎县 (130322)" in fourth.reason
     a = store.get("A")
     assert (a["province"], a["city"], a["county"], a["adcode"]) == (None, None, "抚宁区", None)
     b, c = store.get("B"), store.get("C")
     assert (b["province"], b["city"], b["county"], b["adcode"]) == ("河北", "秦皇岛市", "昌黎", "130322")
     assert (c["province"], c["city"], c["county"], c["adcode"]) == ("河北省", "秦皇岛市", "昌黎县", "130300")
+    d = store.get("D")
+    assert (d["province"], d["city"], d["county"], d["adcode"]) == ("山东省", None, "历下区", "370102")
     assert report.admin_filled == 2
 
 
