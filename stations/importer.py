@@ -152,11 +152,9 @@ def _geocode(results: list[RowResult], geocoder, report: ImportReport, progress)
         bar.close()
 
 
-# Which admin fields a position vouches for, by its precision: a city centre standing in for an
-# address says nothing about the county it happens to fall in.
-# (position in ADMIN_FIELDS, name) pairs.
-_ADMIN_BY_PRECISION = {**dict.fromkeys(("exact", "street", "town", "county"), tuple(enumerate(ADMIN_FIELDS))),
-                       "city": tuple(enumerate(ADMIN_FIELDS[:2])), "province": tuple(enumerate(ADMIN_FIELDS[:1]))}
+# How many of ADMIN_FIELDS (province, city, county, adcode) a position vouches for, by its
+# precision: a city centre standing in for an address says nothing about the county it falls in.
+_ADMIN_DEPTH = {"exact": 4, "street": 4, "town": 4, "county": 4, "city": 2, "province": 1}
 
 
 def _same_area(name: str, given: str, found: str) -> bool:
@@ -171,13 +169,22 @@ def _same_area(name: str, given: str, found: str) -> bool:
     return given == found or (len(given) >= 2 and found.startswith(given))
 
 
-def _clash_warning(rec: dict, area: tuple, clashes: list[str], row: int) -> Problem:
+def _area_name(province: Any, city: Any, county: Any) -> str:
+    """河北省秦皇岛市昌黎县; a city named like its province (北京市) or county (东莞市) once."""
+    parts = [province] if province else []
+    for part in (city, county):
+        if part and part not in parts:
+            parts.append(part)
+    return "".join(map(str, parts))
+
+
+def _clash_warning(rec: dict, area: list, differ: list[bool], row: int) -> Problem:
     """One warning per row, on its deepest disagreeing field, naming both areas in full."""
-    name = min(clashes, key=("county", "city", "province", "adcode").index)
-    given = "".join(dict.fromkeys(str(rec[n]) for n in ("province", "city", "county") if rec.get(n)))
+    name = next(n for n in ("county", "city", "province", "adcode") if differ[ADMIN_FIELDS.index(n)])
+    given = _area_name(rec.get("province"), rec.get("city"), rec.get("county"))
     if rec.get("adcode"):
         given = f"{given} ({rec['adcode']})".strip()
-    found = "".join(dict.fromkeys(v for v in area[:3] if v))
+    found = _area_name(*area[:3])
     return Problem(name, rec[name], f"the file says {given} but the position ({rec['lat']:.6f}, {rec['lon']:.6f}) "
                    f"lies in {found} ({area[3]}); kept as given, nothing filled from the boundaries",
                    "an area that contains the position, or the station's right position", row)
@@ -193,30 +200,37 @@ def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
     row gets one warning naming both areas and nothing is filled for it (which of the two is
     wrong is for a person to decide). A position in no county (at sea, abroad) fills nothing.
     Counts the rows that got at least one field in ``report.admin_filled``.
+
+    Rows are compared as (rows x fields) arrays; only values that differ as text go through
+    :func:`_same_area` one by one (``tests/test_import.py`` holds a row-by-row reference).
     """
     todo = [r for r in results if r.record is not None and r.record.get("lat") is not None
-            and r.record.get("geocode_precision") in _ADMIN_BY_PRECISION]
+            and r.record.get("geocode_precision") in _ADMIN_DEPTH]
     if not todo:
         return
-    found = admin_areas_at(lat=[r.record["lat"] for r in todo], lon=[r.record["lon"] for r in todo])
-    for res, area in zip(todo, found.itertuples(index=False, name=None)):
-        if area[3] is None:  # in no county
-            continue
-        rec = res.record
-        empty, clashes = [], []
-        for j, name in _ADMIN_BY_PRECISION[rec["geocode_precision"]]:
-            given, value = rec.get(name), area[j]
-            if value is None:
-                continue
-            if not given:
-                empty.append((name, value))
-            elif given != value and not _same_area(name, given, value):
-                clashes.append(name)
-        if clashes:
-            res.warnings.append(_clash_warning(rec, area, clashes, res.row))
-        elif empty:
-            rec.update(empty)
-            report.admin_filled += 1
+    records = [r.record for r in todo]
+    found = admin_areas_at(lat=[rec["lat"] for rec in records], lon=[rec["lon"] for rec in records])
+    found = found[list(ADMIN_FIELDS)].to_numpy(dtype=object)
+    given = np.empty(found.shape, dtype=object)
+    for j, name in enumerate(ADMIN_FIELDS):
+        given[:, j] = [rec.get(name) for rec in records]
+    depth = np.array([_ADMIN_DEPTH[rec["geocode_precision"]] for rec in records])
+    known = (np.arange(len(ADMIN_FIELDS)) < depth[:, None]) & ~np.equal(found, None)
+    empty = np.equal(given, None) | np.equal(given, "")
+    differ = known & ~empty & (given != found)
+    rows, cols = np.nonzero(differ)
+    for i, j, a, b in zip(rows.tolist(), cols.tolist(), given[rows, cols].tolist(), found[rows, cols].tolist()):
+        differ[i, j] = not _same_area(ADMIN_FIELDS[j], a, b)
+    clash = differ.any(axis=1)
+    fill = known & empty & ~clash[:, None]
+    for j, name in enumerate(ADMIN_FIELDS):
+        rows = np.flatnonzero(fill[:, j])
+        for i, value in zip(rows.tolist(), found[rows, j].tolist()):
+            records[i][name] = value
+    report.admin_filled += int(fill.any(axis=1).sum())
+    clashing = np.flatnonzero(clash)
+    for i, area, row_differ in zip(clashing.tolist(), found[clashing].tolist(), differ[clashing].tolist()):
+        todo[i].warnings.append(_clash_warning(records[i], area, row_differ, todo[i].row))
 
 
 def _same(a: Any, b: Any) -> bool:

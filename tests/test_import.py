@@ -423,3 +423,61 @@ def test_admin_areas_at_agrees_with_a_brute_force_search():
         inside = sorted(units[j].adcode for j in near if geoms[j].contains(shapely.Point(lon[i], lat[i])))
         assert got[i] == (inside[0] if inside else None), (lat[i], lon[i])
     assert 100 < sum(c is not None for c in got) < 300  # both kinds of point were tried
+
+
+def _fill_row_by_row(rows):
+    """The admin fill written plainly, one row at a time: the reference for fill_admin_areas."""
+    from stations.importer import _ADMIN_DEPTH, _same_area
+    from stations.io.admin_areas import ADMIN_FIELDS, admin_areas_at
+
+    filled, warned = 0, []
+    for res in rows:
+        rec = res.record
+        if rec is None or rec.get("lat") is None or rec.get("geocode_precision") not in _ADMIN_DEPTH:
+            continue
+        area = admin_areas_at(lat=[rec["lat"]], lon=[rec["lon"]]).iloc[0].to_dict()
+        names = ADMIN_FIELDS[:_ADMIN_DEPTH[rec["geocode_precision"]]]
+        clashes = [n for n in names if rec.get(n) and area[n] is not None and not _same_area(n, rec[n], area[n])]
+        if clashes:
+            deepest = min(clashes, key=("county", "city", "province", "adcode").index)
+            warned.append((res.row, deepest, rec[deepest]))
+            continue
+        empty = [n for n in names if not rec.get(n) and area[n] is not None]
+        for n in empty:
+            rec[n] = area[n]
+        filled += bool(empty)
+    return filled, warned
+
+
+def test_the_admin_fill_agrees_with_a_row_by_row_reference():
+    import copy
+
+    import numpy as np
+
+    from stations.importer import ImportReport, fill_admin_areas
+    from stations.io.normalize import RowResult
+    from stations.synthetic import national_stations
+
+    rng = np.random.default_rng(11)
+    frame = national_stations(1_500, seed=11)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for rec in records:  # blank some fields, shorten some names, vary the precision, move some out to sea
+        for name in ("province", "city", "county", "adcode"):
+            u = rng.random()
+            if u < 0.3:
+                rec[name] = None
+            elif u < 0.4 and rec[name] and name != "adcode":
+                rec[name] = rec[name][:-1]
+        rec["geocode_precision"] = rng.choice(["exact", "exact", "county", "city", "province"])
+        if rng.random() < 0.05:
+            rec["lat"], rec["lon"] = 38.8, 120.0  # the Bohai Sea
+        if rng.random() < 0.05:
+            rec["lat"] = rec["lon"] = None
+    rows = [RowResult(row=i + 1, record=rec) for i, rec in enumerate(records)]
+    reference = [RowResult(row=r.row, record=copy.deepcopy(r.record)) for r in rows]
+    report = ImportReport(source="test")
+    fill_admin_areas(rows, report)
+    filled, warned = _fill_row_by_row(reference)
+    assert [r.record for r in rows] == [r.record for r in reference]
+    assert report.admin_filled == filled > 100
+    assert [(w.row, w.field, w.value) for r in rows for w in r.warnings] == warned and len(warned) > 100
