@@ -3,7 +3,7 @@
 Prints one table of seconds for 200,000 national synthetic stations (``stations.synthetic``,
 positions on mainland China's land): loading the boundaries (once per process), the
 vectorised point-in-polygon lookup (:func:`stations.io.admin_areas.admin_areas_at`), and the
-import step around it (:func:`stations.importer.fill_admin_areas`) with every admin field
+import step around it (:func:`stations.io.admin_areas.fill_admin_areas`) with every admin field
 empty (everything filled) and with every field given (only checked against the position).
 For scale: the full import of the same 200,000 stations takes about 14 s
 (``benchmarks/bench_import.py``).
@@ -19,8 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from stations.importer import ImportReport, fill_admin_areas
-from stations.io.admin_areas import ADMIN_FIELDS, admin_areas_at
+from stations.io.admin_areas import ADMIN_FIELDS, admin_areas_at, fill_admin_areas
 from stations.io.normalize import RowResult
 from stations.synthetic import national_stations
 
@@ -70,10 +69,10 @@ def main() -> None:
         """((wall, CPU) seconds, rows filled, rows warned) of the fastest run; rows are made untimed."""
         runs = []
         for _ in range(args.repeat):
-            rows, report = _rows(frame, empty=empty), ImportReport(source="bench")
+            rows = _rows(frame, empty=empty)
             start = _clock()
-            fill_admin_areas(rows, report)
-            runs.append((_since(start), report.admin_filled, sum(bool(r.warnings) for r in rows)))
+            filled = fill_admin_areas(rows)
+            runs.append((_since(start), filled, sum(bool(r.warnings) for r in rows)))
         return min(runs)
 
     empty_s, empty_filled, _ = fill(True)

