@@ -70,7 +70,8 @@ def _print_report(report, as_json: bool) -> None:
     enc = f", encoding {report.encoding}" if report.encoding else ""
     click.echo(f"{report.source}: {report.rows} rows ({report.format}{enc})")
     click.echo("  added {added}, updated {updated}, unchanged {unchanged}, rejected {rejected}; "
-               "geocoded {geocoded}, needs review {needs_review}, possible duplicates {duplicates}".format(**s))
+               "geocoded {geocoded}, needs review {needs_review}, possible duplicates {duplicates}, "
+               "admin areas filled {admin_filled}".format(**s))
     if report.dry_run:
         click.echo("  dry run: nothing was written")
     for w in report.file_warnings:
@@ -283,13 +284,16 @@ def geocode_cmd(ctx, review, limit):
 def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
     """Write a self-contained interactive map (one HTML file that works offline) under maps/."""
     from .mapping import build_map
+    from .navigation import LinkSettings
 
     settings = _settings(ctx)
+    links = LinkSettings.from_settings(settings)
     with _store(ctx, create=False) as store:
         frame = store.frame(statuses=("open", "temporarily_closed"))
     if county:
         frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
-    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang)
+    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang,
+                  links=links)
     out.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(out))
     click.echo(f"wrote a map of {len(frame)} stations to {out}")

@@ -54,6 +54,9 @@ class Settings(Mapping):
     page_max: int = _setting(5000, "Largest page of stations in one GeoJSON response.")
     tiles: str = _setting("none", "Basemap: none (local county outlines only), osm, amap, tencent, or a URL template.")
     tiles_crs: str = _setting("wgs84", "Coordinate system of a custom tile URL template: wgs84 or gcj02.")
+    baidu_src: str = _setting("webapp.stations.locator",
+                              "Baidu navigation links' src (required by Baidu): webapp.<organisation>.<app>.")
+    tencent_referer: str = _setting("stations", "Tencent navigation links' referer (required by Tencent): the app's name.")
     host: str = _setting("127.0.0.1", "Address `stations serve` listens on.")
     port: int = _setting(8000, "Port `stations serve` listens on.")
     workers: int = _setting(2, "Worker processes for `stations serve`.")

@@ -19,7 +19,7 @@ import orjson
 from .amenities import AMENITY_CODES
 from .config import Settings
 from .errors import Problem, ValidationError
-from .navigation import navigation_links, osm_point, osm_route
+from .navigation import LinkSettings, navigation_links, osm_point, osm_route
 from .records import ACCESS_LABELS, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
 
@@ -143,7 +143,7 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
                  amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
                  mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
                  access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
-                 lang: str = "zh", now: dt.datetime | None = None) -> bytes:
+                 lang: str = "zh", now: dt.datetime | None = None, links: LinkSettings | None = None) -> bytes:
     """The ``k`` nearest stations to (``lat``, ``lon``) that pass every filter, as JSON.
 
     Parameters
@@ -155,6 +155,9 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
         (open when the user gets there travelling by ``mode``: now + travel time).
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
+    links
+        The navigation links' settings (``baidu_src``, ``tencent_referer``); None: their
+        documented defaults.
 
     Returns a JSON object with ``query`` (the normalised query), ``crs``, ``count`` and
     ``results`` in order of great-circle distance (ties by row). Each result: ``station_id``, ``name``,
@@ -191,7 +194,8 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
     minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
     # The OpenStreetMap route up to its destination (osm_route joins the two ends with "%3B").
     route_from = b',"osm":"' + osm_route(osm_point(wlat, wlon), "").encode()
-    views = _views(snapshot, crs, lang)
+    links = links or LinkSettings.defaults()
+    views = _views(snapshot, crs, lang, links)
     query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
              "at": (_iso_seconds(when) if when else None), "mode": mode, "max_distance_m": max_distance_m,
              "include_imprecise": include_imprecise}
@@ -200,7 +204,7 @@ def nearest_json(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs8
     for j, hit in enumerate(hits):
         view = views.get(hit.row)
         if view is None:
-            view = _new_view(snapshot, views, hit.row, crs, lang)
+            view = _new_view(snapshot, views, hit.row, crs, lang, links)
         if minute is not None:
             at_minute = minute
         elif open == "arrival":
@@ -239,17 +243,17 @@ class _View(NamedTuple):
     links_json: bytes  # the navigation links that do not depend on the user
 
 
-def _views(snapshot: Snapshot, crs: str, lang: str) -> OrderedDict:
-    """The cached views of one answer's (crs, language), by index row, on the snapshot: a
-    new import makes a new snapshot, so they never go stale."""
-    key = ("views", crs, lang)
+def _views(snapshot: Snapshot, crs: str, lang: str, links: LinkSettings) -> OrderedDict:
+    """The cached views of one answer's (crs, language, link settings), by index row, on the
+    snapshot: a new import makes a new snapshot, so they never go stale."""
+    key = ("views", crs, lang, links)
     views = snapshot.cache.get(key)
     if views is None:
         views = snapshot.cache.setdefault(key, OrderedDict())
     return views
 
 
-def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: str) -> _View:
+def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: str, links: LinkSettings) -> _View:
     """Make and cache the time-independent view of the station at index ``row``. Each
     (crs, language) keeps at most ``_VIEW_CACHE_MAX`` views, oldest out first: no upkeep on
     a hit, and a popular station pushed out is remade in some 50 microseconds."""
@@ -257,13 +261,13 @@ def _new_view(snapshot: Snapshot, views: OrderedDict, row: int, crs: str, lang: 
     rec = snapshot.record(pos)
     olat, olon = positions_in(snapshot, crs)
     glat, glon = positions_in(snapshot, "gcj02")
-    links = _links(rec, gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
-    del links["osm"]  # directions from the user: per request
+    nav = _links(rec, links, gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
+    del nav["osm"]  # directions from the user: per request
     head = {"station_id": rec["station_id"], "name": rec["name"],
             "position": {"lat": round(float(olat[pos]), 7), "lon": round(float(olon[pos]), 7), "crs": crs}}
     view = _View(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai",
                  osm_point(rec["lat"], rec["lon"]).encode(), orjson.dumps(head)[:-1],
-                 orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1], orjson.dumps(links)[:-1])
+                 orjson.dumps(_static_properties(rec, lang=lang), default=str)[:-1], orjson.dumps(nav)[:-1])
     views[row] = view
     while len(views) > _VIEW_CACHE_MAX:
         try:
@@ -306,19 +310,21 @@ def _open_status_members(oh: str | None, tz: str, lang: str, minute: int) -> byt
     return b',"open_status":' + orjson.dumps(status) + b',"open_24h":' + orjson.dumps(status["open_24h"])
 
 
-def _links(rec: Mapping[str, Any], **gcj: float) -> dict:
+def _links(rec: Mapping[str, Any], links: LinkSettings, **gcj: float) -> dict:
     """A record's navigation links (``gcj_lat``/``gcj_lon``: its GCJ-02 position, if known)."""
     return navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec.get("name") or "", address=rec.get("address"),
-                            **gcj)
+                            baidu_src=links.baidu_src, tencent_referer=links.tencent_referer, **gcj)
 
 
-def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", when: dt.datetime | None = None) -> dict:
-    """A GeoJSON Feature for the API (geometry in ``crs``; RFC 7946 readers expect wgs84)."""
+def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", when: dt.datetime | None = None,
+            links: LinkSettings | None = None) -> dict:
+    """A GeoJSON Feature for the API (geometry in ``crs``; RFC 7946 readers expect wgs84).
+    ``links``: the navigation links' settings (None: their documented defaults)."""
     pos = position(rec, crs)
     geom = {"type": "Point", "coordinates": [pos["lon"], pos["lat"]]} if pos else None
     props = station_properties(rec, lang=lang, when=when)
     if pos:
-        props["navigation"] = _links(rec)
+        props["navigation"] = _links(rec, links or LinkSettings.defaults())
     return {"type": "Feature", "id": rec["station_id"], "geometry": geom, "properties": props}
 
 

@@ -83,8 +83,9 @@ FIELDS: tuple[Field, ...] = (
     Field("contact", "str", "联系电话", "Contact"),
     Field("last_verified", "date", "核实日期", "Last verified"),
     Field("notes", "str", "备注", "Notes"),
-    Field("source", "str", "数据来源", "Source"),
 )
+# Where a row came from is not a field: it belongs to the import batch (``station_batches``
+# keeps the file name and its SHA-256), so a station's provenance is its history's batches.
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 AMENITY_FIELDS: tuple[str, ...] = tuple(f"amenity_{c}" for c in AMENITY_CODES)

@@ -113,7 +113,7 @@ def test_navigation_links_carry_each_vendors_coordinates(client):
     assert f"position={glon:.6f}%2C{glat:.6f}" in nav["amap"] and "coordinate=gaode" in nav["amap"]
     assert f"location={glat:.6f}%2C{glon:.6f}" in nav["baidu"] and "coord_type=gcj02" in nav["baidu"]
     assert f"coord%3A{glat:.6f}%2C{glon:.6f}" in nav["tencent"] and "coord_type=2" in nav["tencent"]
-    assert f"daddr={lat:.6f}%2C{lon:.6f}" in nav["apple"]
+    assert f"daddr={glat:.6f}%2C{glon:.6f}" in nav["apple"]  # Apple's data in mainland China is GCJ-02
     assert nav["geo"].startswith(f"geo:{lat:.6f},{lon:.6f}")
 
 

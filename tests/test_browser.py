@@ -169,7 +169,7 @@ def test_locator_lists_the_nearest_station_with_a_navigation_link(server, phone,
     glat, glon = wgs84_to_gcj02(lat=rec["lat"], lon=rec["lon"])
     assert href.startswith("https://uri.amap.com/marker?") and f"position={glon:.6f}%2C{glat:.6f}" in href
     apple = phone.js("return document.querySelector('#results .card a[data-vendor=apple]').href")
-    assert f"daddr={rec['lat']:.6f}%2C{rec['lon']:.6f}" in apple  # WGS-84, latitude first
+    assert f"daddr={glat:.6f}%2C{glon:.6f}" in apple  # GCJ-02 in mainland China (AutoNavi's data), latitude first
     # a filter chip asks again: only stations with a toilet
     phone.js("document.querySelector('[data-chip=toilet]').click()")
     phone.wait("document.querySelector('[data-chip=toilet]').getAttribute('aria-pressed') === 'true' && "

@@ -30,6 +30,8 @@ def test_import_sample_list_show_history(run, tmp_path):
     res = run("import", SAMPLE, "--reason", "sample data")
     assert res.exit_code == 0, res.output
     assert "added 24, updated 0, unchanged 0, rejected 0; geocoded 5, needs review 5" in res.output
+    # The sample has no 行政区划代码 column: the 19 positioned rows get their adcode from the boundaries.
+    assert "admin areas filled 19" in res.output and "warning" not in res.output
     again = run("import", SAMPLE)
     assert "added 0, updated 0, unchanged 24, rejected 0" in again.output
     listing = run("list", "--county", "昌黎", "--limit", "100")

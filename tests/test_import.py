@@ -89,6 +89,70 @@ def test_changed_row_is_an_update_with_history(store, tmp_path):
     assert entry["source"] == "b.csv"
 
 
+def test_the_same_rows_from_a_file_with_another_name_change_nothing(store, tmp_path):
+    """Where a row came from belongs to the import batch, not to the station: the same rows
+    saved under another name are unchanged, and no station gets a history entry."""
+    import_file(store, write_csv(tmp_path / "A.csv", HEADER, ROWS))
+    before = (store.frame().to_csv(), len(store.history(limit=1000)))
+    report = import_file(store, write_csv(tmp_path / "B.csv", HEADER, ROWS))
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
+    assert (store.frame().to_csv(), len(store.history(limit=1000))) == before
+    # A station's provenance is its history's batches (what `stations history ID` prints).
+    sid = store.frame()["station_id"].iloc[0]
+    assert [(h["action"], h["source"]) for h in store.history(sid)] == [("add", "A.csv")]
+    assert [b["source"] for b in store.batches()] == ["B.csv", "A.csv"]
+
+
+@pytest.mark.parametrize("header", ["数据来源", "来源", "源", "source"])
+def test_a_source_column_in_a_file_is_ignored_with_a_note(store, tmp_path, header):
+    path = write_csv(tmp_path / "s.csv", [*HEADER, header], [[*ROWS[0], "2024年普查表"]])
+    report = import_file(store, path)
+    assert (report.added, report.rejected) == (1, 0), report.rejected_rows
+    assert header in report.ignored_columns
+    note = [w for w in report.file_warnings if header in w]
+    assert note and "batch" in note[0], report.file_warnings
+    rec = store.frame().iloc[0]
+    assert "source" not in rec.index and "2024年普查表" not in rec.astype(str).tolist()
+
+
+def test_a_store_made_with_a_source_column_opens_and_imports(tmp_path):
+    """Stores written before `source` left the record have a `source` column: it is ignored."""
+    import sqlite3
+
+    from stations.records import FIELD_NAMES
+    from stations.store import open_store
+
+    path = tmp_path / "old.gpkg"
+    header = ["站点编号", *HEADER]
+    rows = [[f"X{i}", *r] for i, r in enumerate(ROWS)]
+    with open_store(path) as s:
+        import_file(s, write_csv(tmp_path / "a.csv", header, rows))
+    with sqlite3.connect(path) as db:  # what the old schema held: a source column, filled, and its history
+        db.execute("ALTER TABLE stations ADD COLUMN source TEXT")
+        db.execute("UPDATE stations SET source = 'a.csv'")
+        batch = db.execute("INSERT INTO station_batches (at, command, source) "
+                           "VALUES ('2025-01-02T00:00:00.000Z', 'import', 'a2.csv')").lastrowid
+        db.execute("INSERT INTO station_history (station_id, at, action, changes, batch_id) VALUES "
+                   "('X0', '2025-01-02T00:00:00.000Z', 'update', '{\"source\": [\"a.csv\", \"a2.csv\"]}', ?)",
+                   (batch,))
+    changed = [list(r) for r in rows]
+    changed[0][6] = "24小时"
+    changed.append(["X9", "新驿站", "", "119.1800", "39.7000", "WGS84", "", "", "", "正常"])
+    with open_store(path, create=False) as s:
+        report = import_file(s, write_csv(tmp_path / "b.csv", header, changed))
+        assert (report.added, report.updated, report.unchanged, report.rejected) == (1, 1, 2, 0)
+        assert set(s.history("X0")[0]["changes"]) == {"opening_hours", "opening_hours_raw"}
+        assert set(s.get("X9")) == {*FIELD_NAMES, "flags"}
+        past = s.record_as_of("X0", 1)
+        assert past["opening_hours"] == "06:00-22:00" and set(past) == {*FIELD_NAMES, "flags"}
+        out = tmp_path / "out.csv"
+        from stations.io.export import export
+
+        assert export(s.frame(), out) == 4
+    with open_store(tmp_path / "copy.gpkg") as copy:
+        assert import_file(copy, out).added == 4
+
+
 def test_hours_nobody_can_read_stay_unknown_not_closed(store, tmp_path):
     rows = [[*ROWS[0][:5], "看情况", *ROWS[0][6:]]]
     report = import_file(store, write_csv(tmp_path / "s.csv", HEADER, rows))
@@ -283,3 +347,135 @@ def test_every_problem_of_a_row_is_reported(stocked, tmp_path):
     report = import_file(stocked, path, dry_run=True)
     fields = {p.field for p in report.rejected_rows}
     assert {"name", "lat", "status", "last_verified"} <= fields
+
+
+# --- admin areas from the position -----------------------------------------------------------
+
+def test_positions_without_an_admin_area_get_it_from_the_county_boundaries(store, tmp_path):
+    header = ["站点编号", "站点名称", "经度", "纬度", "区县"]
+    rows = [["CL", "昌黎驿站", "119.1637", "39.7125", ""],    # in Changli county
+            ["YX", "蔚县驿站", "114.5886", "39.8402", "蔚县"],  # in Yu county, which the file names
+            ["SEA", "渤海中", "120.0", "38.8", ""],            # the middle of the Bohai Sea
+            ["LDN", "London", "-0.1276", "51.5072", ""]]      # abroad
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (report.added, report.rejected, report.admin_filled) == (4, 0, 2)
+    assert report.summary()["admin_filled"] == 2 and not report.warnings
+    admin = {sid: tuple(store.get(sid)[k] for k in ("province", "city", "county", "adcode"))
+             for sid in ("CL", "YX", "SEA", "LDN")}
+    assert admin["CL"] == ("河北省", "秦皇岛市", "昌黎县", "130322")
+    assert admin["YX"] == ("河北省", "张家口市", "蔚县", "130726")
+    assert admin["SEA"] == admin["LDN"] == (None, None, None, None)
+    again = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (again.updated, again.unchanged) == (0, 4)
+
+
+def test_a_county_that_disagrees_with_the_position_is_kept_and_reported(store, tmp_path):
+    header = ["站点编号", "站点名称", "经度", "纬度", "省份", "区县", "行政区划代码"]
+    rows = [["A", "写错县的驿站", "119.1637", "39.7125", "", "抚宁区", ""],      # the point is in 昌黎县
+            ["B", "简称驿站", "119.1637", "39.7125", "河北", "昌黎", ""],          # short names agree
+            ["C", "市级代码驿站", "119.1637", "39.7125", "", "", "130300"],      # Qinhuangdao's code agrees
+            ["D", "别省驿站", "119.1637", "39.7125", "山东省", "历下区", "370102"]]  # every level disagrees
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows))
+    assert (report.added, report.rejected) == (4, 0)
+    first, fourth = report.warnings  # one per row, on its deepest disagreeing field
+    assert (first.row, first.field, first.value) == (1, "county", "抚宁区")
+    assert "抚宁区" in first.reason and "河北省秦皇岛市昌黎县 (130322)" in first.reason
+    assert (fourth.row, fourth.field, fourth.value) == (4, "county", "历下区")
+    assert "山东省历下区 (370102)" in fourth.reason and "河北省秦皇岛市昌黎县 (130322)" in fourth.reason
+    a = store.get("A")
+    assert (a["province"], a["city"], a["county"], a["adcode"]) == (None, None, "抚宁区", None)
+    b, c = store.get("B"), store.get("C")
+    assert (b["province"], b["city"], b["county"], b["adcode"]) == ("河北", "秦皇岛市", "昌黎", "130322")
+    assert (c["province"], c["city"], c["county"], c["adcode"]) == ("河北省", "秦皇岛市", "昌黎县", "130300")
+    d = store.get("D")
+    assert (d["province"], d["city"], d["county"], d["adcode"]) == ("山东省", None, "历下区", "370102")
+    assert report.admin_filled == 2
+
+
+def test_a_city_centre_does_not_name_a_county(store, tmp_path):
+    from stations.geocode import build_chain
+
+    chain = build_chain({"geocoders": "offline", "geocode_cache": str(tmp_path / "cache.sqlite")})
+    path = write_csv(tmp_path / "s.csv", ["站点名称", "地址"], [["某驿站", "河北省秦皇岛市某路"]])
+    report = import_file(store, path, geocoder=chain)
+    rec = store.frame().iloc[0]
+    assert rec["geocode_precision"] == "city" and rec["city"] == "秦皇岛市"
+    assert rec["county"] is None and report.admin_filled == 0
+
+
+def test_admin_areas_at_agrees_with_a_brute_force_search():
+    """Random points over China's bounding box (land, sea and abroad) against every county
+    polygon whose bounding box holds the point, tested one by one."""
+    import numpy as np
+    import shapely
+
+    from stations.io.admin_areas import admin_areas_at
+    from stations.planning.area import admin_units, unit_geometry
+
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(18, 54, 400), rng.uniform(73, 135, 400)
+    got = admin_areas_at(lat=lat, lon=lon)["adcode"].tolist()
+    units = admin_units("county")
+    geoms = [unit_geometry(u) for u in units]
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    for i in range(len(lat)):
+        near = np.flatnonzero((x0 <= lon[i]) & (lon[i] <= x1) & (y0 <= lat[i]) & (lat[i] <= y1))
+        inside = sorted(units[j].adcode for j in near if geoms[j].contains(shapely.Point(lon[i], lat[i])))
+        assert got[i] == (inside[0] if inside else None), (lat[i], lon[i])
+    assert 100 < sum(c is not None for c in got) < 300  # both kinds of point were tried
+
+
+def _fill_row_by_row(rows):
+    """The admin fill written plainly, one row at a time: the reference for fill_admin_areas."""
+    from stations.io.admin_areas import _ADMIN_DEPTH, ADMIN_FIELDS, _same_area, admin_areas_at
+
+    filled, warned = 0, []
+    for res in rows:
+        rec = res.record
+        if rec is None or rec.get("lat") is None or rec.get("geocode_precision") not in _ADMIN_DEPTH:
+            continue
+        area = admin_areas_at(lat=[rec["lat"]], lon=[rec["lon"]]).iloc[0].to_dict()
+        names = ADMIN_FIELDS[:_ADMIN_DEPTH[rec["geocode_precision"]]]
+        clashes = [n for n in names if rec.get(n) and area[n] is not None and not _same_area(n, rec[n], area[n])]
+        if clashes:
+            deepest = min(clashes, key=("county", "city", "province", "adcode").index)
+            warned.append((res.row, deepest, rec[deepest]))
+            continue
+        empty = [n for n in names if not rec.get(n) and area[n] is not None]
+        for n in empty:
+            rec[n] = area[n]
+        filled += bool(empty)
+    return filled, warned
+
+
+def test_the_admin_fill_agrees_with_a_row_by_row_reference():
+    import copy
+
+    import numpy as np
+
+    from stations.io.admin_areas import fill_admin_areas
+    from stations.io.normalize import RowResult
+    from stations.synthetic import national_stations
+
+    rng = np.random.default_rng(11)
+    frame = national_stations(1_500, seed=11)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for rec in records:  # blank some fields, shorten some names, vary the precision, move some out to sea
+        for name in ("province", "city", "county", "adcode"):
+            u = rng.random()
+            if u < 0.3:
+                rec[name] = None
+            elif u < 0.4 and rec[name] and name != "adcode":
+                rec[name] = rec[name][:-1]
+        rec["geocode_precision"] = rng.choice(["exact", "exact", "county", "city", "province"])
+        if rng.random() < 0.05:
+            rec["lat"], rec["lon"] = 38.8, 120.0  # the Bohai Sea
+        if rng.random() < 0.05:
+            rec["lat"] = rec["lon"] = None
+    rows = [RowResult(row=i + 1, record=rec) for i, rec in enumerate(records)]
+    reference = [RowResult(row=r.row, record=copy.deepcopy(r.record)) for r in rows]
+    got = fill_admin_areas(rows)
+    filled, warned = _fill_row_by_row(reference)
+    assert [r.record for r in rows] == [r.record for r in reference]
+    assert got == filled > 100
+    assert [(w.row, w.field, w.value) for r in rows for w in r.warnings] == warned and len(warned) > 100

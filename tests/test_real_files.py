@@ -72,6 +72,8 @@ def test_london_toilets(store, shared_data, name, count):
     assert report.added + report.rejected == count
     frame = _check_no_shift(store)
     assert frame["county"].notna().any()  # borough -> county/district
+    # London is in no Chinese county: nothing is filled and the boroughs are not questioned.
+    assert report.admin_filled == 0 and not [w for w in report.warnings if w.field == "county"]
     _hours_kept(frame, report)
     again = import_file(store, path)
     assert (again.added, again.updated, again.unchanged) == (0, 0, report.added)

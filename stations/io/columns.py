@@ -39,13 +39,16 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "last_verified": ("核实日期", "更新日期", "最后核实", "最近核实日期", "核查日期", "lastverified", "last_verified",
                       "checkdate", "check_date"),
     "notes": ("备注", "说明", "notes", "note", "description"),
-    "source": ("数据来源", "来源", "source"),
     "geocode_precision": ("定位精度", "geocode_precision", "precision"),
     "geocode_provider": ("定位来源", "geocode_provider"),
     "timezone": ("时区", "timezone"),
     "osm_amenity": ("amenity",),
 }
 EXTRA_FIELDS = ("lonlat", "open_24h", "amenities", "osm_amenity")
+# Columns that say where a row came from. That is not a station's field: the import batch
+# records the file (name and SHA-256), and a station's history names its batches. Ignored
+# with a note, so that files exported by older versions (with a `source` column) still import.
+PROVENANCE_HEADERS = ("数据来源", "来源", "源", "source")
 
 
 def _key(name: str) -> str:
@@ -67,6 +70,7 @@ def _build() -> dict[str, str]:
 
 
 _TABLE = _build()
+_PROVENANCE = frozenset(_key(h) for h in PROVENANCE_HEADERS)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class ColumnMap:
 
     fields: dict[str, str] = field(default_factory=dict)  # field -> source column
     ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why a known column was ignored
 
 
 def map_columns(columns, *, file_name: str, has_geometry: bool) -> ColumnMap:
@@ -85,6 +90,11 @@ def map_columns(columns, *, file_name: str, has_geometry: bool) -> ColumnMap:
     """
     cmap = ColumnMap()
     for col in columns:
+        if _key(col) in _PROVENANCE:
+            cmap.ignored.append(str(col))
+            cmap.notes.append(f"column {str(col)!r} (where the rows came from) is ignored: the import batch records "
+                              f"the file {file_name!r} and its SHA-256, and `stations history ID` shows them")
+            continue
         canonical = _TABLE.get(_key(col))
         # lat/lon columns with a unit suffix, e.g. "经度(GCJ-02)": the bracket names the CRS.
         if canonical is None or canonical in cmap.fields:

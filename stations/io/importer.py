@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..errors import Problem
+from .admin_areas import fill_admin_areas
 from .columns import map_columns
 from .normalize import RowResult, normalize_rows
 from .readers import read_table
@@ -40,6 +41,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     geocoded: int = 0
+    admin_filled: int = 0
     needs_review: int = 0
     duplicates: list[dict] = field(default_factory=list)
     rejected_rows: list[Problem] = field(default_factory=list)
@@ -51,7 +53,7 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("rows", "added", "updated", "unchanged", "rejected", "geocoded",
-                                              "needs_review")} | {"duplicates": len(self.duplicates)}
+                                              "admin_filled", "needs_review")} | {"duplicates": len(self.duplicates)}
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -220,7 +222,7 @@ def _plan_changes(store: StationStore, good: list[dict], report: ImportReport) -
 
 
 def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs84", geocoder=None,
-            source: str | None = None, max_bytes: int | None = None, sheet=None,
+            max_bytes: int | None = None, sheet=None,
             progress: Callable | None = None) -> tuple[list[RowResult], ImportReport]:
     """Read and normalise ``path`` without touching any store; the report counts the rows
     rejected and carries every problem and warning."""
@@ -228,14 +230,15 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
     raw = read_table(path, fmt=fmt, max_bytes=max_bytes, sheet=sheet)
     cmap = map_columns(list(raw.frame.columns), file_name=path.name, has_geometry=raw.geometry is not None)
     report = ImportReport(source=str(path), format=raw.format, encoding=raw.encoding, rows=len(raw.frame),
-                          ignored_columns=cmap.ignored, file_warnings=list(raw.warnings))
-    results = normalize_rows(raw, cmap, default_crs=default_crs, source=source or path.name)
+                          ignored_columns=cmap.ignored, file_warnings=[*raw.warnings, *cmap.notes])
+    results = normalize_rows(raw, cmap, default_crs=default_crs)
     for row in sorted(raw.truncated_rows):
         res = results[row - 1]
         res.errors.insert(0, Problem("row", None, "the row is cut short: the file looks truncated",
                                      "a complete row with every column", res.row))
         res.record = None
     _geocode(results, geocoder, report, progress)
+    report.admin_filled = fill_admin_areas(results)
     seen: dict[str, int] = {}
     for res in results:
         if res.record is None:
@@ -271,12 +274,15 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         position; None stores them unpositioned and flagged for review.
     dry_run
         Report what would change; write nothing.
+    source
+        What the batch records as where the rows came from (default: the file's name). It is
+        not a field of the stations: their history names the batch.
     fail_on_rejected
         Write nothing when any row is rejected (the default writes the good rows and
         reports the rest).
     """
     path = Path(path)
-    results, report = prepare(path, fmt=fmt, default_crs=default_crs, geocoder=geocoder, source=source,
+    results, report = prepare(path, fmt=fmt, default_crs=default_crs, geocoder=geocoder,
                               max_bytes=max_bytes, sheet=sheet, progress=progress)
     report.dry_run = dry_run
     good = [r.record for r in results if r.record is not None]
@@ -285,7 +291,7 @@ def import_file(store: StationStore, path: str | Path, *, fmt: str | None = None
         return report
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     bar = progress(total=len(changes), desc="writing", unit="station") if progress and changes else None
-    result = store.apply(changes, command=command, source=str(path.name), reason=reason,
+    result = store.apply(changes, command=command, source=source or path.name, reason=reason,
                          summary=report.summary(), source_sha256=sha,
                          progress=(bar.update if bar else None))
     if bar:

@@ -262,11 +262,10 @@ def _station_id(rec: dict) -> str:
 _TEXTUAL = ("station_id", "opening_hours", "opening_hours_raw", "open_24h", "access", "entry", "status",
             "geocode_precision")
 _PLAIN = ("name", "name_en", "address", "province", "city", "county", "adcode", "status_reason", "operator",
-          "contact", "notes", "source", "geocode_provider", "timezone")
+          "contact", "notes", "geocode_provider", "timezone")
 
 
-def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84",
-                   source: str | None = None) -> list[RowResult]:
+def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84") -> list[RowResult]:
     """Normalise every row of ``raw``; see the module docstring."""
     frame, f = raw.frame, cmap.fields
     n = len(frame)
@@ -287,8 +286,6 @@ def normalize_rows(raw: RawTable, cmap: ColumnMap, *, default_crs: str = "wgs84"
             rec["timezone"] = "Asia/Shanghai"
         if "station_id" in columns:
             rec["station_id"] = columns["station_id"][i]
-        if source and not rec.get("source"):
-            rec["source"] = source
         _amenities(rec, columns, amenity_values, i, res)
         _enums(rec, columns, i, res)
         _hours_fields(rec, columns, i, res)

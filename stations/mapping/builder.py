@@ -35,6 +35,7 @@ from folium.template import Template
 
 from ..amenities import vocabulary
 from ..errors import Problem, ValidationError
+from ..navigation import LinkSettings
 from . import assets as _assets
 from .status import STATUS_CODES, map_status_codes, status_legend
 from .tiles import TileSource, resolve_tiles
@@ -136,7 +137,7 @@ class StationLayer(JSCSSMixin, MacroElement):
 def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_crs: str | None = None,
               source: Literal["embed", "api"] = "embed", api_base: str = "/api/v1", lang: str = "zh",
               assets: _assets.Mode = "inline", static_assets: _assets.StaticAssets | None = None,
-              title: str | None = None, when: dt.datetime | None = None) -> StationsMap:
+              title: str | None = None, when: dt.datetime | None = None, links: LinkSettings | None = None) -> StationsMap:
     """Build the stations map.
 
     Parameters
@@ -166,6 +167,9 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
     when : datetime, optional
         The moment whose open/closed status an embedded map shows (default: now); the
         legend says when that was. API maps ask the server for the status at each request.
+    links : LinkSettings, optional
+        The navigation links' settings (``baidu_src``, ``tencent_referer``) for an embedded
+        map's popups; default: their documented defaults.
 
     Returns
     -------
@@ -219,7 +223,7 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
                               title_cancel="退出全屏" if lang == "zh" else "Exit full screen").add_to(m)
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(m)
-    config = _config(drawn, tile=tile, source=source, api_base=api_base, lang=lang, when=when)
+    config = _config(drawn, tile=tile, source=source, api_base=api_base, lang=lang, when=when, links=links)
     StationLayer(config, title=title, layer_control=control, cluster_js=source == "embed",
                  planning_js=source == "api").add_to(m)
     return m
@@ -247,21 +251,21 @@ def _positions(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _config(drawn: pd.DataFrame | None, *, tile: TileSource, source: str, api_base: str, lang: str,
-            when: dt.datetime) -> dict[str, Any]:
+            when: dt.datetime, links: LinkSettings | None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "lang": lang, "crs": tile.crs, "tiles": tile.to_js(), "statuses": status_legend(),
         "amenities": vocabulary(), "source": source, "api": api_base.rstrip("/"),
         "center": list(CHINA_CENTER), "zoom": CHINA_ZOOM,
     }
     if source == "embed":
-        config["data"] = embed_data(drawn, crs=tile.crs, lang=lang, when=when)
+        config["data"] = embed_data(drawn, crs=tile.crs, lang=lang, when=when, links=links)
     else:  # the "规划 / Planning" control: coverage from the API's /coverage (defaults of its form)
         config["planning"] = {"minutes": 15, "cell_m": 200}
     return config
 
 
 def embed_data(frame: pd.DataFrame, *, crs: str = "wgs84", lang: str = "zh",
-               when: dt.datetime | None = None) -> dict[str, Any]:
+               when: dt.datetime | None = None, links: LinkSettings | None = None) -> dict[str, Any]:
     """Stations and outlines for an embedded map, in ``crs``.
 
     Returns ``{"generated", "station_fields", "stations", "details", "outlines"}``:
@@ -283,7 +287,7 @@ def embed_data(frame: pd.DataFrame, *, crs: str = "wgs84", lang: str = "zh",
     for i, rec in enumerate(records_of(frame)):
         rows.append([rec["station_id"], round(float(lat[i]), 6), round(float(lon[i]), 6), int(status[i]),
                      rec.get("name") or "", int(approx[i])])
-        props = feature(rec, crs=crs, lang=lang, when=when)["properties"]
+        props = feature(rec, crs=crs, lang=lang, when=when, links=links)["properties"]
         details[rec["station_id"]] = {k: props.get(k) for k in _DETAIL_FIELDS}
     return {"generated": when.astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="minutes"),
             "station_fields": ["id", "lat", "lon", "status", "name", "approximate"], "stations": rows,

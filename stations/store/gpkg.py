@@ -6,7 +6,9 @@ Layout
     A features table (POINT, EPSG:4326, lon/lat order as GeoPackage requires) with one
     column per record field plus ``flags`` (JSON list) and ``updated_at``. Stations not yet
     positioned have a NULL geometry. Spatially indexed by the standard GeoPackage R-tree
-    extension (``rtree_stations_geom`` with the spec's triggers).
+    extension (``rtree_stations_geom`` with the spec's triggers). Columns that are no longer
+    record fields (``source``, in stores written before it moved to the batch) are left in
+    place and never read or written.
 ``station_history``
     Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
     as JSON ``{field: [old, new]}``, the batch and the reason; an ``add`` records the name
@@ -306,7 +308,8 @@ class GeoPackageStore(StationStore):
             if entry["action"] == "add":
                 return None
             for name, (old, _new) in entry["changes"].items():
-                rec[name] = old
+                if name in rec:  # an old store's history may hold fields that are gone (source)
+                    rec[name] = old
         return rec
 
     def batches(self, *, limit: int = 50) -> list[dict]:

@@ -34,8 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.extensions["stations"] = StationService(settings["store"])
     from ..lookup import Travel
+    from ..navigation import LinkSettings
 
     app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    app.extensions["stations.links"] = LinkSettings.from_settings(settings)  # checked once: a bad one stops here
 
     from . import api, map_api, pages
 

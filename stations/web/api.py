@@ -88,6 +88,11 @@ def _travel():
     return current_app.extensions["stations.travel"]
 
 
+def _links():
+    """The navigation links' settings (made by create_app)."""
+    return current_app.extensions["stations.links"]
+
+
 def _nearest_kwargs(q: dict) -> dict:
     return dict(crs=q["crs"], k=q["k"], amenities=q["amenities"] or (), open=q["open"], at=q["at"], mode=q["mode"],
                 max_distance_m=q["max_distance_m"], open_24h=q["open_24h"], access=q["access"],
@@ -102,7 +107,8 @@ def nearest_view():
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
     # The parameters are nearest_json's own (NEAREST_PARAMS declares them, with its defaults).
-    body = nearest_json(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"], **q)
+    body = nearest_json(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"],
+                        links=app.extensions["stations.links"], **q)
     return Response(body, content_type="application/json")
 
 
@@ -154,7 +160,7 @@ def nearest_batch_view():
     snap, travel = _service().snapshot(), _travel()
     results = []
     for lat, lon, pid in coords:
-        body = nearest(snap, lat=lat, lon=lon, travel=travel, **_nearest_kwargs(q))
+        body = nearest(snap, lat=lat, lon=lon, travel=travel, links=_links(), **_nearest_kwargs(q))
         results.append({"id": pid, "results": [{"station_id": r["station_id"], "name": r["name"],
                                                 "position": r["position"], "distance_m": r["distance_m"],
                                                 "minutes": r["minutes"]} for r in body["results"]]})
@@ -172,7 +178,8 @@ def stations_view():
                      county=q["county"])
     page = matched[q["offset"]: q["offset"] + q["limit"]]
     now = dt.datetime.now(dt.timezone.utc)
-    features = [feature(snap.record(int(pos)), crs=q["crs"], lang=q["lang"], when=now) for pos in page]
+    links = _links()
+    features = [feature(snap.record(int(pos)), crs=q["crs"], lang=q["lang"], when=now, links=links) for pos in page]
     body = {"type": "FeatureCollection", "crs_name": q["crs"], "numberMatched": len(matched),
             "numberReturned": len(features), "features": features}
     if q["offset"] + q["limit"] < len(matched):
@@ -191,7 +198,7 @@ def station_view(station_id: str):
     pos = snap.by_id.get(station_id)
     if pos is None:
         raise NotFoundError(f"no station with id {station_id!r}")
-    body = feature(snap.record(pos), crs=q["crs"], lang=q["lang"])
+    body = feature(snap.record(pos), crs=q["crs"], lang=q["lang"], links=_links())
     body["crs_name"] = q["crs"]
     return _json_response(body)
 
