@@ -7,7 +7,6 @@ Oracles: published value pairs (eviltransform's fixture, wandergis/coordtransfor
 from __future__ import annotations
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -177,14 +176,11 @@ def test_in_mainland_china_bad_values_are_false():
     assert result.tolist() == [False, False, False, False]
 
 
-def test_in_mainland_china_200k_points_well_under_a_second():
+def test_in_mainland_china_on_200k_points_covers_its_share_of_the_box():
+    # Its speed is in benchmarks/bench_coords.py.
     rng = np.random.default_rng(0)
     lat, lon = rng.uniform(18, 54, 200_000), rng.uniform(73, 135, 200_000)
-    in_mainland_china(39.9, 116.4)  # load the outline first
-    start = time.perf_counter()
     inside = in_mainland_china(lat, lon)
-    elapsed_s = time.perf_counter() - start
-    assert elapsed_s < 0.5, elapsed_s  # about 0.05 s on a 2-core machine
     assert 0.35 < inside.mean() < 0.5  # China is ~43 % of this box
 
 

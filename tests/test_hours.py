@@ -7,8 +7,6 @@ Reference week: Monday 2025-01-06 .. Sunday 2025-01-12 has no Chinese public hol
 from __future__ import annotations
 
 import json
-import math
-import time as _time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -706,37 +704,3 @@ def test_london_toilet_hours_are_read_or_left_unknown(shared_data):
     print(f"\nLondon toilets opening_hours: {dict(counts)}")
     assert normalize_hours("7am-5:30pm").opening_hours == "07:00-17:30"
     assert normalize_hours("dawn - dusk daily").status == "unknown"
-
-
-# --------------------------------------------------------------------------------------
-# Performance (generous bounds; the numbers are printed with -s)
-# --------------------------------------------------------------------------------------
-
-
-def _per_call_us(fn, args_list, repeat: int = 3) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        t0 = _time.perf_counter()
-        for args in args_list:
-            fn(*args)
-        best = min(best, (_time.perf_counter() - t0) / len(args_list))
-    return best * 1e6
-
-
-def test_performance():
-    from stations import hours
-
-    typed = [t for t, _ in TYPED_OK] + TYPED_UNKNOWN
-    hours._normalize_cached.cache_clear()
-    cold = _per_call_us(lambda t: hours._normalize_cached(t), [(t,) for t in typed], repeat=1)
-    warm = _per_call_us(normalize_hours, [(t,) for t in typed])
-    times = [(oh, at(d, h)) for oh in EXACT_PATTERNS for d in range(7) for h in range(0, 24, 3)]
-    state_us = _per_call_us(state_at, times)
-    status_us = _per_call_us(open_status, times)
-    hours._profile.cache_clear()
-    slots_cold = _per_call_us(lambda oh: week_slots(oh, week_of=MON), [(oh,) for oh in EXACT_PATTERNS], repeat=1)
-    slots_warm = _per_call_us(lambda oh: week_slots(oh, week_of=MON), [(oh,) for oh in EXACT_PATTERNS])
-    print(f"\nnormalize_hours: {cold:.1f} us first call, {warm:.2f} us cached; state_at {state_us:.2f} us; "
-          f"open_status {status_us:.1f} us; week_slots {slots_cold:.0f} us first per distinct string, "
-          f"{slots_warm:.1f} us cached")
-    assert cold < 2000 and state_us < 200 and status_us < 1000 and slots_cold < 50_000

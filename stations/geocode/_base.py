@@ -8,7 +8,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
@@ -160,24 +160,26 @@ class MinInterval:
     ``wait()`` returned (callers are served one at a time). ``interval_s=0`` never waits.
     """
 
-    def __init__(self, interval_s: float) -> None:
+    def __init__(self, interval_s: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         if not isinstance(interval_s, (int, float)) or not math.isfinite(interval_s) or interval_s < 0:
             raise ValidationError.from_problems(
                 [Problem("min_delay_s", interval_s, "not a usable interval", "a number of seconds >= 0")],
                 what="rate limit")
         self.interval_s = float(interval_s)
+        self._clock, self._sleep = clock, sleep  # injectable, so tests need not measure real time
         self._lock = threading.Lock()
-        self._next_s = 0.0
+        self._next_s = -math.inf
 
     def wait(self) -> None:
         """Sleep as long as needed to keep the interval, then claim the next slot."""
         if self.interval_s == 0:
             return
         with self._lock:
-            delay_s = self._next_s - time.monotonic()
+            delay_s = self._next_s - self._clock()
             if delay_s > 0:
-                time.sleep(delay_s)
-            self._next_s = time.monotonic() + self.interval_s
+                self._sleep(delay_s)
+            self._next_s = self._clock() + self.interval_s
 
 
 def check_timeout(timeout_s: Any) -> float:
