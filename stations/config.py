@@ -39,6 +39,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("circuity", 1.3, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities)."),
     Setting("max_k", 100, "Largest k a nearest query may ask for."),
     Setting("batch_max_points", 10000, "Largest number of points in one batch-nearest request."),
+    Setting("batch_max_results", 100000, "Largest batch-nearest answer: points × k results."),
     Setting("page_max", 5000, "Largest page of stations in one GeoJSON response."),
     Setting("tiles", "none", "Basemap: none (local county outlines only), osm, amap, tencent, or a URL template."),
     Setting("tiles_crs", "wgs84", "Coordinate system of a custom tile URL template: wgs84 or gcj02."),
