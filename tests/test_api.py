@@ -374,25 +374,46 @@ def test_query_bytes_that_are_not_utf8_are_400(client):
         _assert_problem(resp, 400, "query", "not UTF-8")
 
 
-def test_malformed_chunked_body_is_400_under_gunicorn(tmp_path, store_path):
-    """The body is decoded by the server (gunicorn), so this needs a real one."""
+def _raw_request(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` as is (no client library tidies it) and read the whole answer: (head, body)."""
     import socket
 
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_under_gunicorn_the_app_answers_first_in_the_problem_shape(store_path):
+    """Bodies are decoded and limits first applied by the server, so this needs a real one: the app's
+    limits sit below gunicorn's, so it is the app that answers, in the one error shape."""
     from browser_util import serve
 
+    post = (b"POST /api/v1/nearest/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    many = b"".join(b"X-Header-%d: v\r\n" % i for i in range(70))
     with serve(store_path) as base:
         port = int(base.rsplit(":", 1)[1])
-        for chunks in (b"ZZ\r\n{}\r\n0\r\n\r\n", b"2\r\n{}}}}\r\n0\r\n\r\n"):  # bad size; no chunk terminator
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-                conn.sendall(b"POST /api/v1/nearest/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
-                answer = b""
-                while chunk := conn.recv(65536):
-                    answer += chunk
-            head, _, body = answer.partition(b"\r\n\r\n")
-            assert head.startswith(b"HTTP/1.1 400"), answer[:300]
-            assert b"Content-Type: application/problem+json" in head
+        for chunks in (b"ZZ\r\n{}\r\n0\r\n\r\n", b"2\r\n{}}}}\r\n0\r\n\r\n"):  # bad size; no chunk end
+            head, body = _raw_request(port, post + chunks)
+            assert head.startswith(b"HTTP/1.1 400") and b"application/problem+json" in head, head
             assert b"unreadable request body" in body
+        for request, status, text in (
+                (b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n" + many + b"Connection: close\r\n\r\n", b"431",
+                 b"at most 64"),
+                (b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 5000 + b"\r\nConnection: close\r\n\r\n",
+                 b"431", b"X-Big"),
+                (b"GET /api/v1/stations/" + b"x" * 3000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 b"414", b"path")):
+            head, body = _raw_request(port, request)
+            assert head.startswith(b"HTTP/1.1 " + status) and b"application/problem+json" in head, head
+            assert text in body
+        # The residual case (stations.web's docstring): past gunicorn's own limits, gunicorn answers in HTML.
+        head, _ = _raw_request(port, b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n" + many * 2 + b"\r\n")
+        assert head.startswith(b"HTTP/1.1 431") and b"text/html" in head
 
 
 # --- the methods of a route: 405 with Allow, OPTIONS, CORS --------------------------------------
@@ -533,3 +554,16 @@ def test_coverage_area_is_never_a_file_on_the_server(client, tmp_path):
         "type": "Feature", "properties": {},
         "geometry": json.loads(shapely.to_geojson(load_area("130322").geometry.envelope))}]}))
     _assert_problem(client.get("/api/v1/coverage", query_string={"area": str(polygon), "cell_m": 2000}), 404, "area")
+
+
+def test_stations_with_and_without_an_address_in_one_store(tmp_path):
+    """The store reads a text column with some values missing as NaN; no answer may trip on it."""
+    path = tmp_path / "mixed.gpkg"
+    with open_store(path) as store:
+        import_file(store, write_csv(tmp_path / "a.csv", [*HEADER, "地址"], [[*STATIONS[0], "昌黎镇环卫站院内"]]))
+        import_file(store, write_csv(tmp_path / "b.csv", HEADER, STATIONS[1:2]))
+    client = create_app({"store": str(path)}).test_client()
+    assert [r["station_id"] for r in _nearest(client, k=2)["results"]] == ["N100", "N200"]
+    features = client.get("/api/v1/stations").get_json()["features"]
+    assert [f["properties"]["address"] for f in features] == ["昌黎镇环卫站院内", None]
+    assert client.get("/api/v1/stations/N200").get_json()["properties"]["navigation"]["baidu"]

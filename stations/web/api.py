@@ -48,7 +48,8 @@ NEAREST_PARAMS = (
     CRS_PARAM, LANG_PARAM,
 )
 STATIONS_PARAMS = (
-    Param("bbox", "bbox", "min_lon,min_lat,max_lon,max_lat in `crs`.", example=[119.0, 39.6, 119.4, 39.9]),
+    Param("bbox", "bbox", "min_lon,min_lat,max_lon,max_lat in `crs` (each min at most its max; latitudes within "
+          "±90: else not a valid box).", example=[119.0, 39.6, 119.4, 39.9]),
     Param("amenities", "list", "Required amenities (all of them).", default=(), enum=AMENITY_CODES),
     Param("status", "list", "Statuses to include.", default=("open", "temporarily_closed"), enum=STATUS_VALUES),
     Param("county", "str", "Only stations whose county contains this text."),
@@ -222,7 +223,9 @@ def _nearest_kwargs(q: dict) -> dict:
 @bp.get("/nearest")
 @operation(summary="Nearest stations from a point, with filters", params=NEAREST_PARAMS, response=NEAREST_RESPONSE,
            description="Exact great-circle order (ties by station id). Distances in metres, minutes by mode "
-                       "(straight line × circuity / speed). Positions in `crs`.")
+                       "(straight line × circuity / speed). Positions in `crs`. Refused (400) though each value "
+                       "is allowed: a gcj02 or bd09 point outside mainland China (those systems exist only "
+                       "there), open=at without `at`.")
 def nearest_view():
     app = current_app._get_current_object()  # one proxy lookup for the three below
     q = parse(NEAREST_PARAMS, request.args, settings=app.config["STATIONS"])
@@ -234,7 +237,8 @@ def nearest_view():
 @bp.post("/nearest/batch")
 @operation(summary="Nearest stations for many points", body=_batch_body, response=BATCH_RESPONSE,
            description="`{\"points\": [{\"lat\": .., \"lon\": .., \"id\": ..}, ...], \"k\": 3, ...}`: each point "
-                       "gets its nearest stations (positions, distances and minutes).")
+                       "gets its nearest stations (positions, distances and minutes). Refused as /nearest "
+                       "refuses, and when points × k is over `batch_max_results`.")
 def nearest_batch_view():
     """Nearest stations for many points: ``{"points": [{"lat":..,"lon":..}, ...], "k": 3, ...}``."""
     settings = _settings()
@@ -359,8 +363,9 @@ def station_view(station_id: str):
 @operation(summary="Coverage of an area by the service circle (planners)", params=COVERAGE_PARAMS,
            response=COVERAGE_RESPONSE, not_found="No province, city or county has this name or adcode.",
            description="Share of area and demand within `minutes` of 1 and of 2+ stations, ranked gap polygons "
-                       "(GeoJSON, WGS-84) with area in km², and a per-district table. A grid over 512 MB is "
-                       "refused with a cell size that fits.")
+                       "(GeoJSON, WGS-84) with area in km², and a per-district table. Refused (400): a grid over 512 MB "
+                       "(the answer names a cell size that fits), an area with no station in or within reach of it, "
+                       "a name several units share (give the adcode).")
 def coverage_view():
     """Coverage of an area by the service circle: shares covered by 1 and 2+ stations, ranked gaps, districts."""
     q = parse(COVERAGE_PARAMS, request.args)

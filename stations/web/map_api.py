@@ -29,7 +29,8 @@ MAP_CRS = ("wgs84", "gcj02")
 CRS_PARAM = Param("crs", "str", "Coordinate system of the box and of every position returned: the map tiles' system.",
                   default="wgs84", enum=MAP_CRS)
 CLUSTER_PARAMS = (
-    Param("bbox", "bbox", "The view: min_lon,min_lat,max_lon,max_lat in `crs`.", required=True,
+    Param("bbox", "bbox", "The view: min_lon,min_lat,max_lon,max_lat in `crs` (each min at most its max; latitudes "
+          "within ±90: else not a valid box).", required=True,
           example=[73, 18, 135, 54]),
     Param("zoom", "int", "Map zoom (Web Mercator); sets the cluster grid.", required=True, minimum=0, maximum=MAX_ZOOM,
           example=4),
@@ -206,11 +207,14 @@ TRANSFORM_PARAMS = (
 
 @bp.get("/transform")
 @operation(summary="Convert a point between wgs84, gcj02 and bd09", params=TRANSFORM_PARAMS,
-           response=TRANSFORM_RESPONSE, store=False)
+           response=TRANSFORM_RESPONSE, store=False,
+           description="GCJ-02 and BD-09 exist only inside mainland China: a point given in them from outside it is "
+                       "refused (400); a WGS-84 point outside comes back unchanged.")
 def transform_view():
     """One point from one coordinate system to another (the locator draws a GPS fix on GCJ-02 tiles).
 
-    GCJ-02 and BD-09 apply only inside mainland China; elsewhere the point comes back unchanged.
+    GCJ-02 and BD-09 exist only inside mainland China: a WGS-84 point outside it comes back
+    unchanged, a point given in GCJ-02 or BD-09 from outside it is refused.
     """
     from ..lookup import from_wgs84_point, to_wgs84_point
 

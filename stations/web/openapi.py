@@ -126,9 +126,8 @@ def _operation(op: Operation, view: Callable, method: str, settings: Mapping[str
     if op.etag:
         responses["304"] = {"description": "Not modified: the `If-None-Match` ETag is still current.",
                             "headers": _ETAG_HEADER}
-    if params or op.body is not None:
-        responses["400"] = {"description": "Invalid request: each bad parameter is named in `errors`.",
-                            "content": _PROBLEM}
+    responses["400"] = {"description": "Invalid request: each bad parameter is named in `errors` (every route "
+                                       "refuses a query string that is not UTF-8).", "content": _PROBLEM}
     if op.not_found:
         responses["404"] = {"description": op.not_found, "content": _PROBLEM}
     for status, text in _ALWAYS.items():

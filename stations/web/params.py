@@ -337,6 +337,8 @@ def json_schema(p: Param, settings: Mapping[str, Any] | None = None, *, in_query
         schema["default"] = list(p.default) if isinstance(p.default, tuple) else p.default
     if not in_query:
         schema["nullable"] = True
+        if "enum" in schema:  # OpenAPI 3.0.3: nullable does not add null to an enum
+            schema["enum"] = [*schema["enum"], None]
     return schema
 
 
