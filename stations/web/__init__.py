@@ -129,14 +129,18 @@ def _route_methods() -> str | None:
 
 
 def _cors(response: Response) -> Response:
+    """CORS for /api/: every answer may be read from any origin; a preflight (OPTIONS) and a 405
+    also say the route's methods (``Allow``, ``Access-Control-Allow-Methods``) and headers."""
     if request.path.startswith("/api/"):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        methods = _route_methods()
-        if methods:
-            response.headers["Allow"] = methods
-            response.headers["Access-Control-Allow-Methods"] = methods
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
-        response.headers["Access-Control-Expose-Headers"] = "ETag"
+        headers = response.headers
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS" or response.status_code == 405:
+            methods = _route_methods()
+            if methods:
+                headers["Allow"] = methods
+                headers["Access-Control-Allow-Methods"] = methods
+            headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
     return response
 
 
@@ -156,7 +160,8 @@ def _errors(app: Flask) -> None:
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         detail = exc.description or exc.name
         if isinstance(exc, MethodNotAllowed):
-            detail = f"{request.method} is not allowed on {request.path}; allowed: {', '.join(sorted(exc.valid_methods or ()))}"
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
         return problem_response(exc.code or 500, detail, headers=headers)
 
     @app.errorhandler(Exception)

@@ -21,7 +21,7 @@ from ..errors import NotFoundError, Problem, ValidationError
 from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, nearest_json, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .openapi import openapi_document, operation
-from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, short_value, json_schema, parse, parse_json
+from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, json_schema, parse, parse_json, query, short_value
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -324,7 +324,7 @@ def _valid_point_id(pid) -> bool:
            description="Each station's open status is at `at` (default now); the ETag covers the data's revision, "
                        "the query and that minute, so a revalidation a minute later gets a fresh answer.")
 def stations_view():
-    q = parse(STATIONS_PARAMS, request.args, settings=_settings())
+    q = query(STATIONS_PARAMS)
     snap = _service().snapshot()
     when = q["at"] or _now()
     minute = int(when.timestamp() // 60)  # open statuses change on whole minutes
@@ -348,7 +348,7 @@ def stations_view():
 @operation(summary="One station as a GeoJSON Feature", path_params=(STATION_ID,), params=STATION_PARAMS,
            response=STATION_RESPONSE, not_found="No station has this id.")
 def station_view(station_id: str):
-    q = parse(STATION_PARAMS, request.args)
+    q = query(STATION_PARAMS)
     snap = _service().snapshot()
     pos = snap.by_id.get(station_id)
     if pos is None:
@@ -368,7 +368,7 @@ def station_view(station_id: str):
                        "a name several units share (give the adcode).")
 def coverage_view():
     """Coverage of an area by the service circle: shares covered by 1 and 2+ stations, ranked gaps, districts."""
-    q = parse(COVERAGE_PARAMS, request.args)
+    q = query(COVERAGE_PARAMS)
     study = _study(q["area"], q["mode"], q["minutes"], q["cell_m"])
     snap = _service().snapshot()
     result = study.evaluate(snap.frame, at=q["at"], amenity=q["amenity"], gap_level=q["gap_level"])

@@ -3,8 +3,9 @@
 A thin adapter over :mod:`stations.mapping`: each view parses its parameters (declared
 with :class:`~stations.web.params.Param`, so errors have the API's one shape), calls one
 library function and serialises, and declares what it takes and answers for the OpenAPI
-document (:func:`~stations.web.openapi.operation`). The per-snapshot :class:`~stations.mapping.MapIndex` is
-built on first use after each data change (a new snapshot revision) and kept.
+document (:func:`~stations.web.openapi.operation`). The per-snapshot
+:class:`~stations.mapping.MapIndex` is built on first use after each data change (a new
+snapshot revision) and kept.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..mapping.clusters import MAX_ZOOM, MapIndex
 from ..mapping.outlines import CELL_DEG
 from ..mapping.status import STATUS_CODES
 from .openapi import operation
-from .params import Param, parse
+from .params import Param, query
 
 bp = Blueprint("map_api", __name__, url_prefix="/api/v1")
 
@@ -90,7 +91,7 @@ PLACES_RESPONSE = {
                        "properties": {"name": _TEXT, "precision": _TEXT, "adcode": {"type": "string",
                                                                                     "nullable": True},
                                       "lat": _NUMBER, "lon": _NUMBER}}}}}
-_OUTLINES = {"type": "object", "required": ["level", "crs", "precision", "areas"],
+OUTLINES_RESPONSE = {"type": "object", "required": ["level", "crs", "precision", "areas"],
              "properties": {"level": {"type": "string", "enum": ["province", "county"]},
                             "crs": {"type": "string", "enum": list(MAP_CRS)}, "precision": _COUNT,
                             "areas": {"type": "array", "items": {
@@ -127,7 +128,7 @@ def map_index() -> MapIndex:
            response=CLUSTERS_RESPONSE, etag=True)
 def clusters_view():
     """Clusters and single stations in a view (see :meth:`stations.mapping.MapIndex.view`)."""
-    q = parse(CLUSTER_PARAMS, request.args)
+    q = query(CLUSTER_PARAMS)
     index = map_index()
     when = q["at"] or current_app.extensions["stations.clock"]()
     statuses = [s for s in q["status"] if s != "none"]
@@ -144,7 +145,7 @@ def clusters_view():
 @bp.get("/search")
 @operation(summary="Stations by name, id or address", params=SEARCH_PARAMS, response=SEARCH_RESPONSE)
 def search_view():
-    q = parse(SEARCH_PARAMS, request.args)
+    q = query(SEARCH_PARAMS)
     results = map_index().search(q["q"], crs=q["crs"], limit=q["limit"])
     return _json_response({"q": q["q"], "crs": q["crs"], "count": len(results), "results": results})
 
@@ -161,7 +162,7 @@ def places_view():
     from ..geocode.offline import OfflineCountyGeocoder
     from ..lookup import from_wgs84_point
 
-    q = parse(PLACES_PARAMS, request.args)
+    q = query(PLACES_PARAMS)
     areas = []
     try:
         hit = OfflineCountyGeocoder().geocode(q["q"])
@@ -177,22 +178,22 @@ def places_view():
 
 
 @bp.get("/outlines/province")
-@operation(summary="Province outlines (offline basemap)", params=OUTLINE_PARAMS, response=_OUTLINES, store=False)
+@operation(summary="Province outlines (offline basemap)", params=OUTLINE_PARAMS, response=OUTLINES_RESPONSE, store=False)
 def province_outlines_view():
     from ..mapping.outlines import province_outlines
 
-    q = parse(OUTLINE_PARAMS, request.args)
+    q = query(OUTLINE_PARAMS)
     return _json_response(province_outlines(crs=q["crs"]), headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/outlines/county")
 @operation(summary="County outlines of one map cell (offline basemap)", params=COUNTY_OUTLINE_PARAMS,
-           response=_OUTLINES, store=False)
+           response=OUTLINES_RESPONSE, store=False)
 def county_outlines_view():
     """County outlines in one grid cell (see :func:`stations.mapping.outlines.county_outlines`)."""
     from ..mapping.outlines import county_outlines
 
-    q = parse(COUNTY_OUTLINE_PARAMS, request.args)
+    q = query(COUNTY_OUTLINE_PARAMS)
     return _json_response(county_outlines(q["x"], q["y"], crs=q["crs"]),
                           headers={"Cache-Control": "public, max-age=86400"})
 
@@ -218,7 +219,7 @@ def transform_view():
     """
     from ..lookup import from_wgs84_point, to_wgs84_point
 
-    q = parse(TRANSFORM_PARAMS, request.args)
+    q = query(TRANSFORM_PARAMS)
     wlat, wlon = to_wgs84_point(lat=q["lat"], lon=q["lon"], crs=q["from"])
     lat, lon = from_wgs84_point(lat=wlat, lon=wlon, crs=q["to"])
     return _json_response({"lat": round(lat, 7), "lon": round(lon, 7), "crs": q["to"]})

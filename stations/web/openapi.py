@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 from flask import Flask
 
 from .. import __version__
+from . import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .params import Param, openapi_parameter
 
 PROBLEM_SCHEMA = {
@@ -37,8 +38,9 @@ _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schema
 # Answers every route may give, whatever it declares (see stations.web.create_app).
 _ALWAYS = {
     "405": "Method not allowed: the `Allow` header lists the route's methods.",
-    "414": "The query string (over 4,096 bytes) or the path (over 2,048 bytes) is too long.",
-    "431": "Too many request headers (over 64), or one longer than 4,096 bytes.",
+    "414": f"The query string (over {MAX_QUERY_BYTES:,} bytes) or the path (over {MAX_PATH_BYTES:,} bytes) is "
+           "too long.",
+    "431": f"Too many request headers (over {MAX_HEADER_COUNT}), or one longer than {MAX_HEADER_BYTES:,} bytes.",
 }
 _ETAG_HEADER = {"ETag": {"description": "Validator of this answer: send it back in `If-None-Match`.",
                          "schema": {"type": "string"}}}
@@ -134,7 +136,8 @@ def _operation(op: Operation, view: Callable, method: str, settings: Mapping[str
         responses[status] = {"description": text, "content": _PROBLEM}
     responses["405"]["headers"] = _ALLOW_HEADER
     if op.body is not None:
-        responses["413"] = {"description": "The request body is over 2 MB.", "content": _PROBLEM}
+        responses["413"] = {"description": f"The request body is over {MAX_BODY_BYTES // 1024 ** 2} MB.",
+                            "content": _PROBLEM}
     if op.store:
         responses["503"] = {"description": "The station store cannot be read (a server-side failure).",
                             "content": _PROBLEM}

@@ -9,9 +9,10 @@ document them, so the OpenAPI document says exactly what the server accepts:
   guesses whether it meant "absent".
 * A parameter given twice (``k=3&k=9``) is refused. A list is one value, comma-separated
   (``amenities=toilet,microwave``: OpenAPI ``style: form, explode: false``), each item once.
-* Numbers are written as in JSON (``-1.5``, ``2e3``; ASCII digits), integers as digits,
-  booleans ``true`` or ``false``, date-times as RFC 3339 (:data:`DATETIME_PATTERN`; years
-  1970-2099, the offset optional and Asia/Shanghai when left out).
+* Numbers are written as in JSON (``-1.5``, ``2e3``; ASCII digits, leading zeros allowed),
+  integers as digits, booleans ``true`` or ``false``, date-times as RFC 3339
+  (:data:`DATETIME_PATTERN`; years 1970-2099, the offset optional and Asia/Shanghai when
+  left out).
 * A limit may come from a setting (``maximum_setting="max_k"``): it is read from the app's
   settings when a request is parsed and when the document is made.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..errors import Problem, ValidationError
@@ -35,7 +37,8 @@ MAX_VALUE_LENGTH = 200
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 # RFC 3339 date-time with an optional offset, years 1970-2099 (so that no offset can carry
 # a time out of the calendar). A space in the offset's place is a "+" a client left
-# unencoded in the URL (it reads as a space). ECMA-262 and Python read it alike.
+# unencoded in the URL (it reads as a space). The server matches it whole (re.fullmatch), as
+# JSON Schema's ECMA-262 reading of ``$`` does.
 DATETIME_PATTERN = (r"^(19[7-9][0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
                     r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
                     r"(Z|[+ -]([01][0-9]|2[0-3]):?[0-5][0-9])?$")
@@ -89,9 +92,9 @@ class Param:
         if self.kind in ("float", "int"):
             what = "a number" if self.kind == "float" else "an integer"
             if lo is not None and hi is not None:
-                return f"{what} from {lo:g} to {hi:g}"
+                return f"{what} from {_number(lo)} to {_number(hi)}"
             if lo is not None:
-                return f"{what} of at least {lo:g}"
+                return f"{what} of at least {_number(lo)}"
             return what
         if self.kind == "bool":
             return "true or false"
@@ -101,6 +104,11 @@ class Param:
         if self.kind == "bbox":
             return "min_lon,min_lat,max_lon,max_lat"
         return f"text of 1 to {MAX_VALUE_LENGTH} characters"
+
+
+def _number(x: float) -> str:
+    """A limit as people write it: 20000000, not 2e+07."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 # --- reading values ---------------------------------------------------------------------------
@@ -134,6 +142,11 @@ def parse(specs: Sequence[Param], args: Mapping[str, str] | MultiDict, *, settin
     if problems:
         raise ValidationError.from_problems(problems, what=what)
     return out
+
+
+def query(specs: Sequence[Param]) -> dict[str, Any]:
+    """The current request's query parsed by ``specs``, with the app's settings' limits."""
+    return parse(specs, request.args, settings=current_app.config["STATIONS"])
 
 
 def parse_json(specs: Sequence[Param], doc: Mapping[str, Any], *, settings: Mapping[str, Any] | None = None,
