@@ -24,7 +24,7 @@ from stations.web import create_app
 from conftest import ROOT, write_csv
 from test_api import HEADER, STATIONS
 
-EXAMPLES_PER_OPERATION = 50
+EXAMPLES_PER_OPERATION = 30
 CASES: Counter = Counter()
 # schemathesis.pytest.from_fixture (4.32) fails under pytest 9 (it reads Node._nodeid), so the
 # schema is loaded when the module is: from an app whose store the fixture below fills. Only
