@@ -51,6 +51,7 @@ class Settings(Mapping):
     timezone: str = _setting("Asia/Shanghai", "Time zone of stations and of times given without an offset.")
     max_k: int = _setting(100, "Largest k a nearest query may ask for.")
     batch_max_points: int = _setting(10000, "Largest number of points in one batch-nearest request.")
+    batch_max_results: int = _setting(100000, "Largest batch-nearest answer: points × k results.")
     page_max: int = _setting(5000, "Largest page of stations in one GeoJSON response.")
     tiles: str = _setting("none", "Basemap: none (local county outlines only), osm, amap, tencent, or a URL template.")
     tiles_crs: str = _setting("wgs84", "Coordinate system of a custom tile URL template: wgs84 or gcj02.")
@@ -116,7 +117,7 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
     unknown = [k for k in values if k not in BY_NAME]
     problems += [Problem(source, k, "unknown setting", ", ".join(BY_NAME)) for k in unknown]
     typed = {k: _coerce(BY_NAME[k], v, problems) for k, v in values.items() if k in BY_NAME}
-    for name in ("max_k", "batch_max_points", "page_max", "workers"):
+    for name in ("max_k", "batch_max_points", "batch_max_results", "page_max", "workers"):
         if name in typed and typed[name] < 1:
             problems.append(Problem(name, typed[name], "out of range", "a whole number >= 1"))
     if "import_max_mb" in typed and not typed["import_max_mb"] > 0:

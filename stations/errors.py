@@ -52,6 +52,8 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
     return str(value)
 
 
@@ -82,7 +84,8 @@ class CoordinateError(StationsError):
 
 
 class GeocodeError(StationsError):
-    """A geocoding provider failed or is unreachable."""
+    """A geocoding provider failed or is unreachable: an upstream failure, not the caller's
+    input (the API answers 502)."""
 
 
 class NotFoundError(StationsError):
@@ -90,4 +93,5 @@ class NotFoundError(StationsError):
 
 
 class StoreError(StationsError):
-    """The station store cannot be opened or written."""
+    """The station store cannot be opened or written: a failure on the server's side, not the
+    caller's input (the API answers 503)."""

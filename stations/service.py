@@ -18,10 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .records import FLOAT_FIELDS
 from .store import StationStore, open_store
-
-_FLOATS = FLOAT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -36,11 +33,14 @@ class Snapshot:
     cache: dict = field(default_factory=dict)  # per-snapshot memo of derived views (see lookup)
 
     def record(self, pos: int) -> dict:
-        """One station as a record dict (NaN read as None): a few microseconds."""
+        """One station as a record dict (NaN read as None): a few microseconds.
+
+        Every field, not only the numeric ones: a text column the store read with some
+        values missing (stations imported with and without an address) holds NaN there.
+        """
         rec = {name: col[pos] for name, col in self.columns.items()}
-        for name in _FLOATS:
-            v = rec.get(name)
-            if v is not None and v != v:
+        for name, v in rec.items():
+            if v.__class__ is float and v != v:
                 rec[name] = None
         return rec
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
 
 import pytest
+import shapely
 
 from stations.io.importer import import_file
 from stations.store import open_store
@@ -300,7 +302,8 @@ def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params)
     app = client.application
     with app.app_context():
         got = _nearest(client, **params)
-        q = parse(NEAREST_PARAMS, {"lat": str(Q_LAT), "lon": str(Q_LON), **{k: str(v) for k, v in params.items()}})
+        q = parse(NEAREST_PARAMS, {"lat": str(Q_LAT), "lon": str(Q_LON), **{k: str(v) for k, v in params.items()}},
+                  settings=app.config["STATIONS"])
         now = dt.datetime.fromisoformat(got["query"]["at"]) if got["query"]["at"] else None
         mine = nearest(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], now=now,
                        travel=Travel.from_settings(app.config["STATIONS"]), **_nearest_kwargs(q))
@@ -317,3 +320,250 @@ def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params)
         for r in got["results"]:
             lat, lon = frame.loc[r["station_id"], ["lat", "lon"]]
             assert r["navigation"]["osm"] == osm_directions(from_lat=Q_LAT, from_lon=Q_LON, lat=lat, lon=lon)
+
+
+# --- no input gives a 5xx: wrong JSON types, deep nesting, odd ids, times off the calendar ---------
+
+BATCH_POINT = {"lat": Q_LAT, "lon": Q_LON}
+
+
+@pytest.mark.parametrize("body,parameter,text", [
+    ({"points": [BATCH_POINT], "amenities": [None]}, "amenities", "not a list of strings"),
+    ({"points": [BATCH_POINT], "k": [5]}, "k", "not a JSON number"),
+    ({"points": [BATCH_POINT], "k": True}, "k", "not a JSON number"),
+    ({"points": [BATCH_POINT], "access": [1]}, "access", "not a list of strings"),
+    ({"points": [BATCH_POINT], "open_24h": "yes"}, "open_24h", "not true or false"),
+    ({"points": [BATCH_POINT], "at": 20261122}, "at", "not a string"),
+    ({"points": [{"lat": Q_LAT, "lon": Q_LON, "id": {"a": 1}}]}, "points[0].id", "not a point id"),
+    ({"points": [{"lat": Q_LAT, "lon": Q_LON, "id": 2 ** 70}]}, "points[0].id", "not a point id"),
+    ({"points": [{"lat": [Q_LAT], "lon": Q_LON}]}, "points[0].lat", "not a JSON number"),
+    ({"points": [{"lat": Q_LAT, "lon": Q_LON, "name": "x"}]}, "points[0].name", "unknown field"),
+    ({"points": [BATCH_POINT], "lang": "en"}, "lang", "unknown field"),
+    ({"points": "here"}, "points", "not a list"),
+    ([BATCH_POINT], "body", "not a JSON object"),
+])
+def test_batch_values_of_the_wrong_json_type_are_400(client, body, parameter, text):
+    _assert_problem(client.post("/api/v1/nearest/batch", json=body), 400, parameter, text)
+
+
+@pytest.mark.parametrize("raw,text", [
+    ("[" * 100_000 + "]" * 100_000, "depth limit"),  # json.loads: RecursionError
+    ('{"points": [{"lat": 39.7, "lon": 119.16, "id": "\\ud800"}]}', "surrogate"),  # not Unicode
+    ('{"points": [{"lat": 39.7, "lon": 119.16, "id": 36893488147419103232}]}', "not a point id"),  # 65 bits
+    ('{"points": [{"lat": NaN, "lon": 119.16}]}', "malformed JSON"),
+    (b'{"points": [{"lat": 39.7, "lon": 119.16, "id": "\xff"}]}', "malformed JSON"),  # not UTF-8
+])
+def test_batch_bodies_json_cannot_carry_are_400(client, raw, text):
+    _assert_problem(client.post("/api/v1/nearest/batch", data=raw, content_type="application/json"), 400, None, text)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nearest?lat=39.7&lon=119.16&open=at&at={at}",
+                                  "/api/v1/clusters?bbox=119,39,120,40&zoom=5&at={at}",
+                                  "/api/v1/coverage?area=130322&cell_m=2000&at={at}",
+                                  "/api/v1/stations?at={at}"])
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00%2B08:00", "9999-12-31T23:59:59-08:00"])
+def test_times_whose_utc_leaves_the_calendar_are_400(client, path, at):
+    body = _assert_problem(client.get(path.format(at=at)), 400, "at", "outside 1970 to 2099")
+    assert body["errors"][0]["value"] == at.replace("%2B", "+")
+
+
+def test_query_bytes_that_are_not_utf8_are_400(client):
+    """werkzeug reads the query as UTF-8; a raw byte that is not (clients must escape it) is the client's error."""
+    for path in ("/api/v1/search", "/api/v1/stations", "/api/v1/nearest"):
+        resp = client.get(path, environ_overrides={"QUERY_STRING": "q=\xff"})
+        _assert_problem(resp, 400, "query", "not UTF-8")
+
+
+def _raw_request(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` as is (no client library tidies it) and read the whole answer: (head, body)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_under_gunicorn_the_app_answers_first_in_the_problem_shape(store_path):
+    """Bodies are decoded and limits first applied by the server, so this needs a real one: the app's
+    limits sit below gunicorn's, so it is the app that answers, in the one error shape."""
+    from browser_util import serve
+
+    post = (b"POST /api/v1/nearest/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    many = b"".join(b"X-Header-%d: v\r\n" % i for i in range(70))
+    with serve(store_path) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for chunks in (b"ZZ\r\n{}\r\n0\r\n\r\n", b"2\r\n{}}}}\r\n0\r\n\r\n"):  # bad size; no chunk end
+            head, body = _raw_request(port, post + chunks)
+            assert head.startswith(b"HTTP/1.1 400") and b"application/problem+json" in head, head
+            assert b"unreadable request body" in body
+        for request, status, text in (
+                (b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n" + many + b"Connection: close\r\n\r\n", b"431",
+                 b"at most 64"),
+                (b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 5000 + b"\r\nConnection: close\r\n\r\n",
+                 b"431", b"X-Big"),
+                (b"GET /api/v1/stations/" + b"x" * 3000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 b"414", b"path")):
+            head, body = _raw_request(port, request)
+            assert head.startswith(b"HTTP/1.1 " + status) and b"application/problem+json" in head, head
+            assert text in body
+        # The residual case (stations.web's docstring): past gunicorn's own limits, gunicorn answers in HTML.
+        head, _ = _raw_request(port, b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n" + many * 2 + b"\r\n")
+        assert head.startswith(b"HTTP/1.1 431") and b"text/html" in head
+
+
+# --- the methods of a route: 405 with Allow, OPTIONS, CORS --------------------------------------
+
+def test_405_names_the_routes_methods_in_allow(client):
+    resp = client.delete("/api/v1/nearest")
+    _assert_problem(resp, 405, None, "DELETE is not allowed")
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert resp.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    resp = client.get("/api/v1/nearest/batch")
+    _assert_problem(resp, 405)
+    assert resp.headers["Allow"] == "OPTIONS, POST" == resp.headers["Access-Control-Allow-Methods"]
+
+
+def test_options_answers_for_a_route_and_404_elsewhere(client):
+    resp = client.options("/api/v1/stations/N100")
+    assert resp.status_code == 200 and resp.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    _assert_problem(client.options("/api/v1/nope"), 404)
+    _assert_problem(client.options("/api/v1/nearest/batch/x"), 404)
+
+
+# --- what an error means: the caller's input (4xx) or the server's side (5xx) --------------------
+
+def test_an_unreadable_store_is_503_and_names_no_path(tmp_path):
+    bad = tmp_path / "broken.gpkg"
+    bad.write_bytes(b"this is not a GeoPackage" * 100)
+    client = create_app({"store": str(bad)}).test_client()
+    body = _assert_problem(client.get("/api/v1/nearest", query_string={"lat": Q_LAT, "lon": Q_LON}), 503, None,
+                           "station store cannot be read")
+    assert str(tmp_path) not in body["detail"]
+    assert client.get("/api/v1/amenities").status_code == 200  # what needs no store still answers
+
+
+def test_a_geocoder_failure_is_502_and_bad_input_stays_400(store_path):
+    from stations.errors import GeocodeError, ImportFileError
+
+    app = create_app({"store": str(store_path)})
+    failures = {"geocode": GeocodeError("amap geocoder at restapi.amap.com failed: HTTP 500"),
+                "file": ImportFileError("cannot read polygon file 'x.geojson'")}
+
+    def fail(what):
+        raise failures[what]
+
+    app.add_url_rule("/api/v1/test-failure/<what>", view_func=fail)
+    client = app.test_client()
+    body = _assert_problem(client.get("/api/v1/test-failure/geocode"), 502, None, "upstream service failed")
+    assert "amap" not in body["detail"]
+    _assert_problem(client.get("/api/v1/test-failure/file"), 400, None, "x.geojson")
+
+
+# --- /stations: the ETag changes when the answer does (open status by the minute) ----------------
+
+def test_stations_etag_changes_when_open_status_does(store_path):
+    """N200 is open 08:00-18:00: at 17:59 it is open, a minute later it is not, so the ETag of 17:59 is stale."""
+    app = create_app({"store": str(store_path)})
+    client = app.test_client()
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    app.extensions["stations.clock"] = lambda: dt.datetime(2026, 11, 23, 17, 59, 30, tzinfo=shanghai)
+    query = {"bbox": f"{Q_LON - 0.01},{Q_LAT + 150 * DEG_PER_M},{Q_LON + 0.01},{Q_LAT + 250 * DEG_PER_M}"}
+
+    def n200(resp):
+        return resp.get_json()["features"][0]["properties"]["open_status"]["state"]
+
+    first = client.get("/api/v1/stations", query_string=query)
+    assert n200(first) == "open"
+    etag = first.headers["ETag"]
+    assert client.get("/api/v1/stations", query_string=query, headers={"If-None-Match": etag}).status_code == 304
+    app.extensions["stations.clock"] = lambda: dt.datetime(2026, 11, 23, 18, 0, 5, tzinfo=shanghai)
+    later = client.get("/api/v1/stations", query_string=query, headers={"If-None-Match": etag})
+    assert later.status_code == 200 and n200(later) == "closed"
+    assert later.headers["ETag"] != etag
+    # An explicit time: the answer (and its ETag) no longer depends on the clock.
+    at = {**query, "at": "2026-11-23T17:59:00+08:00"}
+    pinned = client.get("/api/v1/stations", query_string=at)
+    assert n200(pinned) == "open" and pinned.get_json()["at"] == "2026-11-23T17:59:00+08:00"
+    assert client.get("/api/v1/stations", query_string=at,
+                      headers={"If-None-Match": pinned.headers["ETag"]}).status_code == 304
+
+
+# --- settings that set limits, read at request time --------------------------------------------
+
+def test_page_max_sets_the_largest_page(store_path):
+    small = create_app({"store": str(store_path), "page_max": 2}).test_client()
+    _assert_problem(small.get("/api/v1/stations", query_string={"limit": 3}), 400, "limit", "from 1 to 2")
+    assert small.get("/api/v1/stations", query_string={"limit": 2}).get_json()["numberReturned"] == 2
+    big = create_app({"store": str(store_path), "page_max": 6000}).test_client()
+    assert big.get("/api/v1/stations", query_string={"limit": 5500}).get_json()["numberReturned"] == 5
+
+
+def test_max_k_sets_the_largest_k(store_path):
+    small = create_app({"store": str(store_path), "max_k": 3}).test_client()
+    body = _assert_problem(small.get("/api/v1/nearest", query_string={"lat": Q_LAT, "lon": Q_LON, "k": 4}), 400, "k")
+    assert body["errors"][0]["allowed"] == "an integer from 1 to 3"
+    _assert_problem(small.post("/api/v1/nearest/batch", json={"points": [BATCH_POINT], "k": 4}), 400, "k", "1 to 3")
+
+
+@pytest.mark.xfail(strict=True, reason="the index is built with max_k=100 whatever the setting: the service must "
+                                       "pass max_k to StationIndex (outside the web layer)")
+def test_max_k_above_100_is_answered(store_path):
+    client = create_app({"store": str(store_path), "max_k": 150}).test_client()
+    assert _nearest(client, k=120)["count"] == 4
+
+
+def test_batch_answers_are_bounded_by_points_times_k(store_path):
+    client = create_app({"store": str(store_path), "batch_max_results": 10}).test_client()
+    points = [BATCH_POINT] * 4
+    assert client.post("/api/v1/nearest/batch", json={"points": points, "k": 2}).status_code == 200
+    body = _assert_problem(client.post("/api/v1/nearest/batch", json={"points": points, "k": 3}), 400, "points")
+    assert body["errors"][0]["reason"] == "4 points × k 3 = 12 results"
+    assert "at most 10" in body["errors"][0]["allowed"] and "batch_max_results" in body["errors"][0]["allowed"]
+
+
+# --- query parameters: empty and repeated values ---------------------------------------------
+
+@pytest.mark.parametrize("query,parameter,reason", [
+    ("k=", "k", "empty"),
+    ("amenities=", "amenities", "empty"),
+    ("k=3&k=9", "k", "given more than once"),
+    ("amenities=toilet&amenities=microwave", "amenities", "given more than once"),
+    ("amenities=toilet,,microwave", "amenities", "has an empty item"),
+    ("amenities=toilet,toilet", "amenities", "an item is given twice"),
+    ("open_24h=yes", "open_24h", "not a boolean"),
+    ("k=5.0", "k", "not an integer"),
+    ("max_distance_m=1_000", "max_distance_m", "not a number as JSON writes it"),
+])
+def test_empty_repeated_and_loose_values_are_400(client, query, parameter, reason):
+    body = _assert_problem(client.get(f"/api/v1/nearest?lat={Q_LAT}&lon={Q_LON}&{query}"), 400, parameter, reason)
+    assert len(body["errors"]) == 1
+
+
+def test_coverage_area_is_never_a_file_on_the_server(client, tmp_path):
+    """The CLI reads polygon files; the API takes admin names and adcodes only."""
+    from stations.planning import load_area
+
+    polygon = tmp_path / "secret.geojson"
+    polygon.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {},
+        "geometry": json.loads(shapely.to_geojson(load_area("130322").geometry.envelope))}]}))
+    _assert_problem(client.get("/api/v1/coverage", query_string={"area": str(polygon), "cell_m": 2000}), 404, "area")
+
+
+def test_stations_with_and_without_an_address_in_one_store(tmp_path):
+    """The store reads a text column with some values missing as NaN; no answer may trip on it."""
+    path = tmp_path / "mixed.gpkg"
+    with open_store(path) as store:
+        import_file(store, write_csv(tmp_path / "a.csv", [*HEADER, "地址"], [[*STATIONS[0], "昌黎镇环卫站院内"]]))
+        import_file(store, write_csv(tmp_path / "b.csv", HEADER, STATIONS[1:2]))
+    client = create_app({"store": str(path)}).test_client()
+    assert [r["station_id"] for r in _nearest(client, k=2)["results"]] == ["N100", "N200"]
+    features = client.get("/api/v1/stations").get_json()["features"]
+    assert [f["properties"]["address"] for f in features] == ["昌黎镇环卫站院内", None]
+    assert client.get("/api/v1/stations/N200").get_json()["properties"]["navigation"]["baidu"]

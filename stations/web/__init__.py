@@ -2,23 +2,54 @@
 
 Configuration is read here, from :func:`stations.config.load_settings` plus
 ``test_config`` — never at import time.
+
+Every error the application answers is ``application/problem+json`` (RFC 9457; see
+:mod:`.problems`). Its own request limits sit below gunicorn's so that the application, not
+gunicorn, answers a request that goes over them:
+
+============================  ==========================  ==============================
+limit                         the app (414 / 431)         gunicorn (text/html 414 / 431)
+============================  ==========================  ==============================
+query string                  4,096 bytes                 request line 8,190 bytes
+path                          2,048 bytes                 (the same request line)
+header count                  64                          100 (``limit_request_fields``)
+one header                    4,096 bytes                 8,190 (``limit_request_field_size``)
+============================  ==========================  ==============================
+
+What gunicorn refuses before the application sees it (a request line over 8,190 bytes,
+over 100 headers, a header line over 8,190 bytes, a malformed request line) is answered
+by gunicorn itself, in text/html: the one case outside the problem shape.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Mapping
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..config import load_settings
-from ..errors import CoordinateError, NotFoundError, Problem, StationsError, ValidationError
+from ..errors import GeocodeError, NotFoundError, Problem, StationsError, StoreError
 from .problems import problem_response
 
 MAX_QUERY_BYTES = 4096
+MAX_PATH_BYTES = 2048
+MAX_HEADER_COUNT = 64
+MAX_HEADER_BYTES = 4096
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# What each library error means to a client: the user's input (400, the default), a thing
+# that does not exist (404), or a failure on the server's side (the store cannot be read:
+# 503) or of an upstream service (a geocoder: 502).
+ERROR_STATUS: tuple[tuple[type[StationsError], int], ...] = ((NotFoundError, 404), (StoreError, 503),
+                                                             (GeocodeError, 502))
 log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    """The application's clock (``app.extensions["stations.clock"]``; tests set their own)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,47 +76,95 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(map_api.bp)
     app.register_blueprint(pages.bp)
     _errors(app)
-
-    @app.before_request
-    def _limit_query():
-        if len(request.query_string) > MAX_QUERY_BYTES:
-            return problem_response(414, f"the query string is {len(request.query_string)} bytes; "
-                                         f"at most {MAX_QUERY_BYTES} are accepted",
-                                    [Problem("query", len(request.query_string), "too long",
-                                             f"at most {MAX_QUERY_BYTES} bytes")])
-        if request.method == "OPTIONS" and request.path.startswith("/api/"):
-            return app.make_default_options_response()
-        return None
-
-    @app.after_request
-    def _cors(response):
-        if request.path.startswith("/api/"):
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
-            response.headers["Access-Control-Expose-Headers"] = "ETag"
-        return response
-
+    app.extensions["stations.clock"] = utc_now
+    app.before_request(_check_limits)
+    app.after_request(_cors)
     return app
 
 
+def _check_limits() -> Response | None:
+    """Refuse a request over the application's limits (see the module's table)."""
+    query_bytes = len(request.query_string)
+    if query_bytes > MAX_QUERY_BYTES:
+        return problem_response(414, f"the query string is {query_bytes} bytes; at most {MAX_QUERY_BYTES} are "
+                                     "accepted", [Problem("query", query_bytes, "too long",
+                                                          f"at most {MAX_QUERY_BYTES} bytes")])
+    try:  # werkzeug reads the query as UTF-8 and fails on a raw byte that is not
+        request.query_string.decode()
+    except UnicodeDecodeError as exc:
+        return problem_response(400, "the query string is not UTF-8 (escape bytes as %XX)",
+                                [Problem("query", repr(request.query_string[exc.start:exc.start + 8]),
+                                         "not UTF-8", "UTF-8 text, other bytes percent-encoded")])
+    environ = request.environ
+    raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+    path_bytes = len(raw_path.partition("?")[0])
+    if path_bytes > MAX_PATH_BYTES:
+        return problem_response(414, f"the path is {path_bytes} bytes; at most {MAX_PATH_BYTES} are accepted",
+                                [Problem("path", path_bytes, "too long", f"at most {MAX_PATH_BYTES} bytes")])
+    # The headers as the environ holds them (cheaper than building request.headers).
+    count, longest, longest_name = 0, 0, ""
+    for key, value in environ.items():
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            count += 1
+            if len(key) + len(value) > longest:
+                longest, longest_name = len(key) + len(value), key
+    if count > MAX_HEADER_COUNT:
+        return problem_response(431, f"the request has {count} headers; at most {MAX_HEADER_COUNT} are accepted",
+                                [Problem("headers", count, "too many", f"at most {MAX_HEADER_COUNT}")])
+    if longest > MAX_HEADER_BYTES:
+        name = longest_name.removeprefix("HTTP_").replace("_", "-").title()
+        return problem_response(431, f"the header {name} is {longest} bytes; at most {MAX_HEADER_BYTES} are accepted",
+                                [Problem(name, environ[longest_name][:40] + "…", "too long",
+                                         f"at most {MAX_HEADER_BYTES} bytes")])
+    return None
+
+
+def _route_methods() -> str | None:
+    """The methods of the route the request went to (also when its method was not one of them)."""
+    if request.url_rule is not None:
+        methods = request.url_rule.methods or ()
+    elif isinstance(request.routing_exception, MethodNotAllowed):
+        methods = request.routing_exception.valid_methods or ()
+    else:
+        return None
+    return ", ".join(sorted(methods))
+
+
+def _cors(response: Response) -> Response:
+    """CORS for /api/: every answer may be read from any origin; a preflight (OPTIONS) and a 405
+    also say the route's methods (``Allow``, ``Access-Control-Allow-Methods``) and headers."""
+    if request.path.startswith("/api/"):
+        headers = response.headers
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS" or response.status_code == 405:
+            methods = _route_methods()
+            if methods:
+                headers["Allow"] = methods
+                headers["Access-Control-Allow-Methods"] = methods
+            headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
+    return response
+
+
 def _errors(app: Flask) -> None:
-    @app.errorhandler(ValidationError)
-    @app.errorhandler(CoordinateError)
-    def _invalid(exc: StationsError):
-        return problem_response(400, str(exc), exc.problems)
-
-    @app.errorhandler(NotFoundError)
-    def _not_found(exc: NotFoundError):
-        return problem_response(404, str(exc), exc.problems)
-
     @app.errorhandler(StationsError)
-    def _other(exc: StationsError):
-        return problem_response(400, str(exc), exc.problems)
+    def _library(exc: StationsError):
+        status = next((code for cls, code in ERROR_STATUS if isinstance(exc, cls)), 400)
+        if status < 500:
+            return problem_response(status, str(exc), exc.problems)
+        # The server's or an upstream service's failure: the details (paths, hosts) go to the log.
+        log.error("%s on %s: %s", type(exc).__name__, request.path, exc)
+        what = "the station store cannot be read" if status == 503 else "an upstream service failed"
+        return problem_response(status, f"{what}; the error has been logged")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return problem_response(exc.code or 500, exc.description or exc.name)
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        detail = exc.description or exc.name
+        if isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
+        return problem_response(exc.code or 500, detail, headers=headers)
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):  # the last resort: still the one error shape, and logged

@@ -2,13 +2,14 @@
 
 A thin adapter over :mod:`stations.mapping`: each view parses its parameters (declared
 with :class:`~stations.web.params.Param`, so errors have the API's one shape), calls one
-library function and serialises. The per-snapshot :class:`~stations.mapping.MapIndex` is
-built on first use after each data change (a new snapshot revision) and kept.
+library function and serialises, and declares what it takes and answers for the OpenAPI
+document (:func:`~stations.web.openapi.operation`). The per-snapshot
+:class:`~stations.mapping.MapIndex` is built on first use after each data change (a new
+snapshot revision) and kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json as _json
 import threading
@@ -20,7 +21,8 @@ from ..errors import ValidationError
 from ..mapping.clusters import MAX_ZOOM, MapIndex
 from ..mapping.outlines import CELL_DEG
 from ..mapping.status import STATUS_CODES
-from .params import Param, parse, query_args
+from .openapi import operation
+from .params import Param, query
 
 bp = Blueprint("map_api", __name__, url_prefix="/api/v1")
 
@@ -28,14 +30,15 @@ MAP_CRS = ("wgs84", "gcj02")
 CRS_PARAM = Param("crs", "str", "Coordinate system of the box and of every position returned: the map tiles' system.",
                   default="wgs84", enum=MAP_CRS)
 CLUSTER_PARAMS = (
-    Param("bbox", "bbox", "The view: min_lon,min_lat,max_lon,max_lat in `crs`.", required=True,
-          example="73,18,135,54"),
+    Param("bbox", "bbox", "The view: min_lon,min_lat,max_lon,max_lat in `crs` (each min at most its max; latitudes "
+          "within ±90: else not a valid box).", required=True,
+          example=[73, 18, 135, 54]),
     Param("zoom", "int", "Map zoom (Web Mercator); sets the cluster grid.", required=True, minimum=0, maximum=MAX_ZOOM,
           example=4),
     Param("status", "list", "Map statuses to include (`none` for none).", default=STATUS_CODES,
           enum=(*STATUS_CODES, "none")),
     Param("amenities", "list", "Required amenities (all of them).", default=(), enum=AMENITY_CODES),
-    Param("at", "datetime", "Moment of the open/closed status (default now; offset default Asia/Shanghai)."),
+    Param("at", "datetime", "Moment of the open/closed status (default now)."),
     CRS_PARAM,
 )
 SEARCH_PARAMS = (
@@ -59,6 +62,46 @@ COUNTY_OUTLINE_PARAMS = (
     CRS_PARAM,
 )
 _lock = threading.Lock()
+_NUMBER, _TEXT = {"type": "number"}, {"type": "string"}
+_COUNT = {"type": "integer", "minimum": 0}
+_BOX = {"type": "array", "items": _NUMBER, "minItems": 4, "maxItems": 4}
+CLUSTERS_RESPONSE = {
+    "type": "object", "description": "Rows of `cluster_fields` and of `station_fields` (positions in `crs`).",
+    "required": ["revision", "zoom", "crs", "bbox", "matched", "statuses", "cluster_fields", "clusters",
+                 "station_fields", "stations", "at"],
+    "properties": {"revision": {"type": "integer"}, "zoom": _COUNT, "crs": {"type": "string", "enum": list(MAP_CRS)},
+                   "bbox": _BOX, "matched": _COUNT, "statuses": {"type": "array", "items": _TEXT},
+                   "cluster_fields": {"type": "array", "items": _TEXT}, "clusters": {"type": "array", "items": {
+                       "type": "array", "minItems": 5, "maxItems": 5}},
+                   "station_fields": {"type": "array", "items": _TEXT}, "stations": {"type": "array", "items": {
+                       "type": "array", "minItems": 6, "maxItems": 6}},
+                   "at": {"type": "string", "description": "The moment of the statuses."}}}
+_FOUND = {"type": "object", "required": ["station_id", "name", "lat", "lon", "approximate"],
+          "properties": {"station_id": _TEXT, "name": _TEXT, "address": {"type": "string", "nullable": True},
+                         "lat": _NUMBER, "lon": _NUMBER, "approximate": {"type": "boolean"}}}
+SEARCH_RESPONSE = {"type": "object", "required": ["q", "crs", "count", "results"],
+                   "properties": {"q": _TEXT, "crs": {"type": "string", "enum": list(MAP_CRS)}, "count": _COUNT,
+                                  "results": {"type": "array", "items": _FOUND}}}
+PLACES_RESPONSE = {
+    "type": "object", "required": ["q", "crs", "areas", "stations"],
+    "properties": {"q": _TEXT, "crs": {"type": "string", "enum": list(MAP_CRS)}, "stations": {"type": "array",
+                                                                                           "items": _FOUND},
+                   "areas": {"type": "array", "maxItems": 1, "items": {
+                       "type": "object", "required": ["name", "precision", "adcode", "lat", "lon"],
+                       "properties": {"name": _TEXT, "precision": _TEXT, "adcode": {"type": "string",
+                                                                                    "nullable": True},
+                                      "lat": _NUMBER, "lon": _NUMBER}}}}}
+OUTLINES_RESPONSE = {"type": "object", "required": ["level", "crs", "precision", "areas"],
+             "properties": {"level": {"type": "string", "enum": ["province", "county"]},
+                            "crs": {"type": "string", "enum": list(MAP_CRS)}, "precision": _COUNT,
+                            "areas": {"type": "array", "items": {
+                                "type": "object", "required": ["adcode", "name", "lines"],
+                                "properties": {"adcode": _TEXT, "name": _TEXT,
+                                               "lines": {"type": "array", "items": _TEXT,
+                                                         "description": "Encoded polylines."}}}}}}
+TRANSFORM_RESPONSE = {"type": "object", "required": ["lat", "lon", "crs"],
+                      "properties": {"lat": _NUMBER, "lon": _NUMBER,
+                                     "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}}}
 
 
 def _json_response(body, status: int = 200, *, headers=None) -> Response:
@@ -81,14 +124,16 @@ def map_index() -> MapIndex:
 
 
 @bp.get("/clusters")
+@operation(summary="Stations in a box, clustered on the server at low zooms (the map's data)", params=CLUSTER_PARAMS,
+           response=CLUSTERS_RESPONSE, etag=True)
 def clusters_view():
     """Clusters and single stations in a view (see :meth:`stations.mapping.MapIndex.view`)."""
-    q = parse(CLUSTER_PARAMS, query_args(request.query_string))
+    q = query(CLUSTER_PARAMS)
     index = map_index()
-    when = q["at"] or dt.datetime.now(dt.timezone.utc)
+    when = q["at"] or current_app.extensions["stations.clock"]()
     statuses = [s for s in q["status"] if s != "none"]
-    minute = when.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
-    etag = hashlib.sha1(f"{index.revision}|{minute}|{request.query_string.decode()}".encode()).hexdigest()
+    minute = int(when.timestamp() // 60)  # statuses change on whole minutes
+    etag = hashlib.sha1(b"%d|%d|" % (index.revision, minute) + request.query_string).hexdigest()
     if request.if_none_match.contains(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     body = index.view(bbox=q["bbox"], zoom=q["zoom"], crs=q["crs"], statuses=statuses,
@@ -98,13 +143,16 @@ def clusters_view():
 
 
 @bp.get("/search")
+@operation(summary="Stations by name, id or address", params=SEARCH_PARAMS, response=SEARCH_RESPONSE)
 def search_view():
-    q = parse(SEARCH_PARAMS, query_args(request.query_string))
+    q = query(SEARCH_PARAMS)
     results = map_index().search(q["q"], crs=q["crs"], limit=q["limit"])
     return _json_response({"q": q["q"], "crs": q["crs"], "count": len(results), "results": results})
 
 
 @bp.get("/places")
+@operation(summary="Places (admin areas, offline, to their centre) and stations by name", params=PLACES_PARAMS,
+           response=PLACES_RESPONSE)
 def places_view():
     """Where a typed place is: an administrative area (offline, to its centre) and matching stations.
 
@@ -114,7 +162,7 @@ def places_view():
     from ..geocode.offline import OfflineCountyGeocoder
     from ..lookup import from_wgs84_point
 
-    q = parse(PLACES_PARAMS, query_args(request.query_string))
+    q = query(PLACES_PARAMS)
     areas = []
     try:
         hit = OfflineCountyGeocoder().geocode(q["q"])
@@ -130,19 +178,22 @@ def places_view():
 
 
 @bp.get("/outlines/province")
+@operation(summary="Province outlines (offline basemap)", params=OUTLINE_PARAMS, response=OUTLINES_RESPONSE, store=False)
 def province_outlines_view():
     from ..mapping.outlines import province_outlines
 
-    q = parse(OUTLINE_PARAMS, query_args(request.query_string))
+    q = query(OUTLINE_PARAMS)
     return _json_response(province_outlines(crs=q["crs"]), headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/outlines/county")
+@operation(summary="County outlines of one map cell (offline basemap)", params=COUNTY_OUTLINE_PARAMS,
+           response=OUTLINES_RESPONSE, store=False)
 def county_outlines_view():
     """County outlines in one grid cell (see :func:`stations.mapping.outlines.county_outlines`)."""
     from ..mapping.outlines import county_outlines
 
-    q = parse(COUNTY_OUTLINE_PARAMS, query_args(request.query_string))
+    q = query(COUNTY_OUTLINE_PARAMS)
     return _json_response(county_outlines(q["x"], q["y"], crs=q["crs"]),
                           headers={"Cache-Control": "public, max-age=86400"})
 
@@ -156,14 +207,19 @@ TRANSFORM_PARAMS = (
 
 
 @bp.get("/transform")
+@operation(summary="Convert a point between wgs84, gcj02 and bd09", params=TRANSFORM_PARAMS,
+           response=TRANSFORM_RESPONSE, store=False,
+           description="GCJ-02 and BD-09 exist only inside mainland China: a point given in them from outside it is "
+                       "refused (400); a WGS-84 point outside comes back unchanged.")
 def transform_view():
     """One point from one coordinate system to another (the locator draws a GPS fix on GCJ-02 tiles).
 
-    GCJ-02 and BD-09 apply only inside mainland China; elsewhere the point comes back unchanged.
+    GCJ-02 and BD-09 exist only inside mainland China: a WGS-84 point outside it comes back
+    unchanged, a point given in GCJ-02 or BD-09 from outside it is refused.
     """
     from ..lookup import from_wgs84_point, to_wgs84_point
 
-    q = parse(TRANSFORM_PARAMS, query_args(request.query_string))
+    q = query(TRANSFORM_PARAMS)
     wlat, wlon = to_wgs84_point(lat=q["lat"], lon=q["lon"], crs=q["from"])
     lat, lon = from_wgs84_point(lat=wlat, lon=wlon, crs=q["to"])
     return _json_response({"lat": round(lat, 7), "lon": round(lon, 7), "crs": q["to"]})

@@ -1,80 +1,145 @@
-"""The OpenAPI 3 document, generated from the parameter declarations in :mod:`.api`."""
+"""The OpenAPI 3 document, made from the routes themselves.
+
+Each API view declares what it takes and answers next to its code, with the
+:func:`operation` decorator (summary, query parameters as :class:`~.params.Param`, request
+body, the JSON Schema of its 200 answer). :func:`openapi_document` walks the application's
+URL map and documents every route that has a declaration, with the limits of the running
+app's settings (``max_k``, ``page_max``, ``batch_max_points``), so the document cannot
+list a path the server lacks nor a limit it does not apply. This module imports nothing
+from the views: they import it.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from flask import Flask
+
 from .. import __version__
-from .params import openapi_parameters
+from . import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_PATH_BYTES, MAX_QUERY_BYTES
+from .params import Param, openapi_parameter
 
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details; `errors` names each bad parameter, its value and what is allowed.",
     "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                    "detail": {"type": "string"},
-                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                       "parameter": {"type": "string"}, "value": {}, "reason": {"type": "string"},
-                       "allowed": {"type": "string"}}}}},
+                   "errors": {"type": "array", "items": {"type": "object", "required": ["parameter", "reason"],
+                                                         "properties": {
+                                                             "parameter": {"type": "string"}, "value": {},
+                                                             "reason": {"type": "string"},
+                                                             "allowed": {"type": "string"},
+                                                             "row": {"type": "integer"}}}}},
     "required": ["type", "title", "status", "detail"],
 }
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# Answers every route may give, whatever it declares (see stations.web.create_app).
+_ALWAYS = {
+    "405": "Method not allowed: the `Allow` header lists the route's methods.",
+    "414": f"The query string (over {MAX_QUERY_BYTES:,} bytes) or the path (over {MAX_PATH_BYTES:,} bytes) is "
+           "too long.",
+    "431": f"Too many request headers (over {MAX_HEADER_COUNT}), or one longer than {MAX_HEADER_BYTES:,} bytes.",
+}
+_ETAG_HEADER = {"ETag": {"description": "Validator of this answer: send it back in `If-None-Match`.",
+                         "schema": {"type": "string"}}}
+_ALLOW_HEADER = {"Allow": {"description": "The methods of this route.", "schema": {"type": "string"}}}
 
 
-def _responses(ok: str) -> dict:
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {"200": {"description": ok, "content": {"application/json": {}}},
-            "400": {"description": "Invalid parameters", "content": problem},
-            "404": {"description": "Not found", "content": problem}}
+@dataclass(frozen=True)
+class Operation:
+    """What one API route takes and answers, for the OpenAPI document.
+
+    ``response`` is the JSON Schema of the 200 answer (``application/json``); ``body`` the
+    schema of a JSON request body, or a callable ``(settings) -> schema`` when it shows
+    limits from the settings. ``not_found`` says the route answers 404 for an unknown thing,
+    ``etag`` that it answers 304 to a matching ``If-None-Match``, ``store`` that it reads the
+    station store (503 when the store cannot be read).
+    """
+
+    summary: str
+    response: Mapping[str, Any]
+    description: str = ""
+    params: Sequence[Param] = ()
+    path_params: Sequence[Param] = ()
+    body: Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    not_found: str = ""
+    etag: bool = False
+    store: bool = True
 
 
-def openapi_document() -> dict:
-    from .api import COVERAGE_PARAMS, NEAREST_PARAMS, STATION_PARAMS, STATIONS_PARAMS
+def operation(**declaration: Any) -> Callable:
+    """Decorator: declare a view's :class:`Operation` (put it under the route decorator)."""
+    op = Operation(**declaration)
 
-    paths = {
-        "/api/v1/nearest": {"get": {
-            "summary": "Nearest stations from a point, with filters",
-            "description": "Exact great-circle order (ties by station id). Distances in metres, minutes by mode "
-                           "(straight line × circuity / speed). Positions in `crs`.",
-            "parameters": openapi_parameters(NEAREST_PARAMS), "responses": _responses("Nearest stations")}},
-        "/api/v1/nearest/batch": {"post": {
-            "summary": "Nearest stations for many points",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["points"],
-                "properties": {"points": {"type": "array", "items": {"type": "object", "properties": {
-                    "lat": {"type": "number"}, "lon": {"type": "number"}, "id": {}}}},
-                    "k": {"type": "integer"}, "crs": {"type": "string"}, "amenities": {"type": "array"},
-                    "open": {"type": "string"}, "mode": {"type": "string"}}}}}},
-            "responses": _responses("Nearest stations per point")}},
-        "/api/v1/stations": {"get": {
-            "summary": "Stations as a GeoJSON FeatureCollection (bbox, filters, paging, ETag)",
-            "parameters": openapi_parameters(STATIONS_PARAMS), "responses": _responses("FeatureCollection")}},
-        "/api/v1/stations/{station_id}": {"get": {
-            "summary": "One station as a GeoJSON Feature",
-            "parameters": [{"name": "station_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                           *openapi_parameters(STATION_PARAMS)],
-            "responses": _responses("Feature")}},
-        "/api/v1/coverage": {"get": {
-            "summary": "Coverage of an area by the service circle (planners)",
-            "description": "Share of area and demand within `minutes` of 1 and of 2+ stations, ranked gap "
-                           "polygons (GeoJSON, WGS-84) with area in km², and a per-district table.",
-            "parameters": openapi_parameters(COVERAGE_PARAMS), "responses": _responses("Coverage result")}},
-        "/api/v1/amenities": {"get": {"summary": "The amenity vocabulary with Chinese and English labels",
-                                      "responses": _responses("Vocabulary")}},
-        "/api/v1/health": {"get": {"summary": "Health and store revision", "responses": _responses("OK")}},
-    }
-    from . import map_api
+    def declare(view: Callable) -> Callable:
+        view.operation = op
+        return view
 
-    for path, summary, params in (
-            ("/api/v1/clusters", "Stations in a box, clustered on the server at low zooms (the map's data)",
-             map_api.CLUSTER_PARAMS),
-            ("/api/v1/search", "Stations by name", map_api.SEARCH_PARAMS),
-            ("/api/v1/places", "Places (admin areas) by name, offline", map_api.PLACES_PARAMS),
-            ("/api/v1/outlines/county", "County outlines of one map cell (offline basemap)",
-             map_api.COUNTY_OUTLINE_PARAMS),
-            ("/api/v1/transform", "Convert a point between wgs84, gcj02 and bd09", map_api.TRANSFORM_PARAMS)):
-        paths[path] = {"get": {"summary": summary, "parameters": openapi_parameters(params),
-                               "responses": _responses("OK")}}
-    paths["/api/v1/outlines/province"] = {"get": {"summary": "Province outlines (offline basemap)",
-                                                  "responses": _responses("OK")}}
+    return declare
+
+
+def api_operations(app: Flask) -> list[tuple[str, str, Callable]]:
+    """(rule, method, view) of every ``/api/`` route of ``app``, in path order."""
+    out = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.rule.startswith("/api/"):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                out.append((rule.rule, method, app.view_functions[rule.endpoint]))
+    return out
+
+
+def openapi_document(app: Flask) -> dict:
+    """The OpenAPI 3.0 document of ``app``'s declared API routes, with its settings' limits."""
+    settings = app.config["STATIONS"]
+    paths: dict[str, dict] = {}
+    for rule, method, view in api_operations(app):
+        op: Operation | None = getattr(view, "operation", None)
+        if op is not None:
+            path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
+            paths.setdefault(path, {})[method.lower()] = _operation(op, view, method, settings)
     return {"openapi": "3.0.3",
             "info": {"title": "stations API", "version": __version__,
-                     "description": "Outdoor-worker rest stations (工会驿站): nearest lookup and records."},
+                     "description": "Outdoor-worker rest stations (工会驿站): nearest lookup, records, maps and "
+                                    "coverage. Every error is `application/problem+json` (RFC 9457) with `errors: "
+                                    "[{parameter, value, reason, allowed}]`. Query parameters: leave one out for "
+                                    "its default (an empty value is refused), give each once, lists comma-"
+                                    "separated."},
             "paths": paths,
             "components": {"schemas": {"Problem": PROBLEM_SCHEMA}}}
+
+
+def _operation(op: Operation, view: Callable, method: str, settings: Mapping[str, Any]) -> dict:
+    out: dict[str, Any] = {"operationId": view.__name__, "summary": op.summary}
+    if op.description:
+        out["description"] = op.description
+    params = [openapi_parameter(p, settings, location="path") for p in op.path_params]
+    params += [openapi_parameter(p, settings) for p in op.params]
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        body = op.body(settings) if callable(op.body) else op.body
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    ok: dict[str, Any] = {"description": "OK", "content": {"application/json": {"schema": op.response}}}
+    if op.etag:
+        ok["headers"] = _ETAG_HEADER
+    responses: dict[str, Any] = {"200": ok}
+    if op.etag:
+        responses["304"] = {"description": "Not modified: the `If-None-Match` ETag is still current.",
+                            "headers": _ETAG_HEADER}
+    responses["400"] = {"description": "Invalid request: each bad parameter is named in `errors` (every route "
+                                       "refuses a query string that is not UTF-8).", "content": _PROBLEM}
+    if op.not_found:
+        responses["404"] = {"description": op.not_found, "content": _PROBLEM}
+    for status, text in _ALWAYS.items():
+        responses[status] = {"description": text, "content": _PROBLEM}
+    responses["405"]["headers"] = _ALLOW_HEADER
+    if op.body is not None:
+        responses["413"] = {"description": f"The request body is over {MAX_BODY_BYTES // 1024 ** 2} MB.",
+                            "content": _PROBLEM}
+    if op.store:
+        responses["503"] = {"description": "The station store cannot be read (a server-side failure).",
+                            "content": _PROBLEM}
+    out["responses"] = dict(sorted(responses.items()))
+    return out

@@ -7,7 +7,7 @@ value and what is allowed.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from flask import Response, json
 
@@ -18,9 +18,12 @@ PROBLEM_TYPES = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     413: ("payload-too-large", "Payload too large"),
-    414: ("uri-too-long", "Query string too long"),
+    414: ("uri-too-long", "URI too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
+    431: ("request-header-fields-too-large", "Request header fields too large"),
     500: ("internal-error", "Internal server error"),
+    502: ("upstream-error", "An upstream service failed"),
+    503: ("store-unavailable", "Service unavailable"),
 }
 
 
@@ -38,6 +41,8 @@ def problem_body(status: int, detail: str, problems: Iterable[Problem] = (), **e
     return body
 
 
-def problem_response(status: int, detail: str, problems: Iterable[Problem] = (), **extra: Any) -> Response:
+def problem_response(status: int, detail: str, problems: Iterable[Problem] = (), *,
+                     headers: Sequence[tuple[str, str]] = (), **extra: Any) -> Response:
     body = problem_body(status, detail, problems, **extra)
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json",
+                    headers=list(headers))

@@ -28,7 +28,8 @@
           op.parameters.forEach(function (p) {
             var tr = el('tr');
             var s = p.schema || {};
-            var type = s.type + (s.enum ? ' (' + s.enum.join(', ') + ')' : '') +
+            var values = s.enum || (s.items && s.items.enum);  // a list's allowed items
+            var type = s.type + (values ? ' (' + values.join(', ') + ')' : '') +
               (s.minimum !== undefined ? ' ≥ ' + s.minimum : '') + (s.maximum !== undefined ? ' ≤ ' + s.maximum : '') +
               (s['default'] !== undefined ? ' = ' + s['default'] : '');
             [p.name, type, p.required ? 'yes' : '', p.description].forEach(function (c) { tr.appendChild(el('td', {}, c)); });
