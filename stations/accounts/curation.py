@@ -75,6 +75,14 @@ def require(user: User | None, action: str, adcode: str | None, *, what: str = "
                     [Problem("role", user.role if user else None, f"may not {action}", _roles_allowed(action))])
 
 
+def require_role(user: User | None, action: str, *, what: str) -> None:
+    """Raise :class:`Forbidden` unless ``user``'s role allows ``action`` somewhere (the area
+    filter is applied by the query that follows)."""
+    if user is None or user.disabled or action not in _permissions(user):
+        raise Forbidden(f"a {user.role if user else 'visitor'} may not see {what}",
+                        [Problem("role", user.role if user else None, f"may not {action}", _roles_allowed(action))])
+
+
 def _permissions(user: User) -> frozenset[str]:
     from .scopes import PERMISSIONS
 
@@ -380,8 +388,7 @@ def check_info(store, station_id: str, *, stale_days: float, now: dt.datetime | 
 def due_list(store, user: User, *, stale_days: float, now: dt.datetime | None = None, limit: int = 500) -> list[dict]:
     """Stations in the user's areas due for a re-check (a group never checked or older than
     ``stale_days``), never-checked first, then the oldest."""
-    require(user, "verify", None if user.role == "admin" else (user.areas[0] if user.areas else None),
-            what="the re-check list")
+    require_role(user, "verify", what="the re-check list")
     cond, params = area_sql(user)
     rows = store.query(f"SELECT station_id, name, county, adcode, status, last_verified FROM stations "
                        f"WHERE status != 'removed' AND {cond} ORDER BY station_id", params)
@@ -399,7 +406,7 @@ def due_list(store, user: User, *, stale_days: float, now: dt.datetime | None = 
 def area_stations(store, user: User, *, search: str = "", stale_days: float, limit: int = 500) -> list[dict]:
     """The user's area's stations for the workspace table: open reports first, then stale
     ones, then by name; ``search`` matches id, name, address or county."""
-    require(user, "view", None)
+    require_role(user, "view", what="the stations list")
     cond, params = area_sql(user)
     sql = (f"SELECT s.station_id, s.name, s.address, s.county, s.adcode, s.status, s.opening_hours, "
            f"s.last_verified, (SELECT count(*) FROM station_reports r WHERE r.station_id = s.station_id "
@@ -454,7 +461,7 @@ def upload_dry_run(store, user: User, path: str | Path, *, max_bytes: int | None
     ``can_apply`` is false while any row is outside the areas."""
     from ..io.importer import import_file
 
-    require(user, "edit", user.areas[0] if user.areas else None, what="an upload")
+    require_role(user, "edit", what="uploads")
     path = Path(path)
     outside, _ = _scope_problems(store, user, path, max_bytes=max_bytes)
     report = import_file(store, path, dry_run=True, max_bytes=max_bytes)
@@ -470,7 +477,7 @@ def upload_apply(store, user: User, path: str | Path, *, reason: str = "", sourc
     rejected rows are left out. Refused (nothing written) if any row is outside the areas."""
     from ..io.importer import import_file
 
-    require(user, "edit", user.areas[0] if user.areas else None, what="an upload")
+    require_role(user, "edit", what="uploads")
     path = Path(path)
     outside, _ = _scope_problems(store, user, path, max_bytes=max_bytes)
     if outside:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 from ..amenities import AMENITY_CODES
 from ..errors import NotFoundError, Problem, ValidationError
 from .curation import FIELD_GROUPS, _clean_text, _parse_when, _station, _write_checks, ago, patch_station, \
-    require, set_status, verify_station
+    require, require_role, set_status, verify_station
 from .errors import Conflict
 from .scopes import User, area_sql
 from .users import hit_rate_limit, client_hash, now_iso
@@ -88,8 +88,7 @@ def list_reports(store, user: User | None, *, status: str = "open", station_id: 
     if status not in ("open", "accepted", "rejected", "all"):
         raise ValidationError.from_problems([Problem("status", status, "not an allowed value",
                                                      "open, accepted, rejected, all")], what="query")
-    require(user, "moderate", None if user is not None and user.role == "admin" else
-            (user.areas[0] if user and user.areas else None), what="the reports queue")
+    require_role(user, "moderate", what="the reports queue")
     cond, params = area_sql(user, "s.adcode")
     sql = (f"SELECT {', '.join('r.' + c.strip() for c in _PUBLIC.split(','))}, s.name AS station_name, "
            f"s.adcode FROM station_reports r JOIN stations s USING (station_id) WHERE {cond}")

@@ -89,7 +89,7 @@ def may(user: User | None, action: str, adcode: str | None = None) -> bool:
         return False
     if action not in PERMISSIONS.get(user.role, ()):
         return False
-    return action == "view" or in_areas(user, adcode)
+    return in_areas(user, adcode)
 
 
 def may_edit(user: User | None, adcode: str | None) -> bool:
