@@ -179,7 +179,8 @@ def test_reports_show_in_the_station_answer_as_unconfirmed(env):
     props = client.get("/api/v1/stations/A1").get_json()["properties"]
     assert props["reports"]["label_en"] == "2 reports: closed (today), unconfirmed"
     assert props["reports"]["unconfirmed"] is True
-    assert props["checked"]["label_en"] == "not every part checked yet"
+    assert props["checked"]["label_en"] == "never checked"
+    assert props["checked"]["warning_en"].startswith("position, hours, amenities, access: not checked in 180 days")
 
 
 def test_moderation_accept_closed_then_reject(env):

@@ -376,12 +376,19 @@ def check_info(store, station_id: str, *, stale_days: float, now: dt.datetime | 
         groups[g] = entry
     known = [a for a in ages if a is not None]
     oldest = None if len(known) < len(ages) else max(known)
-    out = {"groups": groups, "stale_days": stale_days, "stale": any(e["stale"] for e in groups.values()),
-           "oldest_days": oldest}
-    if oldest is None:
-        out.update(label_en="not every part checked yet", label_zh="部分信息从未核实")
+    latest = min(known) if known else None
+    stale = [g for g, e in groups.items() if e["stale"]]
+    out = {"groups": groups, "stale_days": stale_days, "stale": bool(stale), "oldest_days": oldest,
+           "latest_days": latest}
+    if latest is None:
+        out.update(label_en="never checked", label_zh="从未核实")
     else:
-        out.update(label_en="checked " + ago(oldest, "en"), label_zh=ago(oldest, "zh") + "核实")
+        out.update(label_en="checked " + ago(latest, "en"), label_zh=ago(latest, "zh") + "核实")
+    if stale:
+        out["warning_en"] = (", ".join(stale) + f": not checked in {stale_days:g} days, may be out of date")
+        out["warning_zh"] = ("、".join(GROUP_LABELS[g][0] for g in stale) + f"超过{stale_days:g}天未核实，可能已过时")
+    else:
+        out["warning_en"] = out["warning_zh"] = None
     return out
 
 
@@ -396,8 +403,10 @@ def due_list(store, user: User, *, stale_days: float, now: dt.datetime | None = 
     for r in rows:
         info = check_info(store, r["station_id"], stale_days=stale_days, now=now, record=r)
         if info["stale"]:
-            out.append({**r, "oldest_days": info["oldest_days"], "label_en": info["label_en"],
-                        "label_zh": info["label_zh"],
+            oldest = info["oldest_days"]
+            out.append({**r, "oldest_days": oldest,
+                        "label_en": "never checked" if oldest is None else "checked " + ago(oldest, "en"),
+                        "label_zh": "从未核实" if oldest is None else ago(oldest, "zh") + "核实",
                         "stale_groups": [g for g, e in info["groups"].items() if e["stale"]]})
     out.sort(key=lambda r: (r["oldest_days"] is not None, -(r["oldest_days"] or 0), r["station_id"]))
     return out[:limit]
@@ -417,7 +426,8 @@ def area_stations(store, user: User, *, search: str = "", stale_days: float, lim
     rows = store.query(sql + " ORDER BY s.name LIMIT ?", (*params, int(limit)))
     for r in rows:
         info = check_info(store, r["station_id"], stale_days=stale_days, record=r)
-        r.update(stale=info["stale"], check_en=info["label_en"], check_zh=info["label_zh"])
+        r.update(stale=info["stale"], check_en=info["label_en"], check_zh=info["label_zh"],
+                 warning_en=info["warning_en"], warning_zh=info["warning_zh"])
     rows.sort(key=lambda r: (-r["open_reports"], not r["stale"], r["name"] or ""))
     return rows
 

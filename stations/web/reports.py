@@ -4,7 +4,8 @@
   rate-limited per client (429 with ``Retry-After``), a honeypot field, 200 characters.
 * ``GET /reports?status=open`` — staff of the stations' areas.
 * ``POST /reports/{id}/accept`` / ``/reject`` — moderators, editors, admins of the area.
-* ``GET /stations/{id}/checks`` — public: check dates per field group and unconfirmed reports.
+* ``GET /stations/{id}/checks`` and ``GET /checks?ids=`` — public: check dates per field group
+  and unconfirmed reports.
 """
 
 from __future__ import annotations
@@ -77,6 +78,31 @@ def public_state(station_id: str, record: dict | None = None) -> dict:
 def checks_view(station_id: str):
     return _json({"station_id": station_id, **public_state(station_id),
                   "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+
+
+MAX_STATE_IDS = 100
+
+
+@bp.get("/checks")
+def checks_many_view():
+    """Check dates and unconfirmed reports of several stations at once: ``?ids=A1,B2`` (at most
+    100), for the locator's cards: ``{"stations": {id: {"checked": {...}, "reports": {...}|null}}}``."""
+    ids = [i for i in (request.args.get("ids") or "").split(",") if i][:MAX_STATE_IDS + 1]
+    if not ids or len(ids) > MAX_STATE_IDS:
+        raise ValidationError.from_problems([Problem("ids", request.args.get("ids"), "missing or too many",
+                                                     f"1 to {MAX_STATE_IDS} comma-separated station ids")],
+                                            what="query")
+    out = {}
+    for sid in ids:
+        rec = store().get(sid)
+        if rec is not None:
+            state = public_state(sid, rec)
+            checked = state["checked"]
+            out[sid] = {"checked": {k: checked[k] for k in ("label_en", "label_zh", "warning_en", "warning_zh",
+                                                            "stale", "latest_days", "oldest_days")},
+                        "reports": state["reports"], "status": rec.get("status"),
+                        "status_reason": rec.get("status_reason")}
+    return _json({"stations": out})
 
 
 @bp.after_app_request
