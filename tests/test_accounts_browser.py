@@ -84,13 +84,24 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
         desk.js("document.getElementById('confirm').click()")
         desk.wait("document.body.innerText.indexOf('已导入') >= 0")
 
-        # edit the hours by form
+        # edit the hours by form and the position by dragging the pin 80 px east
         desk.get(base + "/workspace/stations/CL-A")
+        desk.wait("window.stationsPin && document.querySelector('#pin-map .leaflet-marker-icon')")
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        icon = desk.driver.find_element("css selector", "#pin-map .leaflet-marker-icon")
+        ActionChains(desk.driver).click_and_hold(icon).move_by_offset(40, 0).move_by_offset(40, 0).release().perform()
+        desk.wait("document.getElementById('pin-map').getAttribute('data-moved') === 'true'")
         _fill(desk, "#edit-form input[name=opening_hours]", "Mo-Su 06:00-22:00")
         _fill(desk, "#edit-form input[name=reason]", "电话核实")
         desk.js("document.querySelector('#edit-form button[type=submit]').click()")
         desk.wait("location.search.indexOf('done=saved') >= 0")
         assert "Mo-Su 06:00-22:00" in desk.js("return document.querySelector('table').innerText")
+        with open_store(path) as store:
+            moved = store.get("CL-A")
+        assert moved["lon"] > 119.1637 + 0.0005 and abs(moved["lat"] - 39.7125) < 0.0002
+        assert (moved["geocode_precision"], moved["geocode_provider"]) == ("exact", "staff:changli")
+        desk.screenshot(shots / "workspace-station.png")
 
         # the report is in the queue, shown as text; accept it
         desk.get(base + "/workspace/reports")
@@ -109,6 +120,7 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
         assert phone.js("return document.querySelectorAll('#results .card[data-station-id=\"CL-A\"]').length") == 0
         answer = phone.js("return fetch('/api/v1/stations/CL-A').then(function (r) { return r.json(); })")
         props = answer["properties"]
+        assert answer["geometry"]["coordinates"][0] == pytest.approx(moved["lon"])  # the dragged position
         assert props["reports"] is None
         assert props["checked"]["groups"]["hours"]["label_en"] == "checked today"
         assert props["checked"]["groups"]["hours"]["by"] == "changli"

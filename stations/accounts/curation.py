@@ -385,8 +385,8 @@ def check_info(store, station_id: str, *, stale_days: float, now: dt.datetime | 
     else:
         out.update(label_en="checked " + ago(latest, "en"), label_zh=ago(latest, "zh") + "核实")
     if stale:
-        out["warning_en"] = (", ".join(stale) + f": not checked in {stale_days:g} days, may be out of date")
-        out["warning_zh"] = ("、".join(GROUP_LABELS[g][0] for g in stale) + f"超过{stale_days:g}天未核实，可能已过时")
+        out["warning_en"] = (", ".join(stale) + f": not checked in {stale_days:g} days or never; may be out of date")
+        out["warning_zh"] = ("、".join(GROUP_LABELS[g][0] for g in stale) + f"超过{stale_days:g}天未核实或从未核实，可能已过时")
     else:
         out["warning_en"] = out["warning_zh"] = None
     return out

@@ -109,7 +109,7 @@ def _set_csrf_cookie(resp: Response) -> Response:
     if request.path.startswith("/workspace"):
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+        resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; "
                                                            "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
     return resp
 

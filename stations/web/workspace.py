@@ -50,6 +50,7 @@ T = {
     "added": ("新增", "to add"), "updated": ("更新", "to update"), "unchanged": ("不变", "unchanged"),
     "rejected": ("拒收", "rejected"), "outside": ("不在您的辖区", "outside your areas"),
     "applied": ("已导入", "Applied"), "back": ("返回", "Back"), "error": ("出错了", "Something went wrong"),
+    "drag": ("拖动地图上的标记可修改位置，保存后生效。", "Drag the pin on the map to move the station; saved with the form."),
 }
 
 
@@ -79,7 +80,8 @@ def _csrf_on_every_form():
 def _render(template: str, **context) -> str:
     static = current_app.extensions["stations.static"]
     return render_template(f"workspace/{template}", t=t, lang=_lang(), csrf_field=CSRF_FIELD, csrf=csrf_token(),
-                           user=g.get("user"), css=static.url("css/workspace.css"), **context)
+                           user=g.get("user"), css=static.url("css/workspace.css"),
+                           pin_script=static.url("js/workspace-pin.js"), **context)
 
 
 def error_page(status: int, message: str) -> Response:
@@ -130,13 +132,31 @@ def _station_context(station_id: str, errors=None, message=None) -> dict:
     rec = _station(store(), station_id)
     require(user, "view", rec.get("adcode"))
     info = check_info(store(), station_id, stale_days=settings().check_stale_days, record=rec)
-    return dict(rec=rec, etag=etag(rec), checks=info, groups=FIELD_GROUPS, group_labels=GROUP_LABELS,
+    return dict(rec=rec, pin=_pin(rec), etag=etag(rec), checks=info, groups=FIELD_GROUPS, group_labels=GROUP_LABELS,
                 history=store().history(station_id, limit=100), errors=errors or [], message=message,
                 reports=list_reports(store(), user, status="all", station_id=station_id)
                 if _may_moderate(user) else [],
                 kind_labels=KIND_LABELS, amenities=[(c, BY_CODE[c]) for c in AMENITY_CODES],
                 amenity_values=AMENITY_VALUES, access_values=ACCESS_VALUES, entry_values=ENTRY_VALUES,
                 status_values=STATUS_VALUES, edit_fields=EDIT_FIELDS)
+
+
+def _pin(rec: dict) -> dict | None:
+    """The station's marker for the page's map, in the tiles' coordinate system (the form then
+    sends a dragged position with that system, and the server converts it to WGS-84)."""
+    from ..mapping.tiles import resolve_tiles
+
+    tiles = resolve_tiles(settings().tiles, settings().tiles_crs).to_js()
+    lat, lon = rec.get("lat"), rec.get("lon")
+    if lat is None or lon is None or lat != lat:
+        return None
+    if tiles["crs"] != "wgs84":
+        from ..geo import from_wgs84
+
+        lat, lon = (float(v) for v in from_wgs84(lat, lon, tiles["crs"]))
+    static = current_app.extensions["stations.static"]
+    return {"lat": lat, "lon": lon, "crs": tiles["crs"], "tiles": tiles, "api": "/api/v1",
+            "css": static.url("vendor/leaflet/leaflet.css"), "js": static.url("vendor/leaflet/leaflet.js")}
 
 
 def _may_moderate(user) -> bool:
