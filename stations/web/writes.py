@@ -18,10 +18,10 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.utils import secure_filename
 
-from ..accounts import create_station, etag, patch_station, set_status, upload_apply, upload_dry_run, verify_station
+from ..accounts import create_station, patch_station, set_status, upload_apply, upload_dry_run, verify_station
 from ..accounts.curation import _station
 from ..errors import NotFoundError, Problem, ValidationError
-from .auth import current_user, record_response, settings, store, writer
+from .auth import record_response, settings, store, writer
 
 bp = Blueprint("writes", __name__, url_prefix="/api/v1")
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
@@ -175,6 +175,3 @@ def confirm_view(upload_id: str):
                           max_bytes=int(settings().import_max_mb * 1e6))
     discard_upload(upload_id)
     return Response(orjson.dumps(report.to_dict(), default=str), content_type="application/json")
-
-
-__all__ = ["bp", "current_user", "etag", "json_body"]
