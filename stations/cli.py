@@ -219,12 +219,14 @@ def show_cmd(ctx, station_id):
 @main.command("history")
 @click.argument("station_id", required=False)
 @click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--user", "user", default=None, help="Only what this user did (the audit of one account).")
 @click.pass_context
-def history_cmd(ctx, station_id, limit):
+def history_cmd(ctx, station_id, limit, user):
     """The change history: of one station, or the latest changes and imports."""
     with _store(ctx, create=False) as store:
-        entries = store.history(station_id, limit=limit)
-        batches = {b["batch_id"]: b for b in store.batches(limit=1000)} if station_id is None else {}
+        entries = store.history(station_id, limit=limit, user=user)
+        batches = ({b["batch_id"]: b for b in store.batches(limit=1000, user=user)}
+                   if station_id is None else {})
     if station_id is None and batches:
         click.echo("batches:")
         for b in list(batches.values())[:10]:
@@ -233,8 +235,106 @@ def history_cmd(ctx, station_id, limit):
     for e in entries:
         fields = ", ".join(e["changes"]) if e["action"] != "add" else "new station"
         why = f" — {e['reason']}" if e["reason"] else ""
-        click.echo(f"  {e['at']} {e['station_id']} {e['action']} ({fields}) by {e['command']} "
+        who = f" [{e['user']}]" if e.get("user") else ""
+        click.echo(f"  {e['at']} {e['station_id']} {e['action']} ({fields}) by {e['command']}{who} "
                    f"{e['source'] or ''} batch #{e['batch_id']}{why}")
+
+
+@main.group("users", cls=_Group)
+def users_group():
+    """Accounts of the staff workspace and the write API."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "editor", "moderator", "viewer"]), required=True)
+@click.option("--area", "areas", multiple=True, help="Adcode prefix of an area (repeat for several): 13, 1303, 130322.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@click.pass_context
+def users_add_cmd(ctx, name, role, areas, password_stdin):
+    """Add an account. Without --password-stdin a random one-time password is printed."""
+    import secrets
+
+    from .accounts import add_user
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    with _store(ctx) as store:
+        user = add_user(store, name, role=role, areas=areas, password=password)
+    click.echo(f"added {user.name} ({user.role}{': ' + ', '.join(user.areas) if user.areas else ''})")
+    if not password_stdin:
+        click.echo("password (shown once):")
+        click.echo(password)
+
+
+@users_group.command("list")
+@click.pass_context
+def users_list_cmd(ctx):
+    """List accounts: name, role, areas, state, last login."""
+    from .accounts import list_users
+
+    with _store(ctx) as store:
+        rows = list_users(store)
+    for r in rows:
+        click.echo(f"{r['user_id']}\t{r['name']}\t{r['role']}\t{','.join(r['areas']) or '*'}\t"
+                   f"{'disabled' if r['disabled'] else 'active'}\tlast login {r['last_login_at'] or 'never'}")
+    click.echo(f"{len(rows)} users")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable_cmd(ctx, name):
+    """Disable an account: its sessions end and its API tokens stop working."""
+    from .accounts import disable_user
+
+    with _store(ctx) as store:
+        disable_user(store, name)
+    click.echo(f"{name}: disabled")
+
+
+@main.group("tokens", cls=_Group)
+def tokens_group():
+    """API tokens for integrators (stored hashed; shown once)."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for.")
+@click.pass_context
+def tokens_create_cmd(ctx, name, label):
+    """Create an API token for user NAME; the token is printed alone on the last line, once."""
+    from .accounts import create_token
+
+    with _store(ctx) as store:
+        token_id, token = create_token(store, name, label=label)
+    click.echo(f"token #{token_id} for {name} (scoped like the user; `stations tokens revoke {token_id}` ends it):")
+    click.echo(token)
+
+
+@tokens_group.command("list")
+@click.option("--user", "name", default=None)
+@click.pass_context
+def tokens_list_cmd(ctx, name):
+    """List API tokens: id, user, label, created, last used, revoked."""
+    from .accounts import list_tokens
+
+    with _store(ctx) as store:
+        rows = list_tokens(store, name)
+    for r in rows:
+        click.echo(f"{r['token_id']}\t{r['user']}\t{r['label'] or ''}\tcreated {r['created_at']}\t"
+                   f"last used {r['last_used_at'] or 'never'}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'live'}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def tokens_revoke_cmd(ctx, token_id):
+    """Revoke an API token (it stays listed)."""
+    from .accounts import revoke_token
+
+    with _store(ctx) as store:
+        revoke_token(store, token_id)
+    click.echo(f"token #{token_id}: revoked")
 
 
 @main.command("remove")

@@ -61,6 +61,12 @@ class Settings(Mapping):
     host: str = _setting("127.0.0.1", "Address `stations serve` listens on.")
     port: int = _setting(8000, "Port `stations serve` listens on.")
     workers: int = _setting(2, "Worker processes for `stations serve`.")
+    check_stale_days: float = _setting(180.0, "A field group not confirmed for this many days is due for a re-check "
+                                              "(the locator warns; staff see it in their due list).")
+    reports_per_hour: int = _setting(10, "Workers' reports accepted from one client per hour (more get 429).")
+    login_attempts_per_hour: int = _setting(20, "Workspace login attempts accepted from one client per hour.")
+    upload_dir: str = _setting("var/uploads", "Where uploaded spreadsheets wait between their dry run and "
+                                              "confirmation (removed once applied).")
 
     # A read-only mapping of the same values, for code that takes options as a mapping.
     def __getitem__(self, name: str) -> Any:
@@ -117,7 +123,8 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
     unknown = [k for k in values if k not in BY_NAME]
     problems += [Problem(source, k, "unknown setting", ", ".join(BY_NAME)) for k in unknown]
     typed = {k: _coerce(BY_NAME[k], v, problems) for k, v in values.items() if k in BY_NAME}
-    for name in ("max_k", "batch_max_points", "batch_max_results", "page_max", "workers"):
+    for name in ("max_k", "batch_max_points", "batch_max_results", "page_max", "workers", "reports_per_hour",
+                 "login_attempts_per_hour"):
         if name in typed and typed[name] < 1:
             problems.append(Problem(name, typed[name], "out of range", "a whole number >= 1"))
     if "import_max_mb" in typed and not typed["import_max_mb"] > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import time
 
 import pytest
@@ -226,7 +227,7 @@ def test_every_api_route_answers_errors_in_the_one_shape(client):
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1")]
     assert len(rules) >= 7
     for rule in rules:
-        path = rule.rule.replace("<station_id>", "N100")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "N100" if m.group(1) == "station_id" else "1", rule.rule)
         wrong = "DELETE"
         _assert_problem(client.open(path, method=wrong), 405)
         if "GET" in rule.methods and rule.endpoint in ("api.nearest_view", "api.stations_view", "api.station_view"):

@@ -134,6 +134,7 @@ def test_the_sdist_and_the_wheel_carry_the_pages_files(dist):
     want = [f"stations/web/static/{rel}" for rel in A.default_assets().versions]
     want += ["stations/web/templates/locator.html", "stations/web/templates/docs.html",
              "stations/web/templates/sw.js"]
+    want += [f"stations/web/templates/workspace/{name}" for name in ("base.html", "station.html", "upload.html")]
     assert any("/vendor/" in w for w in want)
     assert [w for w in want if w not in wheel] == []
     assert [w for w in want if w not in sdist] == []

@@ -43,8 +43,10 @@ class StationStore(abc.ABC):
 
     @abc.abstractmethod
     def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",
-              summary: Mapping[str, Any] | None = None) -> BatchResult:
-        """Apply all ``changes`` in one transaction, with history rows; all or nothing."""
+              summary: Mapping[str, Any] | None = None, user: str = "") -> BatchResult:
+        """Apply all ``changes`` in one transaction, with history rows; all or nothing.
+
+        ``user`` names who made the batch (kept in the batch; empty for the command line)."""
 
     @abc.abstractmethod
     def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:

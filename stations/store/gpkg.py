@@ -16,7 +16,13 @@ Layout
     undone (:meth:`GeoPackageStore.record_as_of`). Nothing ever updates or deletes these rows.
 ``station_batches``
     One row per import or command: when, which command, source file and its SHA-256,
-    the summary counts.
+    the summary counts, and the user who made it (empty for the command line).
+Accounts and curation (plain SQLite tables, not registered in ``gpkg_contents``, so GIS
+programs do not list them): ``users``, ``api_tokens`` and ``sessions`` (only hashes of
+passwords and tokens), ``station_reports`` (workers' reports), ``station_checks`` (when each
+field group was last confirmed, and by whom), ``rate_events`` (salted client hashes and
+times, for rate limits shared by every process) and ``app_secrets``. See
+:mod:`stations.accounts`.
 
 Every write happens in a single SQLite transaction (rollback journal, so the file is one
 file at rest). A crash or ``kill -9`` in the middle leaves a hot journal that SQLite rolls
@@ -31,8 +37,9 @@ import os
 import re
 import sqlite3
 import struct
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import orjson
 import pandas as pd
@@ -142,6 +149,34 @@ CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
 """
 
 
+# Accounts and curation tables (see the module docstring). Created on every open, so an older
+# store gains them; none is a GeoPackage layer.
+_CURATION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+  user_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+  areas TEXT NOT NULL DEFAULT '', password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0,
+  created_at DATETIME NOT NULL, last_login_at DATETIME);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  token_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users (user_id),
+  token_sha256 TEXT NOT NULL UNIQUE, label TEXT, created_at DATETIME NOT NULL, last_used_at DATETIME,
+  revoked_at DATETIME);
+CREATE TABLE IF NOT EXISTS sessions (
+  session_sha256 TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (user_id),
+  created_at DATETIME NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS station_reports (
+  report_id INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, kind TEXT NOT NULL, amenity TEXT, text TEXT,
+  client_hash TEXT, created_at DATETIME NOT NULL, status TEXT NOT NULL DEFAULT 'open',
+  resolved_at DATETIME, resolved_by TEXT, resolution_reason TEXT, batch_id INTEGER);
+CREATE INDEX IF NOT EXISTS ix_reports_station ON station_reports (station_id, status);
+CREATE TABLE IF NOT EXISTS station_checks (
+  station_id TEXT NOT NULL, field_group TEXT NOT NULL, checked_at DATETIME NOT NULL, checked_by TEXT,
+  via TEXT, batch_id INTEGER, PRIMARY KEY (station_id, field_group));
+CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, client_hash TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_rate_events ON rate_events (bucket, client_hash, at);
+CREATE TABLE IF NOT EXISTS app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)
+"""
+
+
 _RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
 _LAT, _LON, _NAME = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon"), FIELD_NAMES.index("name")
 
@@ -172,6 +207,7 @@ class GeoPackageStore(StationStore):
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._db.execute("PRAGMA synchronous=FULL")
             self._ensure_schema()
+            self._ensure_curation_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store {str(self.path)!r} is not a usable GeoPackage: {exc}") from exc
         self._header_fd: int | None = None
@@ -222,6 +258,37 @@ class GeoPackageStore(StationStore):
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _ensure_curation_schema(self) -> None:
+        """Accounts and curation tables, and the ``user`` column of ``station_batches``."""
+        db = self._db
+        batch_cols = {r[1] for r in db.execute("PRAGMA table_info(station_batches)")}
+        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "user" in batch_cols and {"users", "station_reports", "app_secrets"} <= have:
+            return
+        with self.transaction():
+            if "user" not in batch_cols:
+                db.execute("ALTER TABLE station_batches ADD COLUMN user TEXT")
+            for stmt in _CURATION_SCHEMA.split(";\n"):
+                db.execute(stmt)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the store's connection: committed at the end of the
+        block, rolled back if it raises. For the accounts and curation tables."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        """Rows of a read-only SQL query on the accounts and curation tables, as dicts."""
+        cur = self._db.execute(sql, tuple(params))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
 
     # -- reading -------------------------------------------------------------------------
     def _select(self, where: str = "", params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
@@ -280,16 +347,23 @@ class GeoPackageStore(StationStore):
             return ("revision", self.revision())
         return header[24:28]
 
-    def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
+    def history(self, station_id: str | None = None, *, limit: int = 100, user: str | None = None) -> list[dict]:
         sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
-               "b.command, b.source FROM station_history h JOIN station_batches b USING (batch_id)")
+               "b.command, b.source, b.user FROM station_history h JOIN station_batches b USING (batch_id)")
         params: list[Any] = []
+        where = []
         if station_id is not None:
-            sql += " WHERE h.station_id = ?"
+            where.append("h.station_id = ?")
             params.append(station_id)
+        if user is not None:
+            where.append("b.user = ?")
+            params.append(user)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY h.history_id DESC LIMIT ?"
         params.append(int(limit))
-        keys = ("history_id", "station_id", "at", "action", "changes", "batch_id", "reason", "command", "source")
+        keys = ("history_id", "station_id", "at", "action", "changes", "batch_id", "reason", "command", "source",
+                "user")
         out = []
         for row in self._db.execute(sql, params):
             entry = dict(zip(keys, row))
@@ -312,10 +386,11 @@ class GeoPackageStore(StationStore):
                     rec[name] = old
         return rec
 
-    def batches(self, *, limit: int = 50) -> list[dict]:
-        keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary")
-        rows = self._db.execute(f"SELECT {', '.join(keys)} FROM station_batches ORDER BY batch_id DESC LIMIT ?",
-                                (int(limit),))
+    def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
+        keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary", "user")
+        where, params = ("WHERE user = ? ", [user]) if user is not None else ("", [])
+        rows = self._db.execute(f"SELECT {', '.join(keys)} FROM station_batches {where}"
+                                "ORDER BY batch_id DESC LIMIT ?", (*params, int(limit)))
         out = []
         for row in rows:
             entry = dict(zip(keys, row))
@@ -326,10 +401,14 @@ class GeoPackageStore(StationStore):
     # -- writing -------------------------------------------------------------------------
     def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",
               summary: Mapping[str, Any] | None = None, source_sha256: str = "",
-              progress=None) -> BatchResult:
+              progress=None, user: str = "", guard: Callable[[], None] | None = None,
+              after: Callable[[sqlite3.Connection, int], None] | None = None) -> BatchResult:
         """Apply every change in one transaction (see :meth:`StationStore.apply`).
 
         ``progress`` is an optional callable taking the number of changes just written.
+        ``user`` names who made the batch. ``guard`` is called first inside the transaction
+        (under the write lock; raise to abort, e.g. a stale ETag); ``after(connection,
+        batch_id)`` last, for writes to other tables that must land with the changes.
         """
         db = self._db
         now = _now()
@@ -340,11 +419,13 @@ class GeoPackageStore(StationStore):
                     "VALUES (?, ?, ?, ?, ?, ?)")
         db.execute("BEGIN IMMEDIATE")
         try:
+            if guard is not None:
+                guard()
             cur = db.execute(
-                "INSERT INTO station_batches (at, command, source, source_sha256, reason, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO station_batches (at, command, source, source_sha256, reason, summary, user) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (now, command, source, source_sha256, reason,
-                 json.dumps(dict(summary or {}), ensure_ascii=False, default=str)))
+                 json.dumps(dict(summary or {}), ensure_ascii=False, default=str), user or None))
             batch_id = cur.lastrowid
             inserts, updates, hist = [], [], []
             dumps = _dumps
@@ -381,6 +462,8 @@ class GeoPackageStore(StationStore):
             revision = self.revision() + (1 if changes else 0)
             db.execute("UPDATE station_meta SET value = ? WHERE key = 'revision'", (str(revision),))
             self._update_extent()
+            if after is not None:
+                after(db, batch_id)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -75,6 +75,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(map_api.bp)
     app.register_blueprint(pages.bp)
+    from . import auth, reports, workspace, writes  # accounts: staff writes, workers' reports, the workspace
+
+    for module in (auth, writes, reports, workspace):
+        app.register_blueprint(module.bp)
     _errors(app)
     app.extensions["stations.clock"] = utc_now
     app.before_request(_check_limits)

@@ -16,6 +16,7 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from gunicorn.http.errors import ParseException
 
+from ..accounts import check_info, summaries
 from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
 from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, nearest_json, select
@@ -363,8 +364,13 @@ def station_view(station_id: str):
     if pos is None:
         raise NotFoundError(f"no station with id {station_id!r}",
                             [Problem("station_id", station_id[:40], "no station has this id", "a station's id")])
-    body = feature(snap.record(pos), crs=q["crs"], lang=q["lang"], when=_now(), links=_links())
+    rec = snap.record(pos)
+    body = feature(rec, crs=q["crs"], lang=q["lang"], when=_now(), links=_links())
     body["crs_name"] = q["crs"]
+    # When its facts were last confirmed, and what workers reported and staff have not yet confirmed.
+    store = _service().store()
+    body["properties"]["checked"] = check_info(store, station_id, stale_days=_settings().check_stale_days, record=rec)
+    body["properties"]["reports"] = summaries(store, [station_id]).get(station_id)
     return _json_response(body)
 
 

@@ -28,7 +28,7 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 IMMUTABLE = "public, max-age=31536000, immutable"
 # What the locator page loads (its template and the service worker's offline copy use these).
 LOCATOR_CSS = ("vendor/leaflet/leaflet.css", "css/map.css", "css/locator.css")
-LOCATOR_JS = ("vendor/leaflet/leaflet.js", "js/stations-common.js", "js/locator.js")
+LOCATOR_JS = ("vendor/leaflet/leaflet.js", "js/stations-common.js", "js/station-reports.js", "js/locator.js")
 
 LANGS = ("zh", "en")
 # Filter chips of the locator, in order: (key, API parameter, value, icon)

@@ -15,11 +15,17 @@ from ..errors import Problem
 
 PROBLEM_TYPES = {
     400: ("invalid-request", "Invalid request"),
+    401: ("unauthorized", "Credentials needed"),
+    403: ("forbidden", "Not allowed"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "The record changed"),
     413: ("payload-too-large", "Payload too large"),
     414: ("uri-too-long", "URI too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
+    428: ("precondition-required", "If-Match needed"),
+    429: ("too-many-requests", "Too many requests"),
     431: ("request-header-fields-too-large", "Request header fields too large"),
     500: ("internal-error", "Internal server error"),
     502: ("upstream-error", "An upstream service failed"),

@@ -280,6 +280,8 @@
         if (i < 3) bounds.push([r.position.lat, r.position.lon]);
       }
     });
+    // Check dates, unconfirmed reports and the report button (station-reports.js).
+    if (window.StationReports && !state.fromCache) window.StationReports.annotate(list, cfg.api, state.lang);
     if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 });
     else if (bounds.length === 1) map.setView(bounds[0], 14);
   }

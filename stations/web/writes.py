@@ -1,0 +1,177 @@
+"""The write API (``/api/v1``): staff create, edit, verify, close and upload stations.
+
+Each view authenticates (:func:`stations.web.auth.writer`: a Bearer token, or the workspace
+session with its CSRF token), parses the JSON body, calls one :mod:`stations.accounts`
+function and answers the record with its ETag. Errors use the API's one problem shape: 401
+without credentials, 403 outside the user's areas (nothing changed), 412 for a stale
+``If-Match`` (with the current record), 428 without ``If-Match``, 400 naming every problem.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+import orjson
+from flask import Blueprint, Response, request
+from werkzeug.utils import secure_filename
+
+from ..accounts import create_station, patch_station, set_status, upload_apply, upload_dry_run, verify_station
+from ..accounts.curation import _station
+from ..errors import NotFoundError, Problem, ValidationError
+from .auth import record_response, settings, store, writer
+
+bp = Blueprint("writes", __name__, url_prefix="/api/v1")
+UPLOAD_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
+
+
+def json_body(*allowed: str) -> dict:
+    """The request's JSON object; unknown keys (when ``allowed`` is given) are named."""
+    if not request.is_json:
+        raise ValidationError.from_problems([Problem("Content-Type", request.content_type, "not JSON",
+                                                     "application/json")], what="request")
+    try:
+        doc = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError as exc:
+        raise ValidationError.from_problems([Problem("body", str(exc), "malformed JSON", "a JSON object")],
+                                            what="request") from None
+    if not isinstance(doc, dict):
+        raise ValidationError.from_problems([Problem("body", type(doc).__name__, "not a JSON object",
+                                                     "a JSON object")], what="request")
+    if allowed:
+        unknown = [k for k in doc if k not in allowed]
+        if unknown:
+            raise ValidationError.from_problems([Problem(k, doc[k], "unknown field", ", ".join(allowed))
+                                                 for k in unknown], what="request")
+    return doc
+
+
+def _text(doc: dict, name: str) -> str:
+    value = doc.get(name) or ""
+    if not isinstance(value, str):
+        raise ValidationError.from_problems([Problem(name, value, "not a text", "a text")], what="request")
+    return value
+
+
+@bp.get("/stations/<station_id>/record")
+def record_view(station_id: str):
+    """The stored record with its ETag (for ``If-Match``)."""
+    return record_response(_station(store(), station_id))
+
+
+@bp.post("/stations")
+def create_view():
+    """Create a station: ``{"record": {...fields}, "reason": "...", "crs": "wgs84"}``."""
+    user = writer()
+    doc = json_body("record", "reason", "crs")
+    if not isinstance(doc.get("record"), dict):
+        raise ValidationError.from_problems([Problem("record", doc.get("record"), "missing or not an object",
+                                                     '{"record": {"name": ..., "adcode": ...}}')], what="request")
+    rec = create_station(store(), user, doc["record"], reason=_text(doc, "reason"), crs=doc.get("crs"))
+    resp = record_response(rec, 201)
+    resp.headers["Location"] = f"/api/v1/stations/{rec['station_id']}"
+    return resp
+
+
+@bp.patch("/stations/<station_id>")
+def patch_view(station_id: str):
+    """Change fields: ``{"changes": {...}, "reason": "...", "crs": "wgs84"}`` with ``If-Match``."""
+    user = writer()
+    doc = json_body("changes", "reason", "crs")
+    if not isinstance(doc.get("changes"), dict) or not doc["changes"]:
+        raise ValidationError.from_problems([Problem("changes", doc.get("changes"), "missing or empty",
+                                                     '{"changes": {"opening_hours": "24/7"}}')], what="request")
+    rec = patch_station(store(), user, station_id, doc["changes"], if_match=request.headers.get("If-Match"),
+                        reason=_text(doc, "reason"), crs=doc.get("crs"))
+    return record_response(rec)
+
+
+@bp.post("/stations/<station_id>/verify")
+def verify_view(station_id: str):
+    """Confirm field groups as checked today: ``{"groups": ["hours", ...], "note": "..."}`` (default all)."""
+    user = writer()
+    doc = json_body("groups", "note") if request.get_data() else {}
+    groups = doc.get("groups")
+    if groups is not None and not isinstance(groups, list):
+        raise ValidationError.from_problems([Problem("groups", groups, "not a list",
+                                                     '["position", "hours", "amenities", "access"]')])
+    rec = verify_station(store(), user, station_id, groups, note=_text(doc, "note"))
+    return record_response(rec)
+
+
+@bp.post("/stations/<station_id>/status")
+def status_view(station_id: str):
+    """Close temporarily, remove or reopen: ``{"status": "temporarily_closed", "reason": "..."}``."""
+    user = writer()
+    doc = json_body("status", "reason")
+    rec = set_status(store(), user, station_id, doc.get("status"), reason=doc.get("reason"),
+                     if_match=request.headers.get("If-Match"))
+    return record_response(rec)
+
+
+# -- uploads: dry run first, apply on confirmation -------------------------------------------
+def upload_root() -> Path:
+    return Path(settings().upload_dir)
+
+
+def save_upload(file_storage, user) -> tuple[str, Path]:
+    """Keep an uploaded file until it is confirmed: (upload id, path)."""
+    name = secure_filename(file_storage.filename or "") or "upload.csv"
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise ValidationError.from_problems([Problem("file", file_storage.filename, "not a station file",
+                                                     ", ".join(UPLOAD_SUFFIXES))], what="upload")
+    upload_id = f"{user.user_id}-{secrets.token_hex(12)}"
+    folder = upload_root() / upload_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    file_storage.save(str(path))
+    return upload_id, path
+
+
+def upload_path(upload_id: str, user) -> Path:
+    """The file of an upload by ``user`` (an upload is its maker's only)."""
+    owner, _, rest = upload_id.partition("-")
+    folder = upload_root() / upload_id
+    if owner != str(user.user_id) or not rest.isalnum() or not folder.is_dir() or not any(folder.iterdir()):
+        raise NotFoundError(f"no upload {upload_id!r} of yours waiting; upload the file again",
+                            [Problem("upload_id", upload_id, "unknown, applied or someone else's", "an id from POST "
+                                     "/api/v1/uploads")])
+    return next(folder.iterdir())
+
+
+def discard_upload(upload_id: str) -> None:
+    shutil.rmtree(upload_root() / upload_id, ignore_errors=True)
+
+
+@bp.post("/uploads")
+def upload_view():
+    """Upload a spreadsheet (multipart field ``file``): answers the dry-run report and an
+    ``upload_id``; nothing is written until ``POST /api/v1/uploads/{upload_id}/confirm``."""
+    user = writer()
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationError.from_problems([Problem("file", None, "missing", "a multipart field 'file'")],
+                                            what="upload")
+    upload_id, path = save_upload(file, user)
+    try:
+        report = upload_dry_run(store(), user, path, max_bytes=int(settings().import_max_mb * 1e6))
+    except Exception:
+        discard_upload(upload_id)
+        raise
+    report["upload_id"] = upload_id
+    report["confirm"] = f"/api/v1/uploads/{upload_id}/confirm"
+    return Response(orjson.dumps(report, default=str), content_type="application/json")
+
+
+@bp.post("/uploads/<upload_id>/confirm")
+def confirm_view(upload_id: str):
+    """Apply an upload's good rows (one batch with the user and reason): ``{"reason": "..."}``."""
+    user = writer()
+    doc = json_body("reason") if request.get_data() else {}
+    path = upload_path(upload_id, user)
+    report = upload_apply(store(), user, path, reason=_text(doc, "reason"),
+                          max_bytes=int(settings().import_max_mb * 1e6))
+    discard_upload(upload_id)
+    return Response(orjson.dumps(report.to_dict(), default=str), content_type="application/json")
