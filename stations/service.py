@@ -12,51 +12,125 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .records import FLOAT_FIELDS
+from .amenities import AMENITY_CODES, AMENITY_VALUES
+from .records import ACCESS_VALUES, ENTRY_VALUES, PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES
 from .store import StationStore, open_store
 
-_FLOATS = FLOAT_FIELDS
+# Enumerated fields, kept as categoricals of their whole vocabulary (one byte a station instead
+# of a pointer to a string; ``fillna`` with any allowed value still works).
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    **{f"amenity_{code}": AMENITY_VALUES for code in AMENITY_CODES},
+    "status": STATUS_VALUES, "access": ACCESS_VALUES, "entry": ENTRY_VALUES,
+    "geocode_precision": PRECISIONS, "raw_crs": RAW_CRS_VALUES,
+}
+# What the nearest index reads of the frame (StationIndex.from_frame).
+_INDEXED = ("station_id", "lat", "lon", "geocode_precision", "opening_hours", "timezone", "access", "status",
+            *(f"amenity_{code}" for code in AMENITY_CODES))
 
 
 @dataclass(frozen=True)
 class Snapshot:
+    """One consistent state of the store, read-only: its stations, their nearest index, and
+    what queries derive from them (``cache``).
+
+    ``frame`` is the one copy of the records (:func:`build_snapshot` stores the enumerated
+    fields as categoricals); :meth:`record` reads a row of it.
+    """
+
     revision: int
     frame: pd.DataFrame  # every station, indexed 0..n-1
     located: np.ndarray  # positions in ``frame`` of stations with a position, in index order
     index: Any  # stations.index.StationIndex over ``frame.iloc[located]``
     by_id: Mapping[str, int]  # station_id -> position in ``frame``
-    columns: Mapping[str, np.ndarray]  # the frame's columns as object arrays: fast row reads
     built_s: float = 0.0
     cache: dict = field(default_factory=dict)  # per-snapshot memo of derived views (see lookup)
+    _columns: tuple = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        # (name, values, categories or None, numeric): views of the frame's arrays, for record().
+        columns = []
+        for name in self.frame.columns:
+            col = self.frame[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                columns.append((name, col.array.codes, list(col.array.categories), False))
+            else:
+                columns.append((name, col.to_numpy(), None, col.dtype.kind in "biuf"))
+        object.__setattr__(self, "_columns", tuple(columns))
 
     def record(self, pos: int) -> dict:
-        """One station as a record dict (NaN read as None): a few microseconds."""
-        rec = {name: col[pos] for name, col in self.columns.items()}
-        for name in _FLOATS:
-            v = rec.get(name)
-            if v is not None and v != v:
-                rec[name] = None
+        """One station as a record dict of Python values (missing ones as None): a few
+        microseconds."""
+        rec = {}
+        for name, values, categories, numeric in self._columns:
+            v = values[pos]
+            if categories is not None:
+                v = categories[v] if v >= 0 else None
+            elif numeric:
+                v = v.item()
+            if v is pd.NA or (v.__class__ is float and v != v):
+                v = None
+            rec[name] = v
         return rec
 
 
+class StationPositions(Mapping):
+    """``station_id`` -> position in a frame, by binary search over the ids in sorted order:
+    no dict entry and no integer object per station. A repeated id maps to its first row."""
+
+    def __init__(self, ids: Any):
+        ids = np.asarray(ids, dtype=object)
+        self._ids = ids
+        if len(ids) > 1 and not bool(np.all(ids[:-1] <= ids[1:])):
+            self._order: np.ndarray | None = np.argsort(ids, kind="stable")
+            self._sorted = ids[self._order]
+        else:
+            self._order, self._sorted = None, ids
+
+    def __getitem__(self, station_id: str) -> int:
+        try:
+            i = bisect_left(self._sorted, station_id)
+        except TypeError:  # not comparable with the ids (not a string)
+            raise KeyError(station_id) from None
+        if i == len(self._sorted) or self._sorted[i] != station_id:
+            raise KeyError(station_id)
+        return int(i if self._order is None else self._order[i])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def build_snapshot(frame: pd.DataFrame, revision: int = 0) -> Snapshot:
-    """A snapshot of ``frame`` (a store frame) with its nearest index."""
+    """A snapshot of ``frame`` (a store frame) with its nearest index.
+
+    The snapshot keeps one copy of the records: ``frame`` with the fields of
+    :data:`VOCABULARIES` as categoricals (a column with a value outside its vocabulary is
+    left as it is). Station ids must be strings.
+    """
     from .index import StationIndex
 
     start = time.perf_counter()
     frame = frame.reset_index(drop=True)
+    for name, vocabulary in VOCABULARIES.items():
+        if name in frame.columns and not isinstance(frame[name].dtype, pd.CategoricalDtype):
+            if frame[name].dropna().isin(vocabulary).all():
+                frame[name] = pd.Categorical(frame[name], categories=vocabulary)
     located = np.flatnonzero(frame["lat"].notna().to_numpy() & frame["lon"].notna().to_numpy())
-    index = StationIndex.from_frame(frame.iloc[located].reset_index(drop=True))
-    by_id = {sid: i for i, sid in enumerate(frame["station_id"])}
-    columns = {name: frame[name].to_numpy(dtype=object) for name in frame.columns}
-    return Snapshot(revision=revision, frame=frame, located=located, index=index, by_id=by_id, columns=columns,
-                    built_s=time.perf_counter() - start)
+    indexed = frame[[name for name in _INDEXED if name in frame.columns]]
+    if len(located) < len(frame):
+        indexed = indexed.iloc[located].reset_index(drop=True)
+    index = StationIndex.from_frame(indexed)
+    return Snapshot(revision=revision, frame=frame, located=located, index=index,
+                    by_id=StationPositions(frame["station_id"].to_numpy()), built_s=time.perf_counter() - start)
 
 
 class StationService:

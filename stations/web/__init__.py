@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, request
+from flask_compress import Compress
 from werkzeug.exceptions import HTTPException
 
 from ..config import load_settings
@@ -36,6 +37,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ..lookup import Travel
 
     app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    # JSON, pages and static files compressed when the client accepts it (zstd, br, gzip, in that order;
+    # static files too with gzip), answers under 500 bytes as they are. flask-compress adds
+    # "Vary: Accept-Encoding", appends the encoding to a strong ETag and answers If-None-Match with 304.
+    app.config["COMPRESS_ALGORITHM_STREAMING"] = ["zstd", "br", "gzip", "deflate"]
+    Compress(app)
 
     from . import api, map_api, pages
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
-from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, nearest_json, select
+from ..lookup import DETAILS, MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .params import Param, parse, query_args
 
@@ -41,6 +41,9 @@ NEAREST_PARAMS = (
     Param("access", "list", "Who may use it (any of).", enum=ACCESS_VALUES),
     Param("include_imprecise", "bool", "Include stations placed only at county level.", default=False),
     CRS_PARAM, LANG_PARAM,
+    Param("detail", "str", "How much of each station: `lean` (what a phone's list shows: name, position, distance, "
+          "minutes, status, address, amenities, open status, navigation links) or `full` (also every public field "
+          "of the record, its labels and flags, and the bearing).", default="lean", enum=DETAILS),
 )
 STATIONS_PARAMS = (
     Param("bbox", "bbox", "min_lon,min_lat,max_lon,max_lat in `crs`.", example="119.0,39.6,119.4,39.9"),
@@ -99,9 +102,9 @@ def nearest_view():
     max_k = app.config["STATIONS"]["max_k"]
     if q["k"] > max_k:
         raise ValidationError.from_problems([Problem("k", q["k"], "above the limit", f"1 to {max_k}")], what="query")
-    # The parameters are nearest_json's own (NEAREST_PARAMS declares them, with its defaults).
-    body = nearest_json(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"], **q)
-    return Response(body, content_type="application/json")
+    # The parameters are lookup.nearest's own (NEAREST_PARAMS declares them, with its defaults).
+    answer = nearest(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"], **q)
+    return Response(orjson.dumps(answer), content_type="application/json")
 
 
 BATCH_FIELDS = {p.name for p in NEAREST_PARAMS} - {"lat", "lon", "lang"}
