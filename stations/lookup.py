@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from .amenities import AMENITY_CODES
 from .errors import Problem, ValidationError
-from .navigation import navigation_links, osm_point, osm_route
+from .navigation import VENDORS, navigation_links, osm_point, osm_route
 from .records import ACCESS_LABELS, DEFAULT_TIMEZONE, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
 
@@ -200,11 +200,11 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             station["open_status"] = status
             station["open_24h"] = status["open_24h"]
         else:
-            station = {"status": view.status, "address": view.address, "amenities": dict(view.amenities),
-                       "open_status": status}
+            station = {"status": view.status, "address": view.address,
+                       "amenities": dict(zip(AMENITY_CODES, view.amenities)), "open_status": status}
         result["minutes"] = travel.minutes(hit.distance_m)
         result["station"] = station
-        result["navigation"] = {**dict(view.links), "osm": route_from + view.osm_end}
+        result["navigation"] = {**dict(zip(_MARKER_VENDORS, view.links)), "osm": route_from + view.osm_end}
         results.append(result)
     query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
              "at": when.isoformat(timespec="seconds") if when else None, "mode": mode,
@@ -242,8 +242,11 @@ class _StationView(NamedTuple):
     timezone: str
     status: str | None
     address: str | None
-    amenities: tuple[tuple[str, str], ...]  # (code, yes/no/unknown) for every amenity code
-    links: tuple[tuple[str, str], ...]  # navigation links but OpenStreetMap's (directions from the user)
+    amenities: tuple[str, ...]  # yes/no/unknown of each of AMENITY_CODES
+    links: tuple[str, ...]  # navigation links of _MARKER_VENDORS (OpenStreetMap's go from the user)
+
+
+_MARKER_VENDORS = tuple(vendor for vendor in VENDORS if vendor != "osm")
 
 
 def _station_view(snapshot: Snapshot, row: int, crs: str) -> _StationView:
@@ -271,11 +274,10 @@ def _new_station_view(snapshot: Snapshot, row: int, crs: str) -> _StationView:
     glat, glon = from_wgs84_point(lat=lat, lon=lon, crs="gcj02")
     olat, olon = {"wgs84": (lat, lon), "gcj02": (glat, glon)}.get(crs) or from_wgs84_point(lat=lat, lon=lon, crs=crs)
     links = _links(rec, gcj_lat=glat, gcj_lon=glon)
-    del links["osm"]
-    amenities = tuple((code, rec.get(f"amenity_{code}") or "unknown") for code in AMENITY_CODES)
+    amenities = tuple(rec.get(f"amenity_{code}") or "unknown" for code in AMENITY_CODES)
     return _StationView(pos, rec["station_id"], rec["name"], round(olat, 7), round(olon, 7), osm_point(lat, lon),
                         rec.get("opening_hours"), rec.get("timezone") or DEFAULT_TIMEZONE, rec.get("status"),
-                        rec.get("address"), amenities, tuple(links.items()))
+                        rec.get("address"), amenities, tuple(links[vendor] for vendor in _MARKER_VENDORS))
 
 
 def _minute_of(when: dt.datetime, timezone: str) -> int:
