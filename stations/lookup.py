@@ -46,12 +46,24 @@ class Travel:
         """Travel time by ``mode`` over a great-circle distance: ``distance_m * circuity / speed``."""
         return distance_m * self.circuity / self.speeds_m_s[mode]
 
+    def __post_init__(self) -> None:
+        # Tenths of a minute per metre, by mode: one multiplication per mode and answer.
+        object.__setattr__(self, "_tenths_per_m", tuple((mode, self.circuity / speed / 6.0)
+                                                        for mode, speed in self.speeds_m_s.items()))
+
     def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
-        """Travel minutes by mode, to a tenth (:meth:`seconds` / 60, rounded as :func:`round`
-        does); one mode's minutes if ``mode`` is given."""
+        """Travel minutes by mode (:meth:`seconds` / 60) to a tenth, halves up as in
+        :func:`tenths`; one mode's minutes if ``mode`` is given."""
         if mode is not None:
-            return round(self.seconds(distance_m, mode) / 60.0, 1)
-        return {m: round(self.seconds(distance_m, m) / 60.0, 1) for m in self.speeds_m_s}
+            return tenths(self.seconds(distance_m, mode) / 60.0)
+        return {m: int(distance_m * per_m + 0.5) / 10.0 for m, per_m in self._tenths_per_m}
+
+
+def tenths(x: float) -> float:
+    """A non-negative number to the nearest tenth, halves up (``int(10x + 0.5) / 10``): what
+    ``round(x, 1)`` gives but where ``10x`` lands on a half, at a fifth of its cost (answers
+    carry 25 such numbers)."""
+    return int(x * 10.0 + 0.5) / 10.0
 
 
 def to_wgs84_point(*, lat: float, lon: float, crs: str) -> tuple[float, float]:
@@ -184,27 +196,37 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         access=tuple(access) if access else None, max_distance_m=max_distance_m, include_imprecise=include_imprecise,
         arrival_speed_m_s=travel.speeds_m_s[mode] if open == "arrival" else None, circuity=travel.circuity)
     route_from = osm_route(osm_point(wlat, wlon), "")  # the user's end of every OpenStreetMap route
+    olat, olon = positions_in(snapshot, crs) if crs != "wgs84" else (None, None)
+    status_at = when or now
+    # One minute of open status for every result, unless it depends on the station.
+    minute = None if open == "arrival" or status_at.tzinfo is None else int(status_at.timestamp() // 60)
     results = []
     for hit in hits:
-        view = _station_view(snapshot, hit.row, crs)
-        status_at = now + dt.timedelta(seconds=travel.seconds(hit.distance_m, mode)) if open == "arrival" \
-            else when or now
-        status = dict(_open_status_at_minute(view.opening_hours, view.timezone, lang,
-                                             _minute_of(status_at, view.timezone)))
+        view = _station_view(snapshot, hit.row)
+        if minute is None:  # the station's own arrival time, or a wall-clock time in its zone
+            status_at = now + dt.timedelta(seconds=travel.seconds(hit.distance_m, mode)) if open == "arrival" \
+                else when
+            at_minute = _minute_of(status_at, view.timezone)
+        else:
+            at_minute = minute
+        status = dict(_open_status_at_minute(view.opening_hours, view.timezone, lang, at_minute))
         result = {"station_id": view.station_id, "name": view.name,
-                  "position": {"lat": view.lat, "lon": view.lon, "crs": crs},
-                  "distance_m": round(hit.distance_m, 1)}
+                  "position": ({"lat": view.lat, "lon": view.lon, "crs": crs} if crs == "wgs84" else
+                               {"lat": round(float(olat[view.pos]), 7), "lon": round(float(olon[view.pos]), 7),
+                                "crs": crs}),
+                  "distance_m": tenths(hit.distance_m)}
         if detail == "full":
             result["bearing_deg"] = round(hit.bearing_deg, 1) + 0.0  # never -0.0
             station = _static_properties(snapshot.record(view.pos), lang=lang)
             station["open_status"] = status
             station["open_24h"] = status["open_24h"]
         else:
-            station = {"status": view.status, "address": view.address,
-                       "amenities": dict(zip(AMENITY_CODES, view.amenities)), "open_status": status}
+            station = {"status": view.status, "address": view.address, "amenities": view.amenities.copy(),
+                       "open_status": status}
         result["minutes"] = travel.minutes(hit.distance_m)
         result["station"] = station
-        result["navigation"] = {**dict(zip(_MARKER_VENDORS, view.links)), "osm": route_from + view.osm_end}
+        result["navigation"] = navigation = dict(zip(_MARKER_VENDORS, view.links))
+        navigation["osm"] = route_from + view.osm_end
         results.append(result)
     query = {"lat": lat, "lon": lon, "crs": crs, "k": k, "amenities": list(amenities), "open": open,
              "at": when.isoformat(timespec="seconds") if when else None, "mode": mode,
@@ -226,39 +248,40 @@ def _check_query(*, crs: str, open: str | None, at: dt.datetime | None, mode: st
         raise ValidationError.from_problems(problems, what="query")
 
 
-STATION_VIEWS_MAX = 8192
+#: Station views kept per snapshot (about 2 KB each, most of it navigation links).
+STATION_VIEWS_MAX = 16384
 
 
 class _StationView(NamedTuple):
-    """What an answer shows of one station in one crs, apart from the request's numbers."""
+    """What an answer shows of one station, apart from the request's numbers."""
 
     pos: int  # position in the snapshot's frame
     station_id: str
     name: str
-    lat: float  # in the answer's crs, 7 decimals
+    lat: float  # WGS-84, 7 decimals
     lon: float
     osm_end: str  # the station as the end of an OpenStreetMap route (osm_point)
     opening_hours: str | None
     timezone: str
     status: str | None
     address: str | None
-    amenities: tuple[str, ...]  # yes/no/unknown of each of AMENITY_CODES
+    amenities: dict[str, str]  # yes/no/unknown by amenity code: one shared dict per combination, copied out
     links: tuple[str, ...]  # navigation links of _MARKER_VENDORS (OpenStreetMap's go from the user)
 
 
 _MARKER_VENDORS = tuple(vendor for vendor in VENDORS if vendor != "osm")
 
 
-def _station_view(snapshot: Snapshot, row: int, crs: str) -> _StationView:
-    """The view of the station at index ``row`` in ``crs``, kept on the snapshot (a new import
-    makes a new snapshot, so views never go stale); at most :data:`STATION_VIEWS_MAX`, oldest
-    out first: no upkeep on a hit."""
+def _station_view(snapshot: Snapshot, row: int) -> _StationView:
+    """The view of the station at index ``row``, kept on the snapshot (a new import makes a new
+    snapshot, so views never go stale); at most :data:`STATION_VIEWS_MAX`, oldest out first: no
+    upkeep on a hit, and one pushed out is made again in some 20 microseconds."""
     views = snapshot.cache.get("nearest.views")
     if views is None:
         views = snapshot.cache.setdefault("nearest.views", OrderedDict())
-    view = views.get((row, crs))
+    view = views.get(row)
     if view is None:
-        view = views[(row, crs)] = _new_station_view(snapshot, row, crs)
+        view = views[row] = _new_station_view(snapshot, row)
         if len(views) > STATION_VIEWS_MAX:
             try:
                 views.popitem(last=False)
@@ -267,15 +290,22 @@ def _station_view(snapshot: Snapshot, row: int, crs: str) -> _StationView:
     return view
 
 
-def _new_station_view(snapshot: Snapshot, row: int, crs: str) -> _StationView:
+_VIEW_FIELDS = ("station_id", "name", "lat", "lon", "address", "status", "opening_hours", "timezone",
+                *(f"amenity_{code}" for code in AMENITY_CODES))
+
+
+def _new_station_view(snapshot: Snapshot, row: int) -> _StationView:
     pos = int(snapshot.located[row])
-    rec = snapshot.record(pos)
+    rec = snapshot.record(pos, _VIEW_FIELDS)
     lat, lon = rec["lat"], rec["lon"]
-    glat, glon = from_wgs84_point(lat=lat, lon=lon, crs="gcj02")
-    olat, olon = {"wgs84": (lat, lon), "gcj02": (glat, glon)}.get(crs) or from_wgs84_point(lat=lat, lon=lon, crs=crs)
-    links = _links(rec, gcj_lat=glat, gcj_lon=glon)
-    amenities = tuple(rec.get(f"amenity_{code}") or "unknown" for code in AMENITY_CODES)
-    return _StationView(pos, rec["station_id"], rec["name"], round(olat, 7), round(olon, 7), osm_point(lat, lon),
+    glat, glon = positions_in(snapshot, "gcj02")
+    links = _links(rec, gcj_lat=float(glat[pos]), gcj_lon=float(glon[pos]))
+    values = tuple(rec.get(f"amenity_{code}") or "unknown" for code in AMENITY_CODES)
+    combinations = snapshot.cache.setdefault("nearest.amenities", {})  # a few hundred in practice
+    amenities = combinations.get(values)
+    if amenities is None:
+        amenities = combinations.setdefault(values, dict(zip(AMENITY_CODES, values)))
+    return _StationView(pos, rec["station_id"], rec["name"], round(lat, 7), round(lon, 7), osm_point(lat, lon),
                         rec.get("opening_hours"), rec.get("timezone") or DEFAULT_TIMEZONE, rec.get("status"),
                         rec.get("address"), amenities, tuple(links[vendor] for vendor in _MARKER_VENDORS))
 
@@ -306,7 +336,8 @@ def feature(rec: Mapping[str, Any], *, crs: str = "wgs84", lang: str = "zh", whe
 
 
 def positions_in(snapshot: Snapshot, crs: str):
-    """Every station's (lat, lon) arrays in ``crs``, converted once per snapshot and cached."""
+    """Every station's (lat, lon) arrays in ``crs``, converted once per snapshot and cached
+    (200,000 stations: 3.2 MB and a fraction of a second per system)."""
     frame = snapshot.frame
     if crs == "wgs84":
         return frame["lat"].to_numpy(), frame["lon"].to_numpy()

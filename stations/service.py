@@ -15,7 +15,7 @@ import threading
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ class Snapshot:
     built_s: float = 0.0
     cache: dict = field(default_factory=dict)  # per-snapshot memo of derived views (see lookup)
     _columns: tuple = field(init=False, repr=False, compare=False, default=())
+    _by_name: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         # (name, values, categories or None, numeric): views of the frame's arrays, for record().
@@ -64,12 +65,14 @@ class Snapshot:
             else:
                 columns.append((name, col.to_numpy(), None, col.dtype.kind in "biuf"))
         object.__setattr__(self, "_columns", tuple(columns))
+        object.__setattr__(self, "_by_name", {c[0]: c for c in columns})
 
-    def record(self, pos: int) -> dict:
+    def record(self, pos: int, fields: Iterable[str] | None = None) -> dict:
         """One station as a record dict of Python values (missing ones as None): a few
-        microseconds."""
+        microseconds. ``fields``: only these (names of the frame's columns)."""
         rec = {}
-        for name, values, categories, numeric in self._columns:
+        for name, values, categories, numeric in (self._columns if fields is None else
+                                                  [self._by_name[f] for f in fields]):
             v = values[pos]
             if categories is not None:
                 v = categories[v] if v >= 0 else None

@@ -3,6 +3,7 @@
 The answers themselves are checked against a reference builder in tests/test_answers.py.
 """
 
+import json
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from stations.io.export import records_of
-from stations.lookup import Travel
+from stations.lookup import Travel, tenths
 from stations.service import VOCABULARIES, StationPositions, build_snapshot
 from stations.synthetic import national_stations
 
@@ -24,12 +25,27 @@ def test_minutes_by_hand():
 
 
 @settings(max_examples=300)
-@given(distance_m=st.one_of(st.floats(0, 2.1e7), st.sampled_from([0.0, 0.04, 0.05, 0.95, 99.95, 1509.15])))
-def test_minutes_are_tenths_as_round_gives_them(distance_m):
+@given(x=st.one_of(st.floats(0, 2.1e7), st.sampled_from([0.0, 0.04, 0.05, 0.15, 0.95, 99.95, 1509.15, 2.5e6])))
+def test_tenths_round_to_the_nearest_tenth(x):
+    got = tenths(x)
+    assert abs(got - x) <= 0.05 + 1e-9 * max(1.0, x)  # the nearest tenth (either one on a half)
+    assert got == round(got, 1) and (got == round(x, 1) or abs(x * 10 % 1 - 0.5) < 1e-6)
+    assert json.dumps(got) == json.dumps(round(got, 1))  # no "1e-05", no "26.200000000000003"
+
+
+def test_tenths_by_hand():
+    assert [tenths(x) for x in (0.0, 0.04, 0.05, 0.96, 99.95, 1509.149)] == [0.0, 0.0, 0.1, 1.0, 100.0, 1509.1]
+
+
+@settings(max_examples=100)
+@given(distance_m=st.floats(0, 2.1e7))
+def test_minutes_are_distance_times_circuity_over_speed(distance_m):
     travel = Travel(speeds_m_s={"walk": 1.25, "ebike": 15 / 3.6}, circuity=1.3)
     minutes = travel.minutes(distance_m)
-    assert minutes == {mode: round(distance_m * 1.3 / speed / 60, 1) for mode, speed in travel.speeds_m_s.items()}
-    assert all(abs(m * 10 - round(m * 10)) < 1e-6 for m in minutes.values())
+    for mode, speed in travel.speeds_m_s.items():
+        exact = distance_m * 1.3 / speed / 60
+        assert abs(minutes[mode] - exact) <= 0.05 + 1e-9 * max(1.0, exact) and minutes[mode] == round(minutes[mode], 1)
+        assert abs(travel.minutes(distance_m, mode) - minutes[mode]) <= 0.1 + 1e-9 * max(1.0, exact)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +68,13 @@ def test_record_reads_each_field_back_as_python_values(frame):
                 assert got[name] is None, name
             else:
                 assert got[name] == value and type(got[name]) is type(value), name
+
+
+def test_record_reads_only_the_fields_asked_for(frame):
+    snap = build_snapshot(frame)
+    assert snap.record(3, ("name", "address", "lat", "amenity_toilet")) == {
+        "name": frame.loc[3, "name"], "address": None, "lat": frame.loc[3, "lat"],
+        "amenity_toilet": frame.loc[3, "amenity_toilet"]}
 
 
 def test_enumerated_fields_are_categoricals_of_their_vocabulary(frame):
