@@ -42,21 +42,21 @@ class Travel:
 
         return cls(speeds_m_s=speeds_m_s(settings), circuity=float(settings["circuity"]))
 
+    def __post_init__(self) -> None:
+        # Tenths of a minute per metre, by mode: one multiplication per mode and answer.
+        object.__setattr__(self, "_tenths_per_m", {mode: self.circuity / speed / 6.0
+                                                   for mode, speed in self.speeds_m_s.items()})
+
     def seconds(self, distance_m: float, mode: str) -> float:
         """Travel time by ``mode`` over a great-circle distance: ``distance_m * circuity / speed``."""
         return distance_m * self.circuity / self.speeds_m_s[mode]
-
-    def __post_init__(self) -> None:
-        # Tenths of a minute per metre, by mode: one multiplication per mode and answer.
-        object.__setattr__(self, "_tenths_per_m", tuple((mode, self.circuity / speed / 6.0)
-                                                        for mode, speed in self.speeds_m_s.items()))
 
     def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
         """Travel minutes by mode (:meth:`seconds` / 60) to a tenth, halves up as in
         :func:`tenths`; one mode's minutes if ``mode`` is given."""
         if mode is not None:
-            return tenths(self.seconds(distance_m, mode) / 60.0)
-        return {m: int(distance_m * per_m + 0.5) / 10.0 for m, per_m in self._tenths_per_m}
+            return int(distance_m * self._tenths_per_m[mode] + 0.5) / 10.0
+        return {m: int(distance_m * per_m + 0.5) / 10.0 for m, per_m in self._tenths_per_m.items()}
 
 
 def tenths(x: float) -> float:
@@ -184,8 +184,9 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     Notes
     -----
     What an answer shows of a station apart from the request's numbers is made once per
-    (station, crs) and kept on the snapshot (at most :data:`STATION_VIEWS_MAX`, oldest out
-    first); open status once per (hours, time zone, language, minute).
+    station and kept on the snapshot (at most :data:`STATION_VIEWS_MAX`, oldest out first);
+    open status once per (hours, time zone, language, minute). Every dict of the answer is
+    new: a caller may change it.
     """
     _check_query(crs=crs, open=open, at=at, mode=mode, lang=lang, detail=detail)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -275,7 +276,7 @@ _MARKER_VENDORS = tuple(vendor for vendor in VENDORS if vendor != "osm")
 def _station_view(snapshot: Snapshot, row: int) -> _StationView:
     """The view of the station at index ``row``, kept on the snapshot (a new import makes a new
     snapshot, so views never go stale); at most :data:`STATION_VIEWS_MAX`, oldest out first: no
-    upkeep on a hit, and one pushed out is made again in some 20 microseconds."""
+    upkeep on a hit, and one pushed out is made again in some tens of microseconds."""
     views = snapshot.cache.get("nearest.views")
     if views is None:
         views = snapshot.cache.setdefault("nearest.views", OrderedDict())

@@ -129,7 +129,7 @@ def build_snapshot(frame: pd.DataFrame, revision: int = 0) -> Snapshot:
             if frame[name].dropna().isin(vocabulary).all():
                 frame[name] = pd.Categorical(frame[name], categories=vocabulary)
     if "flags" in frame.columns:  # one shared empty tuple instead of an empty list per station
-        frame["flags"] = [tuple(f) if f else () for f in frame["flags"]]
+        frame["flags"] = [tuple(f) if isinstance(f, (list, tuple)) else () for f in frame["flags"]]
     located = np.flatnonzero(frame["lat"].notna().to_numpy() & frame["lon"].notna().to_numpy())
     indexed = frame[[name for name in _INDEXED if name in frame.columns]]
     if len(located) < len(frame):

@@ -45,7 +45,7 @@ def test_minutes_are_distance_times_circuity_over_speed(distance_m):
     for mode, speed in travel.speeds_m_s.items():
         exact = distance_m * 1.3 / speed / 60
         assert abs(minutes[mode] - exact) <= 0.05 + 1e-9 * max(1.0, exact) and minutes[mode] == round(minutes[mode], 1)
-        assert abs(travel.minutes(distance_m, mode) - minutes[mode]) <= 0.1 + 1e-9 * max(1.0, exact)
+        assert travel.minutes(distance_m, mode) == minutes[mode]
 
 
 @pytest.fixture(scope="module")
