@@ -58,13 +58,19 @@ FILTERS = ("", "&amenities=microwave", "&open=now", "&amenities=toilet,drinking_
            "&crs=gcj02", "&max_distance_m=5000")
 
 
-def _wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) of one wrk run."""
+def _wrk(url: str, seconds: int, connections: int, script: Path | None = None,
+         workers: list | None = None) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms, server CPU µs per request) of one wrk run; the CPU time is
+    that of the ``workers`` (psutil processes), which this shared machine's load does not inflate
+    the way it does wall-clock rates."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]
+    cpu_before = sum(sum(w.cpu_times()[:2]) for w in workers or [])
     out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    cpu_s = sum(sum(w.cpu_times()[:2]) for w in workers or []) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise RuntimeError(f"{url}: {non2xx.group(1)} error responses")
@@ -73,7 +79,7 @@ def _wrk(url: str, seconds: int, connections: int, script: Path | None = None) -
         m = re.search(rf"{p}%\s+([\d.]+)(us|ms|s)\b", out)
         return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
 
-    return rps, percentile("50"), percentile("99")
+    return rps, percentile("50"), percentile("99"), cpu_s / max(requests, 1) * 1e6
 
 
 def _china_points(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -117,15 +123,16 @@ def _varied_script(paths: list[str], path: Path, headers: dict[str, str] | None 
     return path
 
 
-def _worker_memory(master_pid: int) -> list[tuple[float, float]]:
-    """(RSS MB, USS MB) of each gunicorn worker under ``master_pid``."""
+def _workers(master_pid: int) -> list:
+    """The gunicorn workers under ``master_pid`` (psutil processes)."""
     import psutil
 
-    out = []
-    for child in psutil.Process(master_pid).children():
-        info = child.memory_full_info()
-        out.append((info.rss / 2**20, info.uss / 2**20))
-    return out
+    return psutil.Process(master_pid).children()
+
+
+def _worker_memory(master_pid: int) -> list[tuple[float, float]]:
+    """(RSS MB, USS MB) of each gunicorn worker under ``master_pid``."""
+    return [(info.rss / 2**20, info.uss / 2**20) for info in (w.memory_full_info() for w in _workers(master_pid))]
 
 
 def _master_pid(port: int) -> int:
@@ -231,34 +238,41 @@ def main() -> None:
             # the points (asked twice: the workers take turns).
             for url in [base + p for p in (plain_paths + mixed_paths) * 2] + [plain + "/nearest?lat=39.9&lon=116.4"] * 20:
                 urllib.request.urlopen(url, timeout=60).read()
-            memory_warm = _worker_memory(_master_pid(int(base.rsplit(":", 1)[1])))
-            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in endpoints}
+            master = _master_pid(int(base.rsplit(":", 1)[1]))
+            memory_warm = _worker_memory(master)
+            runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name, _, _ in endpoints}
             for _ in range(args.rounds):
                 for name, url, lua in endpoints:
-                    runs[name].append(_wrk(url, args.seconds, args.connections, lua))
-            memory_end = _worker_memory(_master_pid(int(base.rsplit(":", 1)[1])))
+                    server = _workers(plain_pid if url.startswith(plain) else master)
+                    runs[name].append(_wrk(url, args.seconds, args.connections, lua, server))
+            memory_end = _worker_memory(master)
             plain_memory = _worker_memory(plain_pid)
             sample = slice(0, 300)
             sizes = {"lean, mixed filters": _answer_bytes(base, mixed_paths[sample]),
                      "full (detail=full)": _answer_bytes(base, [p + "&detail=full" for p in mixed_paths[sample]]),
                      "plain Flask + cKDTree": _answer_bytes(plain, [p.replace("/api/v1", "")
                                                                     for p in plain_paths[sample]])}
-    ping = [rps for rps, _, _ in runs[endpoints[0][0]]]
-    baseline = [rps for rps, _, _ in runs[endpoints[-1][0]]]
+    ping = [run[0] for run in runs[endpoints[0][0]]]
+    baseline = [run[0] for run in runs[endpoints[-1][0]]]
+    ping_cpu = statistics.median(run[3] for run in runs[endpoints[0][0]])
     print(f"\nHTTP benchmark: {args.n:,} stations, gunicorn {args.workers} sync workers (both servers), wrk 1 thread "
           f"{args.connections} connections, loopback; {args.rounds} rounds of {args.seconds} s per endpoint, "
           f"endpoints in turn; {args.points:,} random points in mainland China")
-    print(f"{'endpoint':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'x ping':>7} {'x plain':>8}  per round (x ping)")
+    print(f"{'endpoint':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'x ping':>7} {'x plain':>8} "
+          f"{'CPU us':>7} {'ping/CPU':>8}  per round (x ping)")
     ratios, plain_ratios, p99 = {}, {}, {}
     for name, _, _ in endpoints:
-        rps = [r for r, _, _ in runs[name]]
+        rps = [run[0] for run in runs[name]]
         per_round = [r / p for r, p in zip(rps, ping)]
         ratios[name] = statistics.median(per_round)
         plain_ratios[name] = statistics.median([r / b for r, b in zip(rps, baseline)])
-        p99[name] = statistics.median([q for _, _, q in runs[name]])
-        print(f"{name:52} {statistics.median(rps):7.0f} {statistics.median([m for _, m, _ in runs[name]]):7.2f} "
-              f"{p99[name]:7.2f} {ratios[name]:7.2f} {plain_ratios[name]:8.2f}  "
+        p99[name] = statistics.median([run[2] for run in runs[name]])
+        cpu = statistics.median([run[3] for run in runs[name]])
+        print(f"{name:52} {statistics.median(rps):7.0f} {statistics.median([run[1] for run in runs[name]]):7.2f} "
+              f"{p99[name]:7.2f} {ratios[name]:7.2f} {plain_ratios[name]:8.2f} {cpu:7.0f} {ping_cpu / cpu:8.2f}  "
               f"{' '.join(f'{x:.2f}' for x in per_round)}")
+    print("(CPU us: the serving workers' CPU time per request, median of the rounds; ping/CPU: ping's over "
+          "this one, the share of ping's throughput a CPU-bound server would keep)")
     print(f"\n{'answer bytes (mean of 300 points)':40} {'raw':>8} {'gzip':>8}")
     for name, (raw, packed) in sizes.items():
         print(f"{name:40} {raw:8.0f} {packed:8.0f}")
