@@ -1,4 +1,5 @@
-"""Pieces under the nearest answer: travel times, and the snapshot's one copy of the records.
+"""Pieces under the nearest answer: travel times, the store's frame and the snapshot's one
+copy of the records.
 
 The answers themselves are checked against a reference builder in tests/test_answers.py.
 """
@@ -115,3 +116,33 @@ def test_snapshot_by_id_matches_the_frame(frame):
     assert all(snap.by_id[sid] == i for i, sid in enumerate(ids)) and len(snap.by_id) == len(ids)
     assert snap.by_id.get("SYN-999999") is None
     assert isinstance(snap.frame, pd.DataFrame)
+
+
+def _plain_reading(store, statuses) -> pd.DataFrame:
+    """A store's frame read the plain way: every row at once, then the store's conversions."""
+    from stations.records import FIELD_NAMES
+
+    cols = [*FIELD_NAMES, "flags"]
+    where = "" if statuses is None else f"WHERE status IN ({', '.join('?' * len(statuses))})"
+    rows = store._db.execute(f"SELECT {', '.join(cols)} FROM stations {where} ORDER BY station_id",
+                             statuses or ()).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=cols)
+    frame["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in frame["flags"]]
+    for name in ("lat", "lon", "raw_lat", "raw_lon"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return frame
+
+
+@pytest.mark.parametrize("statuses", [None, ("open",), ("removed",)])
+def test_store_frame_read_in_blocks_is_the_plain_reading(tmp_path, frame, statuses):
+    """The store reads in blocks, one copy of each repeated text: the same frame as reading
+    every row at once, also with no rows (object columns, not floats)."""
+    from stations.store import Change, open_store
+
+    with open_store(tmp_path / "s.gpkg") as store:
+        pd.testing.assert_frame_equal(store.frame(statuses=statuses), _plain_reading(store, statuses))
+        assert store.frame()["station_id"].dtype == object
+        store.apply([Change("add", r) for r in records_of(frame)], command="test")
+        got = store.frame(statuses=statuses)
+        pd.testing.assert_frame_equal(got, _plain_reading(store, statuses))
+    assert len(got) == (len(frame) if statuses is None else int(frame["status"].isin(statuses).sum()))

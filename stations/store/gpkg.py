@@ -250,7 +250,10 @@ class GeoPackageStore(StationStore):
         while rows := cursor.fetchmany(4096):
             for out, memo, values in zip(columns, seen, zip(*rows)):
                 out.extend(values if memo is None else [memo.setdefault(v, v) for v in values])
-        df = pd.DataFrame(dict(zip(cols, columns)), columns=cols)
+        if columns[0]:
+            df = pd.DataFrame(dict(zip(cols, columns)), columns=cols)
+        else:  # no rows: columns of objects, as DataFrame.from_records makes them
+            df = pd.DataFrame(columns=cols, dtype=object)
         del columns, seen
         df["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in df["flags"]]
         for name in ("lat", "lon", "raw_lat", "raw_lon"):
