@@ -57,7 +57,7 @@ def _nearest(client, **params):
 
 
 def test_nearest_in_distance_order_with_hand_checkable_distances(client):
-    body = _nearest(client, k=3)
+    body = _nearest(client, k=3, detail="full")  # the bearing is in the full answer
     assert [r["station_id"] for r in body["results"]] == ["N100", "N200", "N300"]
     assert [r["distance_m"] for r in body["results"]] == pytest.approx([100, 200, 300], abs=0.2)
     first = body["results"][0]

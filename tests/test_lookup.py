@@ -1,28 +1,148 @@
-"""Pieces of the nearest answer (stations.lookup) that the HTTP tests cannot pin down exactly."""
+"""Pieces under the nearest answer: travel times, the store's frame and the snapshot's one
+copy of the records.
+
+The answers themselves are checked against a reference builder in tests/test_answers.py.
+"""
 
 import json
+import math
 
+import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from stations.lookup import Travel
-
-
-@settings(max_examples=500)
-@given(distance_m=st.one_of(st.floats(0, 2.1e7), st.sampled_from([0.0, 0.04, 0.05, 0.95, 99.95, 1509.15])),
-       bearing_deg=st.floats(0, 359.999))
-def test_numbers_are_tenths_and_valid_json(distance_m, bearing_deg):
-    travel = Travel(speeds_m_s={"walk": 1.25, "ebike": 15 / 3.6, "car": 30 / 3.6}, circuity=1.3)
-    got = json.loads("{" + travel.numbers_json(distance_m, bearing_deg)[1:] + "}")
-    assert got == {"distance_m": round(distance_m, 1), "bearing_deg": round(bearing_deg, 1),
-                   "minutes": travel.minutes(distance_m)}
-    # The text is what json.dumps writes for those floats: no "1e-05", no "26.20000001".
-    want = (f',"distance_m":{json.dumps(round(distance_m, 1))},"bearing_deg":{json.dumps(round(bearing_deg, 1))},'
-            f'"minutes":{json.dumps(travel.minutes(distance_m), separators=(",", ":"))}')
-    assert travel.numbers_json(distance_m, bearing_deg) == want
+from stations.io.export import records_of
+from stations.lookup import Travel, tenths
+from stations.service import VOCABULARIES, StationPositions, build_snapshot
+from stations.synthetic import national_stations
 
 
 def test_minutes_by_hand():
-    # 1,300 m at 1.3 circuity = 1,690 m of road; walking 4.5 km/h = 75 m/min: 22.5 minutes.
-    travel = Travel(speeds_m_s={"walk": 4.5 / 3.6}, circuity=1.3)
-    assert travel.minutes(1300.0) == {"walk": 22.5} and travel.minutes(1300.0, "walk") == 22.5
-    assert travel.numbers_json(1300.0, 90.0) == ',"distance_m":1300.0,"bearing_deg":90.0,"minutes":{"walk":22.5}'
+    # 1,300 m at 1.3 circuity = 1,690 m of road; walking 4.5 km/h = 1.25 m/s: 1,352 s, 22.5 minutes.
+    travel = Travel(speeds_m_s={"walk": 4.5 / 3.6, "car": 30 / 3.6}, circuity=1.3)
+    assert travel.seconds(1300.0, "walk") == pytest.approx(1352.0)
+    assert travel.minutes(1300.0) == {"walk": 22.5, "car": 3.4} and travel.minutes(1300.0, "walk") == 22.5
+
+
+@settings(max_examples=300)
+@given(x=st.one_of(st.floats(0, 2.1e7), st.sampled_from([0.0, 0.04, 0.05, 0.15, 0.95, 99.95, 1509.15, 2.5e6])))
+def test_tenths_round_to_the_nearest_tenth(x):
+    got = tenths(x)
+    assert abs(got - x) <= 0.05 + 1e-9 * max(1.0, x)  # the nearest tenth (either one on a half)
+    assert got == round(got, 1) and (got == round(x, 1) or abs(x * 10 % 1 - 0.5) < 1e-6)
+    assert json.dumps(got) == json.dumps(round(got, 1))  # no "1e-05", no "26.200000000000003"
+
+
+def test_tenths_by_hand():
+    assert [tenths(x) for x in (0.0, 0.04, 0.05, 0.96, 99.95, 1509.149)] == [0.0, 0.0, 0.1, 1.0, 100.0, 1509.1]
+
+
+@settings(max_examples=100)
+@given(distance_m=st.floats(0, 2.1e7))
+def test_minutes_are_distance_times_circuity_over_speed(distance_m):
+    travel = Travel(speeds_m_s={"walk": 1.25, "ebike": 15 / 3.6}, circuity=1.3)
+    minutes = travel.minutes(distance_m)
+    for mode, speed in travel.speeds_m_s.items():
+        exact = distance_m * 1.3 / speed / 60
+        assert abs(minutes[mode] - exact) <= 0.05 + 1e-9 * max(1.0, exact) and minutes[mode] == round(minutes[mode], 1)
+        assert travel.minutes(distance_m, mode) == minutes[mode]
+
+
+@pytest.fixture(scope="module")
+def frame():
+    frame = national_stations(300, seed=5)
+    frame.loc[3, "address"] = None
+    frame.loc[4, ["lat", "lon"]] = np.nan
+    frame.loc[5, "opening_hours"] = None
+    return frame
+
+
+def test_record_reads_each_field_back_as_python_values(frame):
+    snap = build_snapshot(frame)
+    for pos in (0, 3, 4, 5, 299):
+        want = records_of(frame.iloc[[pos]])[0]
+        got = snap.record(pos)
+        assert got.keys() == want.keys()
+        for name, value in want.items():
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                assert got[name] is None, name
+            else:
+                assert got[name] == value and type(got[name]) is type(value), name
+
+
+def test_record_reads_only_the_fields_asked_for(frame):
+    snap = build_snapshot(frame)
+    assert snap.record(3, ("name", "address", "lat", "amenity_toilet")) == {
+        "name": frame.loc[3, "name"], "address": None, "lat": frame.loc[3, "lat"],
+        "amenity_toilet": frame.loc[3, "amenity_toilet"]}
+
+
+def test_enumerated_fields_are_categoricals_of_their_vocabulary(frame):
+    snap = build_snapshot(frame)
+    for name, vocabulary in VOCABULARIES.items():
+        assert list(snap.frame[name].cat.categories) == list(vocabulary)
+    assert (snap.frame["amenity_toilet"] == "yes").sum() == (frame["amenity_toilet"] == "yes").sum()
+    # A value outside the vocabulary: the column is kept as it is, not emptied.
+    odd = frame.copy()
+    odd.loc[0, "entry"] = "drawbridge"
+    snap = build_snapshot(odd)
+    assert snap.frame["entry"].dtype == odd["entry"].dtype and snap.record(0)["entry"] == "drawbridge"
+
+
+def test_located_rows_and_the_index_agree(frame):
+    snap = build_snapshot(frame)
+    assert 4 not in snap.located and len(snap.located) == len(frame) - 1
+    row = int(np.flatnonzero(snap.located == 7)[0])
+    hit = snap.index.nearest(lat=frame.loc[7, "lat"], lon=frame.loc[7, "lon"], k=1, statuses=None,
+                             include_imprecise=True)[0]
+    assert hit.row == row and hit.station_id == frame.loc[7, "station_id"]
+
+
+@pytest.mark.parametrize("ids", [["A1", "A2", "B7", "C0"], ["C0", "A2", "B7", "A1"], ["Z"], []])
+def test_station_positions_map_ids_to_rows(ids):
+    positions = StationPositions(np.array(ids, dtype=object))
+    assert dict(positions) == {sid: i for i, sid in enumerate(ids)} and len(positions) == len(ids)
+    assert list(positions) == ids
+    for missing in ("A", "A10", "Zz", "", 3, None):
+        assert positions.get(missing) is None
+        with pytest.raises(KeyError):
+            positions[missing]
+
+
+def test_snapshot_by_id_matches_the_frame(frame):
+    snap = build_snapshot(frame.sample(frac=1, random_state=1))  # ids out of order
+    ids = snap.frame["station_id"]
+    assert all(snap.by_id[sid] == i for i, sid in enumerate(ids)) and len(snap.by_id) == len(ids)
+    assert snap.by_id.get("SYN-999999") is None
+    assert isinstance(snap.frame, pd.DataFrame)
+
+
+def _plain_reading(store, statuses) -> pd.DataFrame:
+    """A store's frame read the plain way: every row at once, then the store's conversions."""
+    from stations.records import FIELD_NAMES
+
+    cols = [*FIELD_NAMES, "flags"]
+    where = "" if statuses is None else f"WHERE status IN ({', '.join('?' * len(statuses))})"
+    rows = store._db.execute(f"SELECT {', '.join(cols)} FROM stations {where} ORDER BY station_id",
+                             statuses or ()).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=cols)
+    frame["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in frame["flags"]]
+    for name in ("lat", "lon", "raw_lat", "raw_lon"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return frame
+
+
+@pytest.mark.parametrize("statuses", [None, ("open",), ("removed",)])
+def test_store_frame_read_in_blocks_is_the_plain_reading(tmp_path, frame, statuses):
+    """The store reads in blocks, one copy of each repeated text: the same frame as reading
+    every row at once, also with no rows (object columns, not floats)."""
+    from stations.store import Change, open_store
+
+    with open_store(tmp_path / "s.gpkg") as store:
+        pd.testing.assert_frame_equal(store.frame(statuses=statuses), _plain_reading(store, statuses))
+        assert store.frame()["station_id"].dtype == object
+        store.apply([Change("add", r) for r in records_of(frame)], command="test")
+        got = store.frame(statuses=statuses)
+        pd.testing.assert_frame_equal(got, _plain_reading(store, statuses))
+    assert len(got) == (len(frame) if statuses is None else int(frame["status"].isin(statuses).sum()))

@@ -94,7 +94,10 @@ def map_status_codes(frame: pd.DataFrame, when: dt.datetime) -> np.ndarray:
 def _hours_status(oh: str | None, zone: str, when: dt.datetime) -> int:
     from ..hours import open_status
 
-    st = open_status(oh, when, zone or "Asia/Shanghai")
+    return _status_index(open_status(oh, when, zone or "Asia/Shanghai"))
+
+
+def _status_index(st: dict) -> int:
     if st["open_24h"]:
         return STATUS_CODES.index("open_24h")
     return STATUS_CODES.index({"open": "open_now", "closed": "closed_now"}.get(st["state"], "hours_unknown"))
@@ -102,8 +105,16 @@ def _hours_status(oh: str | None, zone: str, when: dt.datetime) -> int:
 
 def record_status(rec: dict, when: dt.datetime) -> str:
     """The map status code of one record (see :func:`map_status_codes`); ``"removed"`` if removed."""
-    if rec.get("status") == "removed":
-        return "removed"
-    if rec.get("status") == "temporarily_closed":
-        return "temporarily_closed"
+    if rec.get("status") in ("removed", "temporarily_closed"):
+        return rec["status"]
     return STATUS_CODES[_hours_status(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai", when)]
+
+
+def map_status(status: str | None, open_status: dict) -> str:
+    """The map status code of a station from its record ``status`` and its
+    :func:`stations.hours.open_status` at some moment: ``removed`` and ``temporarily_closed``
+    first, then ``open_24h``, ``open_now``, ``closed_now``, or ``hours_unknown``. The same rule
+    as :func:`record_status`, for callers that have the open status already."""
+    if status in ("removed", "temporarily_closed"):
+        return status
+    return STATUS_CODES[_status_index(open_status)]

@@ -28,6 +28,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask, Response, request
+from flask_compress import Compress
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..config import load_settings
@@ -69,6 +70,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
     app.extensions["stations.links"] = LinkSettings.from_settings(settings)  # checked once: a bad one stops here
+    # JSON, pages and static files compressed when the client accepts it (zstd, br, gzip, in that order;
+    # static files too with gzip), answers under 500 bytes as they are. flask-compress adds
+    # "Vary: Accept-Encoding", appends the encoding to a strong ETag and answers If-None-Match with 304.
+    app.config["COMPRESS_ALGORITHM_STREAMING"] = ["zstd", "br", "gzip", "deflate"]
+    Compress(app)
 
     from . import api, map_api, pages
 

@@ -19,7 +19,7 @@ from gunicorn.http.errors import ParseException
 from ..accounts import check_info, summaries
 from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
-from ..lookup import MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, nearest_json, select
+from ..lookup import DETAILS, MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .openapi import openapi_document, operation
 from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, json_schema, parse, parse_json, query, short_value
@@ -47,6 +47,9 @@ NEAREST_PARAMS = (
     Param("access", "list", "Who may use it (any of).", enum=ACCESS_VALUES),
     Param("include_imprecise", "bool", "Include stations placed only at county level.", default=False),
     CRS_PARAM, LANG_PARAM,
+    Param("detail", "str", "How much of each station: `lean` (what a phone's list shows: name, position, distance, "
+          "minutes, status, address, amenities, open status, navigation links) or `full` (also every public field "
+          "of the record, its labels and flags, and the bearing).", default="lean", enum=DETAILS),
 )
 STATIONS_PARAMS = (
     Param("bbox", "bbox", "min_lon,min_lat,max_lon,max_lat in `crs` (each min at most its max; latitudes within "
@@ -77,7 +80,7 @@ COVERAGE_PARAMS = (
 )
 # A batch point: its position (NEAREST_PARAMS' lat and lon) and the caller's id for it.
 POINT_PARAMS = tuple(p for p in NEAREST_PARAMS if p.name in ("lat", "lon"))
-BATCH_PARAMS = tuple(p for p in NEAREST_PARAMS if p.name not in ("lat", "lon", "lang"))
+BATCH_PARAMS = tuple(p for p in NEAREST_PARAMS if p.name not in ("lat", "lon", "lang", "detail"))  # answers: ids, positions, numbers
 POINT_ID_SCHEMA = {"description": "The caller's id of the point, echoed (default: its index in `points`).",
                    "oneOf": [{"type": "string", "maxLength": MAX_VALUE_LENGTH},
                              {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}]}
@@ -237,10 +240,10 @@ def _nearest_kwargs(q: dict) -> dict:
 def nearest_view():
     app = current_app._get_current_object()  # one proxy lookup for the three below
     q = parse(NEAREST_PARAMS, request.args, settings=app.config["STATIONS"])
-    # The parameters are nearest_json's own (NEAREST_PARAMS declares them, with its defaults).
-    body = nearest_json(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"],
-                        links=app.extensions["stations.links"], **q)
-    return Response(body, content_type="application/json")
+    # The parameters are lookup.nearest's own (NEAREST_PARAMS declares them, with its defaults).
+    answer = nearest(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"],
+                     links=app.extensions["stations.links"], **q)
+    return Response(orjson.dumps(answer), content_type="application/json")
 
 
 @bp.post("/nearest/batch")
