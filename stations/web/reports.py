@@ -17,13 +17,14 @@ from flask import Blueprint, Response, request
 
 from ..accounts import KINDS, accept_report, check_info, list_reports, reject_report, submit_report, summaries
 from ..accounts.curation import FIELD_GROUPS, _station
+from ..accounts.curation import MAX_TEXT_CHARS as MAX_TEXT_CHARS_STAFF
 from ..accounts.reports import HONEYPOT_FIELD, MAX_TEXT_CHARS
 from ..amenities import AMENITY_CODES
 from ..errors import Problem, ValidationError
 from .auth import client_address, current_user, settings, store, writer
 from .openapi import operation
 from .params import SAFE_INTEGER, Param, query
-from .writes import FORBIDDEN, IF_MATCH, PATCH_BODY, STALE, STATION_ID, json_body
+from .writes import FORBIDDEN, IF_MATCH, PATCH_BODY, STALE, STATION_ID, _text, json_body
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 
@@ -50,12 +51,12 @@ _MAYBE_NUMBER = {"type": "number", "nullable": True}
 REPORT_BODY = {"type": "object", "required": ["kind"], "additionalProperties": False,
                "properties": {"kind": {"type": "string", "enum": list(KINDS)},
                               "text": {"type": "string", "maxLength": MAX_TEXT_CHARS, "nullable": True},
-                              "amenity": {"type": "string", "enum": list(AMENITY_CODES),
+                              "amenity": {"type": "string", "enum": [*AMENITY_CODES, None], "nullable": True,
                                           "description": "Only with kind `amenity_missing`."},
-                              HONEYPOT_FIELD: {"type": "string", "maxLength": 0,
+                              HONEYPOT_FIELD: {"type": "string", "maxLength": 0, "nullable": True,
                                                "description": "Leave it out or empty (a trap for bots)."}}}
 ACCEPT_BODY = {"type": "object", "additionalProperties": False,
-               "properties": {"reason": {"type": "string", "maxLength": 500},
+               "properties": {"reason": {"type": "string", "maxLength": MAX_TEXT_CHARS_STAFF, "nullable": True},
                               "changes": {**PATCH_BODY["properties"]["changes"], "minProperties": 0,
                                           "description": "Fields to change as the report says (`If-Match` applies "
                                                          "to them)."}}}
@@ -132,7 +133,7 @@ def accept_view(report_id: int):
     changes = doc.get("changes")
     if changes is not None and not isinstance(changes, dict):
         raise ValidationError.from_problems([Problem("changes", changes, "not an object", '{"opening_hours": ...}')])
-    rep = accept_report(store(), user, report_id, reason=doc.get("reason") or "", changes=changes,
+    rep = accept_report(store(), user, report_id, reason=_text(doc, "reason"), changes=changes,
                         if_match=request.headers.get("If-Match"))
     return _json(rep)
 

@@ -56,7 +56,8 @@ def json_body(*allowed: str) -> dict:
 STATION_ID = Param("station_id", "str", "The station's id.", example="CL-001")
 UPLOAD_ID = Param("upload_id", "str", "The id `POST /api/v1/uploads` answered.")
 IF_MATCH = Param("If-Match", "str", "The station's ETag as last read (`GET .../record` or the last edit).")
-_REASON = {"type": "string", "maxLength": MAX_TEXT_CHARS, "description": "Why (kept in the history)."}
+_REASON = {"type": "string", "maxLength": MAX_TEXT_CHARS, "nullable": True,
+           "description": "Why (kept in the history)."}
 _FIELD_VALUES = {"description": "Record fields to set (see `stations/records.py`); an empty text clears one. The "
                                 "record is then validated as an import row is (opening_hours syntax, adcode, "
                                 "a position inside the station's area, ...): each problem is named in a 400.",
@@ -71,13 +72,14 @@ CREATE_BODY = {"type": "object", "required": ["record"], "additionalProperties":
 PATCH_BODY = {"type": "object", "required": ["changes"], "additionalProperties": False,
               "properties": {"changes": {**_FIELD_VALUES, "minProperties": 1}, "reason": _REASON, "crs": _CRS}}
 VERIFY_BODY = {"type": "object", "additionalProperties": False,
-               "properties": {"groups": {"type": "array", "minItems": 1, "uniqueItems": True,
+               "properties": {"groups": {"type": "array", "minItems": 1, "nullable": True,
                                          "items": {"type": "string", "enum": list(FIELD_GROUPS)},
                                          "description": "Field groups confirmed (default: all)."},
                               "note": _REASON}}
 STATUS_BODY = {"type": "object", "required": ["status", "reason"], "additionalProperties": False,
                "properties": {"status": {"type": "string", "enum": list(STATUS_VALUES)},
-                              "reason": {**_REASON, "minLength": 1, "pattern": r"\S"}}}
+                              "reason": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
+                                         "pattern": r"[^\s\x00-\x1f]", "description": "Why (kept in the history)."}}}
 CONFIRM_BODY = {"type": "object", "additionalProperties": False, "properties": {"reason": _REASON}}
 UPLOAD_BODY = {"type": "object", "required": ["file"],
                "properties": {"file": {"type": "string", "format": "binary",
@@ -103,9 +105,15 @@ STALE = "`If-Match` is not the record's current ETag: the answer holds the curre
 
 
 def _text(doc: dict, name: str) -> str:
-    value = doc.get(name) or ""
+    """The text member ``name`` of a body ("" when left out or null), at most MAX_TEXT_CHARS."""
+    value = doc.get(name)
+    if value is None:
+        return ""
     if not isinstance(value, str):
         raise ValidationError.from_problems([Problem(name, value, "not a text", "a text")], what="request")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValidationError.from_problems([Problem(name, f"{value[:40]}… ({len(value)} characters)", "too long",
+                                                     f"at most {MAX_TEXT_CHARS} characters")], what="request")
     return value
 
 
