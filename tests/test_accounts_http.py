@@ -365,3 +365,101 @@ def test_history_cli_filters_by_user(env):
     out = CliRunner().invoke(main, ["--store", str(path), "history", "--user", "changli"], obj={})
     assert out.exit_code == 0, out.output
     assert "A1" in out.output and "changli" in out.output and "seed" not in out.output
+
+
+# --- found by schemathesis with an admin token (each was a 500 or an unchecked value) ---------------
+def test_a_report_id_past_sqlites_integers_is_404_not_500(env):
+    app, path, tokens = env
+    client = app.test_client()
+    before = read_store(path)
+    for action, body in (("accept", {}), ("reject", {"reason": "no"})):
+        resp = client.post(f"/api/v1/reports/{2 ** 64}/{action}", json=body, headers=bearer(tokens["admin1"]))
+        assert resp.status_code == 404 and resp.mimetype == "application/problem+json", resp.get_json()
+        assert resp.get_json()["errors"][0]["parameter"] == "report_id"
+    assert read_store(path) == before
+
+
+@pytest.mark.parametrize("body, parameter, reason", [
+    ({"note": {}}, "note", "not a text"),
+    ({"note": 0}, "note", "not a text"),
+    ({"note": "x" * 501}, "note", "too long"),
+])
+def test_a_verify_note_that_is_not_a_short_text_is_400_and_changes_nothing(env, body, parameter, reason):
+    app, path, tokens = env
+    client = app.test_client()
+    before = read_store(path)
+    resp = client.post("/api/v1/stations/A1/verify", json=body, headers=bearer(tokens["admin1"]))
+    assert resp.status_code == 400, resp.get_json()
+    assert [(e["parameter"], e["reason"]) for e in resp.get_json()["errors"]] == [(parameter, reason)]
+    assert read_store(path) == before
+
+
+def test_an_edit_reason_over_500_characters_is_400(env):
+    app, path, tokens = env
+    client = app.test_client()
+    h = {**bearer(tokens["admin1"]), "If-Match": current_etag(client)}
+    before = read_store(path)
+    resp = client.patch("/api/v1/stations/A1", json={"changes": {"opening_hours": "24/7"}, "reason": "r" * 501},
+                        headers=h)
+    assert resp.status_code == 400 and resp.get_json()["errors"][0]["parameter"] == "reason"
+    assert read_store(path) == before
+
+
+def test_checks_ids_are_parsed_as_the_document_says(env):
+    app, _, _ = env
+    client = app.test_client()
+    assert set(client.get("/api/v1/checks?ids=A1,B1,nope").get_json()["stations"]) == {"A1", "B1"}
+    for query, reason in (("", "is required"), ("ids=", "empty"), ("ids=A1,A1", "an item is given twice"),
+                          ("ids=A1&idz=B1", "unknown parameter")):
+        resp = client.get(f"/api/v1/checks?{query}")
+        assert resp.status_code == 400 and reason in {e["reason"] for e in resp.get_json()["errors"]}, query
+
+
+# --- CORS: a script on another origin may send a token and If-Match, and read ETag and Location ------
+@pytest.mark.parametrize("url, methods", [
+    ("/api/v1/stations", "GET, HEAD, OPTIONS, POST"),
+    ("/api/v1/stations/A1", "GET, HEAD, OPTIONS, PATCH"),
+    ("/api/v1/stations/A1/status", "OPTIONS, POST"),
+    ("/api/v1/reports", "GET, HEAD, OPTIONS"),
+])
+def test_a_preflight_lists_the_paths_real_methods_and_the_write_headers(env, url, methods):
+    app, _, _ = env
+    resp = app.test_client().options(url, headers={"Origin": "https://example.org",
+                                                   "Access-Control-Request-Method": "PATCH",
+                                                   "Access-Control-Request-Headers": "authorization, if-match"})
+    assert resp.status_code == 200
+    assert resp.headers["Allow"] == methods == resp.headers["Access-Control-Allow-Methods"]
+    allowed = {h.strip().lower() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed == {"authorization", "if-match", "content-type", "if-none-match", "x-csrf-token"}
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in resp.headers  # cookies never cross origins
+
+
+def test_answers_expose_etag_location_and_retry_after_to_scripts(env):
+    app, _, tokens = env
+    client = app.test_client()
+    resp = client.post("/api/v1/stations", json={"record": {"name": "新站", "adcode": "130322"}},
+                       headers=bearer(tokens["admin1"]))
+    assert resp.status_code == 201 and resp.headers["Location"] and resp.headers["ETag"]
+    exposed = {h.strip() for h in resp.headers["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"ETag", "Location", "Retry-After"}
+
+
+def test_verify_groups_that_are_not_texts_are_400_not_500(env):
+    app, path, tokens = env
+    client = app.test_client()
+    before = read_store(path)
+    resp = client.post("/api/v1/stations/A1/verify", json={"groups": [{}, "hours", ["x"]]},
+                       headers=bearer(tokens["admin1"]))
+    assert resp.status_code == 400 and resp.mimetype == "application/problem+json", resp.get_json()
+    assert [e["reason"] for e in resp.get_json()["errors"]] == ["unknown field group"] * 2
+    assert read_store(path) == before
+
+
+@pytest.mark.parametrize("website", [{}, 0, [], False, "x"])
+def test_the_honeypot_refuses_any_value(env, website):
+    app, path, _ = env
+    client = app.test_client()
+    resp = client.post("/api/v1/stations/A1/reports", json={"kind": "closed", "website": website})
+    assert resp.status_code == 400 and resp.get_json()["errors"][0]["parameter"] == "website"
+    assert client.get("/api/v1/stations/A1/checks").get_json()["reports"] is None

@@ -431,7 +431,7 @@ def test_405_names_the_routes_methods_in_allow(client):
 
 def test_options_answers_for_a_route_and_404_elsewhere(client):
     resp = client.options("/api/v1/stations/N100")
-    assert resp.status_code == 200 and resp.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert resp.status_code == 200 and resp.headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"  # PATCH: staff edits
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     _assert_problem(client.options("/api/v1/nope"), 404)
     _assert_problem(client.options("/api/v1/nearest/batch/x"), 404)

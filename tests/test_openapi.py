@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -29,10 +30,12 @@ def test_it_is_valid_openapi_3_0(app):
 
 def test_every_api_route_is_documented_and_nothing_else(app):
     doc = openapi_document(app)
-    routes = {(rule.replace("<", "{").replace(">", "}"), method.lower()) for rule, method, _ in api_operations(app)}
+    routes = {(re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule), method.lower())
+              for rule, method, _ in api_operations(app)}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert documented == routes
     assert ("/api/v1/ping", "get") in documented and ("/api/v1/nearest/batch", "post") in documented
+    assert ("/api/v1/reports/{report_id}/accept", "post") in documented
 
 
 def test_a_new_route_is_documented_by_its_declaration(app):
@@ -90,19 +93,71 @@ def test_every_answer_has_a_schema_and_every_error_the_problem_shape(app):
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             responses = op["responses"]
-            assert responses["200"]["content"]["application/json"]["schema"]["type"] == "object", path
+            ok = [s for s in responses if s.startswith("2")]
+            assert len(ok) == 1 and responses[ok[0]]["content"]["application/json"]["schema"]["type"] == "object"
             assert {"400", "405", "414", "431"} <= set(responses), path
             assert "Allow" in responses["405"]["headers"]
             if method == "post":
                 assert "413" in responses
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
-                    assert answer["content"] == {"application/problem+json": {
-                        "schema": {"$ref": "#/components/schemas/Problem"}}}, (path, status)
+                    schema = answer["content"]["application/problem+json"]["schema"]
+                    assert list(answer["content"]) == ["application/problem+json"], (path, status)
+                    assert _is_problem(doc, schema), (path, status)
     assert "304" in doc["paths"]["/api/v1/stations"]["get"]["responses"]
     assert "ETag" in doc["paths"]["/api/v1/stations"]["get"]["responses"]["200"]["headers"]
     assert "404" in doc["paths"]["/api/v1/stations/{station_id}"]["get"]["responses"]
     assert "503" not in doc["paths"]["/api/v1/ping"]["get"]["responses"]
+
+
+def _is_problem(doc, schema):
+    """The Problem schema, or one that extends it (allOf with the Problem first)."""
+    if schema == {"$ref": "#/components/schemas/Problem"}:
+        return True
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    extended = doc["components"]["schemas"].get(name, {})
+    return extended.get("allOf", [None])[0] == {"$ref": "#/components/schemas/Problem"}
+
+
+WRITES = [("/api/v1/stations", "post"), ("/api/v1/stations/{station_id}", "patch"),
+          ("/api/v1/stations/{station_id}/verify", "post"), ("/api/v1/stations/{station_id}/status", "post"),
+          ("/api/v1/uploads", "post"), ("/api/v1/uploads/{upload_id}/confirm", "post"),
+          ("/api/v1/reports/{report_id}/accept", "post"), ("/api/v1/reports/{report_id}/reject", "post")]
+
+
+def test_write_routes_declare_credentials_bodies_and_their_errors(app):
+    doc = openapi_document(app)
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "description": schemes["bearer"]["description"]}
+    assert (schemes["session"]["in"], schemes["session"]["name"]) == ("cookie", "stations_session")
+    assert (schemes["csrf"]["in"], schemes["csrf"]["name"]) == ("header", "X-CSRF-Token")
+    for path, method in WRITES:
+        op = doc["paths"][path][method]
+        assert op["security"] == [{"bearer": []}, {"session": [], "csrf": []}], path
+        assert {"401", "403"} <= set(op["responses"]), path
+        assert "WWW-Authenticate" in op["responses"]["401"]["headers"]
+        assert "requestBody" in op, path
+    assert doc["paths"]["/api/v1/reports"]["get"]["security"] == [{"bearer": []}, {"session": []}]
+    for path, method in [("/api/v1/stations/{station_id}/reports", "post"), ("/api/v1/checks", "get"),
+                         ("/api/v1/stations/{station_id}/checks", "get"), ("/api/v1/nearest", "get")]:
+        assert "security" not in doc["paths"][path][method] and "401" not in doc["paths"][path][method]["responses"]
+    patch = doc["paths"]["/api/v1/stations/{station_id}"]["patch"]
+    assert _params(doc, "/api/v1/stations/{station_id}", "patch")["If-Match"]["in"] == "header"
+    assert {"412", "428"} <= set(patch["responses"])
+    assert patch["responses"]["412"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("StaleProblem")
+    assert "ETag" in patch["responses"]["412"]["headers"] and "ETag" in patch["responses"]["200"]["headers"]
+    create = doc["paths"]["/api/v1/stations"]["post"]
+    assert "201" in create["responses"] and "Location" in create["responses"]["201"]["headers"]
+    assert create["responses"]["409"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["required"] == ["record"]
+    upload = doc["paths"]["/api/v1/uploads"]["post"]["requestBody"]["content"]
+    assert upload["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+    report = doc["paths"]["/api/v1/stations/{station_id}/reports"]["post"]["responses"]
+    assert "Retry-After" in report["429"]["headers"] and "201" in report
+    assert doc["paths"]["/api/v1/stations/{station_id}/verify"]["post"]["requestBody"]["required"] is False
+    ids = _params(doc, "/api/v1/checks")["ids"]
+    assert ids["required"] is True and ids["schema"]["type"] == "array"
+    assert _params(doc, "/api/v1/reports")["status"]["schema"]["enum"] == ["open", "accepted", "rejected", "all"]
 
 
 def test_no_import_circle_between_the_views_and_the_document():

@@ -275,7 +275,7 @@ def verify_station(store, user: User, station_id: str, groups: Iterable[str] | N
     old = _station(store, station_id)
     require(user, "verify", old.get("adcode"))
     groups = list(FIELD_GROUPS) if groups is None else list(groups)
-    bad = [g for g in groups if g not in FIELD_GROUPS]
+    bad = [g for g in groups if not isinstance(g, str) or g not in FIELD_GROUPS]
     if bad or not groups:
         raise ValidationError.from_problems([Problem("groups", g, "unknown field group", ", ".join(FIELD_GROUPS))
                                              for g in bad or [None]])

@@ -52,7 +52,7 @@ def submit_report(store, station_id: str, doc: Mapping[str, Any], *, client: str
     if amenity is not None and (kind != "amenity_missing" or amenity not in AMENITY_CODES):
         problems.append(Problem("amenity", amenity, "only with kind amenity_missing, one of the amenity codes",
                                 ", ".join(AMENITY_CODES)))
-    if doc.get(HONEYPOT_FIELD):
+    if doc.get(HONEYPOT_FIELD) not in (None, ""):  # any value: {} and 0 are filled in too
         problems.append(Problem(HONEYPOT_FIELD, doc.get(HONEYPOT_FIELD), "must be empty", "nothing"))
     if problems:
         raise ValidationError.from_problems(problems, what="report")
@@ -73,8 +73,14 @@ def submit_report(store, station_id: str, doc: Mapping[str, Any], *, client: str
 _PUBLIC = "report_id, station_id, kind, amenity, text, created_at, status, resolved_at, resolved_by, resolution_reason"
 
 
+MAX_REPORT_ID = 2 ** 63 - 1  # SQLite's largest integer
+
+
 def get_report(store, report_id: int) -> dict:
-    rows = store.query(f"SELECT {_PUBLIC}, batch_id FROM station_reports WHERE report_id = ?", (int(report_id),))
+    """The report ``report_id``; :class:`NotFoundError` for an unknown id (also one past SQLite's integers)."""
+    report_id = int(report_id)
+    rows = [] if not 0 <= report_id <= MAX_REPORT_ID else \
+        store.query(f"SELECT {_PUBLIC}, batch_id FROM station_reports WHERE report_id = ?", (report_id,))
     if not rows:
         raise NotFoundError(f"no report with id {report_id}",
                             [Problem("report_id", report_id, "unknown report", "an id from GET /api/v1/reports")])

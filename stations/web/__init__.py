@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 from typing import Any, Mapping
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -46,6 +46,9 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 ERROR_STATUS: tuple[tuple[type[StationsError], int], ...] = ((NotFoundError, 404), (StoreError, 503),
                                                              (GeocodeError, 502))
 log = logging.getLogger(__name__)
+# What a script on another origin may send (preflight) and read (answers) through CORS.
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token"
+CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After"
 
 
 def utc_now() -> dt.datetime:
@@ -130,29 +133,29 @@ def _check_limits() -> Response | None:
 
 
 def _route_methods() -> str | None:
-    """The methods of the route the request went to (also when its method was not one of them)."""
-    if request.url_rule is not None:
-        methods = request.url_rule.methods or ()
-    elif isinstance(request.routing_exception, MethodNotAllowed):
-        methods = request.routing_exception.valid_methods or ()
-    else:
+    """The methods of the request's path (also when its method was not one of them), across
+    every rule of that path: ``GET /api/v1/stations`` and ``POST /api/v1/stations`` are two."""
+    if request.url_rule is None and not isinstance(request.routing_exception, MethodNotAllowed):
         return None
-    return ", ".join(sorted(methods))
+    methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+    return ", ".join(sorted(methods)) or None
 
 
 def _cors(response: Response) -> Response:
     """CORS for /api/: every answer may be read from any origin; a preflight (OPTIONS) and a 405
-    also say the route's methods (``Allow``, ``Access-Control-Allow-Methods``) and headers."""
+    also say the route's methods (``Allow``, ``Access-Control-Allow-Methods``) and the request
+    headers a script may send (a token, If-Match, the CSRF token; no cookies cross origins:
+    no ``Allow-Credentials``)."""
     if request.path.startswith("/api/"):
         headers = response.headers
         headers["Access-Control-Allow-Origin"] = "*"
-        headers["Access-Control-Expose-Headers"] = "ETag"
+        headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
         if request.method == "OPTIONS" or response.status_code == 405:
             methods = _route_methods()
             if methods:
                 headers["Allow"] = methods
                 headers["Access-Control-Allow-Methods"] = methods
-            headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
+            headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
     return response
 
 

@@ -121,6 +121,15 @@ FEATURE_SCHEMA = {
                                                "coordinates": {"type": "array", "items": _NUMBER, "minItems": 2,
                                                                "maxItems": 2}}},
                    "properties": STATION_PROPERTIES_SCHEMA}}
+LEAN_STATION_SCHEMA = {
+    "type": "object", "description": "What a phone's list shows (detail=lean): status, address, amenities, the "
+                                     "map's colour code and the open status.",
+    "required": ["status", "address", "amenities", "map_status", "open_status"],
+    "properties": {"status": STATION_PROPERTIES_SCHEMA["properties"]["status"], "address": _MAYBE_TEXT,
+                   "amenities": STATION_PROPERTIES_SCHEMA["properties"]["amenities"],
+                   "map_status": {"type": "string", "enum": ["open_24h", "open_now", "closed_now", "hours_unknown",
+                                                             "temporarily_closed", "removed"]},
+                   "open_status": OPEN_STATUS_SCHEMA}}
 NEAREST_RESPONSE = {
     "type": "object", "required": ["query", "crs", "count", "results"],
     "properties": {
@@ -128,11 +137,12 @@ NEAREST_RESPONSE = {
         "crs": {"type": "string", "enum": list(OUTPUT_CRS)}, "count": _COUNT,
         "results": {"type": "array", "items": {
             "type": "object",
-            "required": ["station_id", "name", "position", "distance_m", "bearing_deg", "minutes", "station",
-                         "navigation"],
+            "description": "`bearing_deg` and the full `station` record with detail=full.",
+            "required": ["station_id", "name", "position", "distance_m", "minutes", "station", "navigation"],
             "properties": {"station_id": _TEXT, "name": _TEXT, "position": POSITION_SCHEMA,
                            "distance_m": {"type": "number", "minimum": 0}, "bearing_deg": _NUMBER,
-                           "minutes": MINUTES_SCHEMA, "station": STATION_PROPERTIES_SCHEMA,
+                           "minutes": MINUTES_SCHEMA,
+                           "station": {"oneOf": [LEAN_STATION_SCHEMA, STATION_PROPERTIES_SCHEMA]},
                            "navigation": LINKS_SCHEMA}}}}}
 BATCH_RESPONSE = {
     "type": "object", "required": ["crs", "count", "points"],

@@ -18,10 +18,14 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.utils import secure_filename
 
-from ..accounts import create_station, patch_station, set_status, upload_apply, upload_dry_run, verify_station
-from ..accounts.curation import _station
+from ..accounts import FIELD_GROUPS, create_station, patch_station, set_status, upload_apply, upload_dry_run, \
+    verify_station
+from ..accounts.curation import MAX_TEXT_CHARS, _station
 from ..errors import NotFoundError, Problem, ValidationError
+from ..records import FIELDS, RAW_CRS_VALUES, STATUS_VALUES
 from .auth import record_response, settings, store, writer
+from .openapi import operation
+from .params import Param
 
 bp = Blueprint("writes", __name__, url_prefix="/api/v1")
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".gpkg")
@@ -48,20 +52,83 @@ def json_body(*allowed: str) -> dict:
     return doc
 
 
+# --- what the routes take and answer (for the OpenAPI document) ------------------------------
+STATION_ID = Param("station_id", "str", "The station's id.", example="CL-001")
+UPLOAD_ID = Param("upload_id", "str", "The id `POST /api/v1/uploads` answered.")
+IF_MATCH = Param("If-Match", "str", "The station's ETag as last read (`GET .../record` or the last edit).")
+_REASON = {"type": "string", "maxLength": MAX_TEXT_CHARS, "nullable": True,
+           "description": "Why (kept in the history)."}
+_FIELD_VALUES = {"description": "Record fields to set (see `stations/records.py`); an empty text clears one. The "
+                                "record is then validated as an import row is (opening_hours syntax, adcode, "
+                                "a position inside the station's area, ...): each problem is named in a 400.",
+                 "type": "object", "additionalProperties": False,
+                 "properties": {f.name: {"type": "number", "nullable": True} if f.kind == "float"
+                                else {"type": "string", "nullable": True, "maxLength": MAX_TEXT_CHARS}
+                                for f in FIELDS}}
+_CRS = {"type": "string", "enum": list(RAW_CRS_VALUES), "default": "wgs84",
+        "description": "Coordinate system of `lat` / `lon` given (kept as raw_lat, raw_lon, raw_crs)."}
+CREATE_BODY = {"type": "object", "required": ["record"], "additionalProperties": False,
+               "properties": {"record": _FIELD_VALUES, "reason": _REASON, "crs": _CRS}}
+PATCH_BODY = {"type": "object", "required": ["changes"], "additionalProperties": False,
+              "properties": {"changes": {**_FIELD_VALUES, "minProperties": 1}, "reason": _REASON, "crs": _CRS}}
+VERIFY_BODY = {"type": "object", "additionalProperties": False,
+               "properties": {"groups": {"type": "array", "minItems": 1, "nullable": True,
+                                         "items": {"type": "string", "enum": list(FIELD_GROUPS)},
+                                         "description": "Field groups confirmed (default: all)."},
+                              "note": _REASON}}
+STATUS_BODY = {"type": "object", "required": ["status", "reason"], "additionalProperties": False,
+               "properties": {"status": {"type": "string", "enum": list(STATUS_VALUES)},
+                              "reason": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
+                                         "pattern": r"[^\s\x00-\x1f]", "description": "Why (kept in the history)."}}}
+CONFIRM_BODY = {"type": "object", "additionalProperties": False, "properties": {"reason": _REASON}}
+UPLOAD_BODY = {"type": "object", "required": ["file"],
+               "properties": {"file": {"type": "string", "format": "binary",
+                                       "description": "A station file: " + ", ".join(UPLOAD_SUFFIXES)}}}
+RECORD_RESPONSE = {"type": "object", "required": ["record", "etag"],
+                   "properties": {"record": {"$ref": "#/components/schemas/StationRecord"},
+                                  "etag": {"type": "string", "description": "The record's ETag (for `If-Match`)."}}}
+IMPORT_REPORT = {"type": "object", "description": "The import report: rows added, updated, unchanged and rejected "
+                                                  "(with row numbers and reasons).",
+                 "properties": {"added": {"type": "integer"}, "updated": {"type": "integer"},
+                                "unchanged": {"type": "integer"}, "rejected": {"type": "integer"}}}
+UPLOAD_RESPONSE = {**IMPORT_REPORT, "required": ["upload_id", "confirm", "can_apply", "outside_areas"],
+                   "properties": {**IMPORT_REPORT["properties"], "upload_id": {"type": "string"},
+                                  "confirm": {"type": "string", "description": "Where to POST the confirmation."},
+                                  "can_apply": {"type": "boolean"},
+                                  "outside_areas": {"type": "array", "items": {"type": "object"}}}}
+_RECORD_HEADERS = {"ETag": {"description": "The record's ETag: send it in `If-Match` to edit it.",
+                            "schema": {"type": "string"}}}
+_LOCATION = {"Location": {"description": "The new station's URL.", "schema": {"type": "string"}}}
+FORBIDDEN = "The user's role may not do this, the station is outside their areas, or (with the session cookie) " \
+            "the CSRF token is missing. Nothing was changed."
+STALE = "`If-Match` is not the record's current ETag: the answer holds the current record (`current`)."
+
+
 def _text(doc: dict, name: str) -> str:
-    value = doc.get(name) or ""
+    """The text member ``name`` of a body ("" when left out or null), at most MAX_TEXT_CHARS."""
+    value = doc.get(name)
+    if value is None:
+        return ""
     if not isinstance(value, str):
         raise ValidationError.from_problems([Problem(name, value, "not a text", "a text")], what="request")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValidationError.from_problems([Problem(name, f"{value[:40]}… ({len(value)} characters)", "too long",
+                                                     f"at most {MAX_TEXT_CHARS} characters")], what="request")
     return value
 
 
 @bp.get("/stations/<station_id>/record")
+@operation(summary="A station's stored record with its ETag (for If-Match)", path_params=(STATION_ID,),
+           response=RECORD_RESPONSE, headers=_RECORD_HEADERS, not_found="No station with this id.")
 def record_view(station_id: str):
     """The stored record with its ETag (for ``If-Match``)."""
     return record_response(_station(store(), station_id))
 
 
 @bp.post("/stations")
+@operation(summary="Create a station (staff)", body=CREATE_BODY, response=RECORD_RESPONSE, status=201,
+           headers={**_RECORD_HEADERS, **_LOCATION}, auth="write",
+           errors={"403": FORBIDDEN, "409": "A station with this `station_id` exists: PATCH it instead."})
 def create_view():
     """Create a station: ``{"record": {...fields}, "reason": "...", "crs": "wgs84"}``."""
     user = writer()
@@ -76,6 +143,11 @@ def create_view():
 
 
 @bp.patch("/stations/<station_id>")
+@operation(summary="Change fields of a station (staff; needs If-Match)", path_params=(STATION_ID,),
+           header_params=(IF_MATCH,), body=PATCH_BODY, response=RECORD_RESPONSE, headers=_RECORD_HEADERS,
+           not_found="No station with this id.", auth="write",
+           errors={"403": FORBIDDEN, "412": STALE, "428": "No `If-Match` header: an edit must name the ETag it "
+                                                          "was made from."})
 def patch_view(station_id: str):
     """Change fields: ``{"changes": {...}, "reason": "...", "crs": "wgs84"}`` with ``If-Match``."""
     user = writer()
@@ -89,6 +161,9 @@ def patch_view(station_id: str):
 
 
 @bp.post("/stations/<station_id>/verify")
+@operation(summary="Confirm a station's field groups as checked today (staff)", path_params=(STATION_ID,),
+           body=VERIFY_BODY, body_required=False, response=RECORD_RESPONSE, headers=_RECORD_HEADERS,
+           not_found="No station with this id.", auth="write", errors={"403": FORBIDDEN})
 def verify_view(station_id: str):
     """Confirm field groups as checked today: ``{"groups": ["hours", ...], "note": "..."}`` (default all)."""
     user = writer()
@@ -102,6 +177,10 @@ def verify_view(station_id: str):
 
 
 @bp.post("/stations/<station_id>/status")
+@operation(summary="Close a station temporarily, remove or reopen it, with a reason (staff)",
+           path_params=(STATION_ID,), header_params=(IF_MATCH,), body=STATUS_BODY, response=RECORD_RESPONSE,
+           headers=_RECORD_HEADERS, not_found="No station with this id.", auth="write",
+           errors={"403": FORBIDDEN, "412": STALE})
 def status_view(station_id: str):
     """Close temporarily, remove or reopen: ``{"status": "temporarily_closed", "reason": "..."}``."""
     user = writer()
@@ -146,6 +225,10 @@ def discard_upload(upload_id: str) -> None:
 
 
 @bp.post("/uploads")
+@operation(summary="Upload a station file: its dry-run report (nothing is written yet)", body=UPLOAD_BODY,
+           body_media="multipart/form-data", response=UPLOAD_RESPONSE, auth="write",
+           errors={"403": "The user's role may not upload, or (with the session cookie) the CSRF token is "
+                          "missing."})
 def upload_view():
     """Upload a spreadsheet (multipart field ``file``): answers the dry-run report and an
     ``upload_id``; nothing is written until ``POST /api/v1/uploads/{upload_id}/confirm``."""
@@ -166,6 +249,11 @@ def upload_view():
 
 
 @bp.post("/uploads/<upload_id>/confirm")
+@operation(summary="Apply an upload's good rows (one batch naming the user and reason)", path_params=(UPLOAD_ID,),
+           body=CONFIRM_BODY, body_required=False, response=IMPORT_REPORT, auth="write",
+           not_found="No upload of this user with this id is waiting (unknown, applied, or someone else's).",
+           errors={"403": "Rows are outside the user's areas (nothing was written), the role may not upload, or "
+                          "the CSRF token is missing."})
 def confirm_view(upload_id: str):
     """Apply an upload's good rows (one batch with the user and reason): ``{"reason": "..."}``."""
     user = writer()
