@@ -42,6 +42,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(map_api.bp)
     app.register_blueprint(pages.bp)
+    from . import embed, ogc, opendata  # open data: OGC API - Features, dumps, change feed, /embed
+    for blueprint in (ogc.bp, opendata.bp, opendata.changes_bp, embed.bp):
+        app.register_blueprint(blueprint)
     _errors(app)
 
     @app.before_request

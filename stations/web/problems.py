@@ -17,6 +17,7 @@ PROBLEM_TYPES = {
     400: ("invalid-request", "Invalid request"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
+    410: ("gone", "Gone"),
     413: ("payload-too-large", "Payload too large"),
     414: ("uri-too-long", "Query string too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
