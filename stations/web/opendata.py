@@ -107,7 +107,7 @@ def dump_view(fmt: str):
         return resp
     fh = current_app.extensions["stations.dumps"].open(fmt, snapshot, meta)
     size = os.fstat(fh.fileno()).st_size
-    resp = Response(wrap_file(request.environ, fh), mimetype=FORMATS[fmt][0], headers=headers,
+    resp = Response(wrap_file(request.environ, fh), content_type=FORMATS[fmt][0], headers=headers,
                     direct_passthrough=True)
     resp.content_length = size
     resp.set_etag(etag)
