@@ -176,16 +176,18 @@ def _gdal_metadata(meta: DumpMeta) -> str:
     return f"<GDALMultiDomainMetadata><Metadata>{mdi}</Metadata></GDALMultiDomainMetadata>"
 
 
+_LAT, _LON = _COLUMNS.index("lat"), _COLUMNS.index("lon")
+
+
 def _gpkg_rows(records: Iterable[Mapping], counter: list[int]) -> Iterator[tuple]:
+    """(geometry blob, the public fields, open_24h) per record: the CSV row's values
+    (:func:`csv_row`, NaN read as None) with the point as a GeoPackage blob."""
     for rec in records:
-        feature = public_feature(rec)
-        props = feature["properties"]
-        geom = feature["geometry"]
-        lon, lat = geom["coordinates"] if geom else (None, None)
-        props = {**props, "lat": lat, "lon": lon}
+        row = csv_row(rec)
+        lat, lon = row[_LAT], row[_LON]
         counter[0] += 1
-        yield (None if geom is None else point_blob(lon, lat), *[props[name] for name in _COLUMNS],
-               1 if props["open_24h"] else 0)
+        yield (None if lat is None or lon is None else point_blob(lon, lat), *row[:-1],
+               1 if row[-1] == "true" else 0)
 
 
 def write_gpkg(records: Iterable[Mapping], path: str | Path, *, meta: DumpMeta) -> int:

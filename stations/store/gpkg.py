@@ -392,26 +392,38 @@ class GeoPackageStore(StationStore):
 
     def _records_after(self, rows: list[tuple]) -> dict[int, dict]:
         """The station of each history row as it was right after that change: its current
-        record with every later change undone, newest first (as :meth:`record_as_of`)."""
+        record with every later change undone, newest first (as :meth:`record_as_of`).
+        Read in chunks of stations: two queries per 500 stations."""
         wanted: dict[str, int] = {}  # station -> its first history_id on the page
         for hid, sid, *_ in rows:
             wanted.setdefault(sid, hid)
         page = {row[0] for row in rows}
         out: dict[int, dict] = {}
-        for sid, first in wanted.items():
-            rec = self.get(sid)
-            if rec is None:
-                continue
-            rec.pop("flags", None)
-            for hid, action, changes in self._db.execute(
-                    "SELECT history_id, action, changes FROM station_history WHERE station_id = ? "
-                    "AND history_id >= ? ORDER BY history_id DESC", (sid, first)):
-                if hid in page:
-                    out[hid] = dict(rec)
-                if action == "add":
-                    break
-                for name, (old, _new) in (json.loads(changes) if changes else {}).items():
-                    rec[name] = old
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            cols, found = self._select(f"WHERE station_id IN ({marks})", chunk)
+            current = {}
+            for row in found:
+                rec = self._row_dict(cols, row)
+                rec.pop("flags", None)
+                current[rec["station_id"]] = rec
+            later: dict[str, list[tuple]] = {}
+            for sid, hid, action, changes in self._db.execute(
+                    f"SELECT station_id, history_id, action, changes FROM station_history WHERE station_id IN "
+                    f"({marks}) AND history_id >= ? ORDER BY station_id, history_id DESC",
+                    (*chunk, min(wanted[s] for s in chunk))):
+                if hid >= wanted[sid]:
+                    later.setdefault(sid, []).append((hid, action, changes))
+            for sid, rec in current.items():
+                for hid, action, changes in later.get(sid, ()):  # newest first
+                    if hid in page:
+                        out[hid] = dict(rec)
+                    if action == "add":
+                        break
+                    for name, (old, _new) in (json.loads(changes) if changes else {}).items():
+                        rec[name] = old
         return out
 
     def revision_at(self, revision: int) -> str | None:

@@ -222,9 +222,14 @@ def items_view():
 
 
 def _parse_items_params(settings: Settings) -> tuple[Param, ...]:
-    """The items parameters as parsed: ``limit`` without its maximum, which clamps, never refuses."""
-    return tuple(Param(p.name, p.kind, p.description, default=p.default, minimum=p.minimum, enum=p.enum)
-                 if p.name == "limit" else p for p in _items_params(settings))
+    """The items parameters as parsed (made once per app): ``limit`` without its maximum,
+    which clamps, never refuses."""
+    params = current_app.extensions.get("stations.ogc.items_params")
+    if params is None:
+        params = tuple(Param(p.name, p.kind, p.description, default=p.default, minimum=p.minimum, enum=p.enum)
+                       if p.name == "limit" else p for p in _items_params(settings))
+        current_app.extensions["stations.ogc.items_params"] = params
+    return params
 
 
 @operation(f"/collections/{ogc.COLLECTION}/items/<path:featureId>", summary="One station as a GeoJSON Feature",
