@@ -471,3 +471,14 @@ def test_ogr2ogr_copies_every_station_across_pages_with_attributes_and_chinese_n
         else:
             assert got["geometry"]["coordinates"] == pytest.approx(want["geometry"]["coordinates"], abs=1e-9)
 
+
+
+def test_an_empty_store_answers_every_route(tmp_path):
+    client = create_app({"store": str(tmp_path / "empty.gpkg"), "opendata_dir": str(tmp_path / "d")}).test_client()
+    for endpoint in OPERATIONS:
+        for f in ("json", "html"):
+            resp = client.get(_route_url(endpoint) + f"?f={f}")
+            assert resp.status_code == (404 if endpoint == "item_view" else 200), (endpoint, f)
+    page = client.get("/ogc/collections/stations/items").get_json()
+    assert page["numberMatched"] == page["numberReturned"] == 0 and page["features"] == []
+    assert "extent" not in client.get("/ogc/collections/stations").get_json()  # no station, no extent
