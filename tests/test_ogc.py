@@ -482,3 +482,11 @@ def test_an_empty_store_answers_every_route(tmp_path):
     page = client.get("/ogc/collections/stations/items").get_json()
     assert page["numberMatched"] == page["numberReturned"] == 0 and page["features"] == []
     assert "extent" not in client.get("/ogc/collections/stations").get_json()  # no station, no extent
+
+
+@pytest.mark.parametrize("accept,html", [("text/html,application/xhtml+xml,*/*;q=0.8", True), ("*/*", False),
+                                         ("text/html;q=0.9, application/geo+json", False),
+                                         ("application/json;q=0.5, text/html", True), ("", False)])
+def test_the_accept_header_picks_html_only_when_rated_above_json(client, accept, html):
+    resp = _get(client, "/ogc/collections/stations/items?limit=1", headers={"Accept": accept} if accept else {})
+    assert resp.content_type.startswith("text/html") is html

@@ -90,13 +90,22 @@ def operation(rule: str, *, summary: str, schema: dict, description: str = "",
 
 # -- negotiation and answers ---------------------------------------------------------------------
 
+_JSON_TYPES = (ogc.JSON, ogc.GEOJSON, ogc.SCHEMA_JSON, "application/vnd.oai.openapi+json")
+
+
 def _format(f: str | None) -> str:
-    """``f`` if given, else html when the client prefers text/html to JSON (browsers)."""
+    """``f`` if given, else html when the client rates text/html above every JSON type
+    (browsers do; GDAL, QGIS and ``*/*`` get JSON)."""
     if f:
         return f
     accept = request.accept_mimetypes
-    best = accept.best_match(["application/json", "application/geo+json", ogc.HTML], default="application/json")
-    return "html" if best == ogc.HTML and accept[ogc.HTML] > accept["application/json"] else "json"
+    return "html" if accept[ogc.HTML] > max(accept[t] for t in _JSON_TYPES) else "json"
+
+
+def _f() -> str:
+    """The format of a route whose only parameter is ``f``."""
+    q, _ = _args(F_ONLY)
+    return _format(q["f"])
 
 
 def _settings() -> Settings:
@@ -154,32 +163,28 @@ def _ref(name: str) -> dict:
 @operation("/", summary="Landing page: links to the API definition, conformance, collections and dumps",
            schema=_ref("LandingPage"), strict_slashes=False)
 def landing_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     doc = ogc.landing_page(_base(), _site(), _licence(), f=f)
     return _answer(doc, f, ogc.JSON, title=doc["title"], kind="landing")
 
 
 @operation("/conformance", summary="The conformance classes the service implements", schema=_ref("Conformance"))
 def conformance_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     return _answer(ogc.conformance(_base(), f=f), f, ogc.JSON, title="Conformance", kind="conformance")
 
 
 @operation("/api", summary="This API definition (OpenAPI 3.0): JSON, or HTML for people",
            schema={"type": "object", "description": "An OpenAPI 3.0 document"}, media=ogc.OPENAPI_TYPE)
 def api_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     doc = openapi_document(_settings(), _base())
     return _answer(doc, f, ogc.OPENAPI_TYPE, title="API definition (OpenAPI 3.0)", kind="api")
 
 
 @operation("/collections", summary="The feature collections (one: stations)", schema=_ref("Collections"))
 def collections_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     doc = ogc.collections(_base(), _site(), _snapshot(), _licence(), f=f)
     return _answer(doc, f, ogc.JSON, title="Collections", kind="collections", links_header=[_queryables_link()])
 
@@ -187,8 +192,7 @@ def collections_view():
 @operation(f"/collections/{ogc.COLLECTION}", summary="The collection of stations: extent, links, how to filter",
            description=ogc.CRS_NOTE, schema=_ref("Collection"))
 def collection_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     doc = ogc.collection(_base(), _site(), _snapshot(), _licence(), f=f)
     return _answer(doc, f, ogc.JSON, title=doc["title"], kind="collection", links_header=[_queryables_link()])
 
@@ -196,8 +200,7 @@ def collection_view():
 @operation(f"/collections/{ogc.COLLECTION}/queryables", summary="Properties to filter on (each is also a "
            "query parameter of items, matched by equality)", schema={"type": "object"}, media=ogc.SCHEMA_JSON)
 def queryables_view():
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     return _answer(ogc.queryables(_base(), f=f), f, ogc.SCHEMA_JSON, title="Queryables", kind="queryables")
 
 
@@ -235,8 +238,7 @@ def _parse_items_params(settings: Settings) -> tuple[Param, ...]:
 @operation(f"/collections/{ogc.COLLECTION}/items/<path:featureId>", summary="One station as a GeoJSON Feature",
            media=ogc.GEOJSON, schema=_ref("Feature"), errors=(400, 404, 414, 500))
 def item_view(featureId: str):  # noqa: N803 - the name the OpenAPI document shows
-    q, _ = _args(F_ONLY)
-    f = _format(q["f"])
+    f = _f()
     feature = ogc.find_item(_snapshot(), featureId)
     if feature is None:
         raise NotFoundError(f"no station with id {featureId!r}",
