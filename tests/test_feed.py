@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 
+import jsonschema_rs
 import pytest
 
 from opendata_records import all_records, grid_record, make_store
@@ -20,6 +21,7 @@ from stations.opendata import DataLicence, DumpMeta, HistoryGoneError, read_chan
 from stations.service import build_snapshot
 from stations.store import Change, open_store
 from stations.web import create_app
+from stations.web.opendata import CHANGES_SCHEMA
 
 from conftest import write_csv
 
@@ -168,6 +170,7 @@ def test_the_feed_over_http_pages_by_next_links_and_says_where_to_ask_next(clien
             break
         assert body["next_since"] is None and "cursor=" in url
     assert pages == 4 and sorted(ids) == sorted(r["station_id"] for r in all_records())
+    assert jsonschema_rs.validator_for(_openapi_to_json_schema(CHANGES_SCHEMA)).is_valid(body)
     assert body["next_since"] == body["revision"] == 1 and url == "/api/v1/changes?since=1&limit=10"
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     again = client.get(url).get_json()
@@ -200,3 +203,15 @@ def test_a_copy_older_than_the_window_gets_410_with_the_dumps_to_reload(tmp_path
     assert body["errors"][0]["parameter"] == "since" and body["errors"][0]["value"] == 0
     assert body["dumps"] == [f"http://localhost/opendata/stations.{f}" for f in ("geojson", "csv", "gpkg")]
     assert app.test_client().get("/api/v1/changes?since=1").status_code == 200  # a current copy is fine
+
+
+def _openapi_to_json_schema(schema):
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema's type list."""
+    if isinstance(schema, dict):
+        out = {k: _openapi_to_json_schema(v) for k, v in schema.items() if k != "nullable"}
+        if schema.get("nullable") and "type" in out:
+            out["type"] = [out["type"], "null"]
+        return out
+    if isinstance(schema, list):
+        return [_openapi_to_json_schema(v) for v in schema]
+    return schema

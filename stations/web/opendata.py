@@ -41,6 +41,31 @@ CHANGES_PARAMS = (
     Param("limit", "int", "Changes per page.", default=1000, minimum=1, maximum=CHANGES_MAX),
 )
 
+# The JSON Schema of a /api/v1/changes answer: for its entry in /api/v1's OpenAPI document.
+_FEATURE = {"type": "object", "nullable": True, "required": ["type", "id", "geometry", "properties"], "properties": {
+    "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "string"},
+    "geometry": {"type": "object", "nullable": True}, "properties": {"type": "object"}}}
+CHANGES_SCHEMA = {
+    "type": "object", "required": ["since", "revision", "count", "complete", "next_since", "changes", "links"],
+    "properties": {
+        "since": {"type": "integer", "minimum": 0},
+        "revision": {"type": "integer", "minimum": 0, "description": "The store's revision when this page was read."},
+        "count": {"type": "integer", "minimum": 0},
+        "complete": {"type": "boolean", "description": "False: follow the next link (it carries a cursor)."},
+        "next_since": {"type": "integer", "nullable": True, "description": "When complete: ask from here next time."},
+        "changes": {"type": "array", "items": {
+            "type": "object", "required": ["revision", "at", "station_id", "action", "fields", "feature"],
+            "properties": {"revision": {"type": "integer", "minimum": 1}, "at": {"type": "string"},
+                           "station_id": {"type": "string"},
+                           "action": {"type": "string", "enum": ["add", "update", "remove"]},
+                           "fields": {"type": "array", "items": {"type": "string"}},
+                           "feature": _FEATURE}}},
+        "links": {"type": "array", "items": {"type": "object", "required": ["rel", "href"], "properties": {
+            "rel": {"type": "string"}, "href": {"type": "string"}, "type": {"type": "string"},
+            "title": {"type": "string"}}}},
+    },
+}
+
 
 @bp.record_once
 def _setup(state) -> None:
