@@ -219,6 +219,17 @@ def test_a_new_revision_makes_new_dumps_and_removes_the_old(site, tmp_path):
     assert sorted(p.name for p in dumps.iterdir()) != old and len(list(dumps.iterdir())) == 1
 
 
+def test_a_store_made_again_at_the_same_revision_gets_other_etags(tmp_path):
+    etags = []
+    for name in ("a", "b"):  # two stores, each at revision 1, made at different times
+        store = make_store(tmp_path / f"{name}.gpkg", all_records()[: 3 if name == "a" else 5])
+        client = create_app({"store": str(store), "opendata_dir": str(tmp_path / "d")}).test_client()
+        resp = client.get("/opendata/stations.csv")
+        assert resp.headers["Stations-Revision"] == "1"
+        etags.append(resp.headers["ETag"])
+    assert etags[0] != etags[1]
+
+
 def test_the_index_lists_the_files_revision_and_licence(site):
     client, _store, _dumps = site
     body = client.get("/opendata/").get_json()

@@ -63,8 +63,11 @@ class DumpMeta:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever anything a file says about itself (but the revision) changes."""
-        text = "\n".join((str(DUMP_VERSION), self.licence.licence, self.licence.url, self.licence.attribution))
+        """Changes whenever anything a file says about itself (but the revision) changes: the
+        licence, and when the revision was made (a store made again from scratch reaches the
+        same revision number with other data)."""
+        text = "\n".join((str(DUMP_VERSION), self.modified or "", self.licence.licence, self.licence.url,
+                          self.licence.attribution))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
 
