@@ -17,6 +17,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -67,6 +68,19 @@ class Settings(Mapping):
     login_attempts_per_hour: int = _setting(20, "Workspace login attempts accepted from one client per hour.")
     upload_dir: str = _setting("var/uploads", "Where uploaded spreadsheets wait between their dry run and "
                                               "confirmation (removed once applied).")
+    data_licence: str = _setting("", "Licence of the published data set (SPDX id such as CC-BY-4.0, ODbL-1.0, CC0-1.0, "
+                                     "or a name); empty: the dumps and /ogc say no licence was set.")
+    data_licence_url: str = _setting("", "URL of the licence text; empty: the SPDX licence's own page when "
+                                         "data_licence is a known id.")
+    data_attribution: str = _setting("", "Attribution that reusers must give, e.g. 某某市总工会; shown in the dumps' "
+                                         "metadata, on /ogc and in /embed.")
+    opendata_dir: str = _setting("", "Folder for the open-data dump files (one set per revision); empty: an "
+                                      "`opendata` folder next to the store.")
+    changes_keep_days: float = _setting(0.0, "Days of changes /api/v1/changes serves; an older `since` gets 410 and "
+                                             "must reload a dump (0: every change since the store began).")
+    embed_origins: str = _setting("", "Origins allowed to show /embed in a frame, space-separated "
+                                      "(https://example.org https://*.example.org); the service's own origin always "
+                                      "may. Empty: only its own.")
 
     # A read-only mapping of the same values, for code that takes options as a mapping.
     def __getitem__(self, name: str) -> Any:
@@ -135,9 +149,23 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
             problems.append(Problem(name, typed[name], "out of range", f"more than 0 and at most {mode.max_speed_kmh:g}"))
     if "circuity" in typed and not 1.0 <= typed["circuity"] <= 2.0:
         problems.append(Problem("circuity", typed["circuity"], "out of range", "1.0 to 2.0 (cities: 1.2-1.4)"))
+    if "changes_keep_days" in typed and not typed["changes_keep_days"] >= 0:
+        problems.append(Problem("changes_keep_days", typed["changes_keep_days"], "out of range", "a number >= 0"))
+    if "embed_origins" in typed:
+        problems += [Problem("embed_origins", origin, "not an origin", "scheme://host[:port], the host may start "
+                             "with *. (e.g. https://*.example.org)") for origin in bad_origins(typed["embed_origins"])]
     if problems:
         raise ValidationError.from_problems(problems, what="settings")
     return Settings(**typed)
+
+
+_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$")
+
+
+def bad_origins(text: str) -> list[str]:
+    """The entries of a space-separated origin list (``embed_origins``) that are not
+    ``scheme://host[:port]`` origins: what could not go into a CSP ``frame-ancestors``."""
+    return [origin for origin in text.replace(",", " ").split() if not _ORIGIN.match(origin)]
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:

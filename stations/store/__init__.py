@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import StoreError
-from .base import BatchResult, Change, StationStore
+from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore
 from .gpkg import GeoPackageStore
 
-__all__ = ["BatchResult", "Change", "GeoPackageStore", "StationStore", "open_store"]
+__all__ = ["BatchResult", "Change", "GeoPackageStore", "HistoryEntry", "HistoryPage", "StationStore", "open_store"]
 
 
 def open_store(location: str | Path, *, create: bool = True) -> StationStore:

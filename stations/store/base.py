@@ -30,6 +30,34 @@ class BatchResult:
     applied: int
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change from the history, with the station as it was right after it.
+
+    ``revision`` is the store revision the change belongs to (every change of one batch
+    shares it); ``changed`` names the fields it changed (empty for ``add``, which records
+    the whole station); ``record`` holds every record field (no ``flags``).
+    """
+
+    history_id: int
+    revision: int
+    at: str
+    station_id: str
+    action: str
+    changed: tuple[str, ...]
+    record: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A page of :meth:`StationStore.changes_since`: ``revision`` is the store's when read;
+    ``more`` says entries follow the last one (ask again with ``after`` its ``history_id``)."""
+
+    revision: int
+    entries: tuple[HistoryEntry, ...]
+    more: bool
+
+
 class StationStore(abc.ABC):
     """A transactional station store with an append-only change history."""
 
@@ -71,6 +99,21 @@ class StationStore(abc.ABC):
 
         Backends override this to read both in one transaction."""
         return self.revision(), self.frame()
+
+    @abc.abstractmethod
+    def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:
+        """The changes of every revision after ``revision``, in commit order, at most ``limit``.
+
+        ``after`` is the ``history_id`` of the last entry already read (paging). Each entry
+        carries the whole station as it was right after the change, so applying the entries
+        in order to a copy of the data at ``revision`` gives the data now. Raises
+        :class:`~stations.errors.ValidationError` when ``revision`` is negative or newer than
+        the store's.
+        """
+
+    @abc.abstractmethod
+    def revision_at(self, revision: int) -> str | None:
+        """When ``revision`` was committed (ISO 8601, UTC); None for revision 0."""
 
     @abc.abstractmethod
     def count(self) -> int:

@@ -31,6 +31,7 @@ back on the next open: the store is exactly as before the import.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import json
 import os
@@ -45,8 +46,10 @@ import orjson
 import pandas as pd
 
 from ..errors import StoreError
+from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
 from .base import BatchResult, Change, StationStore
+from .base import HistoryEntry, HistoryPage
 
 SRS_ID = 4326
 TABLE = "stations"
@@ -411,6 +414,124 @@ class GeoPackageStore(StationStore):
             entry["summary"] = json.loads(entry["summary"]) if entry["summary"] else {}
             out.append(entry)
         return out
+
+    # -- the change feed -----------------------------------------------------------------
+    # Revision r is the r-th batch that changed something (``apply`` adds 1 to the revision
+    # for a batch with changes, and writes one history row per change). History ids grow with
+    # batch ids, as both are AUTOINCREMENT and writers take turns; the history is append-only.
+    # So the batches of the revisions are read once and then only from rows not seen yet.
+    _feed_batches: tuple[int, ...] = ()  # batch id of revision 1, 2, ... (instance copy once read)
+    _feed_seen: int = 0  # the largest history_id read into _feed_batches
+
+    def _revision_batches(self) -> tuple[int, ...]:
+        """Batch ids of revisions 1, 2, ..., read inside the caller's transaction."""
+        db = self._db
+        top = db.execute("SELECT coalesce(max(history_id), 0) FROM station_history").fetchone()[0]
+        if top > self._feed_seen:
+            new = [b for (b,) in db.execute("SELECT DISTINCT batch_id FROM station_history WHERE history_id > ? "
+                                            "ORDER BY batch_id", (self._feed_seen,))]
+            self._feed_batches = self._feed_batches + tuple(b for b in new if not self._feed_batches
+                                                            or b > self._feed_batches[-1])
+            self._feed_seen = top
+        return self._feed_batches
+
+    def _first_history_id(self, batch_id: int) -> int:
+        """The first history_id of ``batch_id`` (a batch with history): a binary search on the
+        primary key, as history ids grow with batch ids (no index on batch_id is needed)."""
+        at_or_after = "SELECT history_id, batch_id FROM station_history WHERE history_id >= ? ORDER BY history_id LIMIT 1"
+        lo, hi = 0, self._feed_seen
+        while lo < hi:  # the smallest id whose first row at or after it is of batch_id or later
+            mid = (lo + hi) // 2
+            row = self._db.execute(at_or_after, (mid,)).fetchone()
+            if row is not None and row[1] >= batch_id:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self._db.execute(at_or_after, (lo,)).fetchone()[0]
+
+    def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:
+        """See :meth:`StationStore.changes_since`; one read transaction, so a page never holds
+        half a batch that is being written."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            current = self.revision()
+            if not isinstance(revision, int) or not 0 <= revision <= current:
+                raise ValidationError.from_problems(
+                    [Problem("revision", revision, "not a revision of this store", f"0 to {current}")], what="query")
+            batches = self._revision_batches()
+            if len(batches) != current:
+                raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "
+                                 f"history ({len(batches)}) disagree; the change feed cannot number the changes")
+            if revision == current:
+                return HistoryPage(current, (), False)
+            start = self._first_history_id(batches[revision])
+            rows = db.execute("SELECT history_id, station_id, at, action, changes, batch_id FROM station_history "
+                              "WHERE history_id > ? ORDER BY history_id LIMIT ?",
+                              (max(int(after), start - 1), int(limit) + 1)).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = self._records_after(rows)
+            entries = tuple(
+                HistoryEntry(history_id=hid, revision=bisect.bisect_left(batches, batch_id) + 1, at=at,
+                             station_id=sid, action=action,
+                             changed=tuple(json.loads(changes)) if changes and action != "add" else (),
+                             record=records.get(hid))
+                for hid, sid, at, action, changes, batch_id in rows)
+            return HistoryPage(current, entries, more)
+        finally:
+            db.execute("COMMIT")
+
+    def _records_after(self, rows: list[tuple]) -> dict[int, dict]:
+        """The station of each history row as it was right after that change: its current
+        record with every later change undone, newest first (as :meth:`record_as_of`).
+        Read in chunks of stations: two queries per 500 stations."""
+        wanted: dict[str, int] = {}  # station -> its first history_id on the page
+        for hid, sid, *_ in rows:
+            wanted.setdefault(sid, hid)
+        page = {row[0] for row in rows}
+        out: dict[int, dict] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            cols, found = self._select(f"WHERE station_id IN ({marks})", chunk)
+            current = {}
+            for row in found:
+                rec = self._row_dict(cols, row)
+                rec.pop("flags", None)
+                current[rec["station_id"]] = rec
+            later: dict[str, list[tuple]] = {}
+            for sid, hid, action, changes in self._db.execute(
+                    f"SELECT station_id, history_id, action, changes FROM station_history WHERE station_id IN "
+                    f"({marks}) AND history_id >= ? ORDER BY station_id, history_id DESC",
+                    (*chunk, min(wanted[s] for s in chunk))):
+                if hid >= wanted[sid]:
+                    later.setdefault(sid, []).append((hid, action, changes))
+            for sid, rec in current.items():
+                for hid, action, changes in later.get(sid, ()):  # newest first
+                    if hid in page:
+                        out[hid] = dict(rec)
+                    if action == "add":
+                        break
+                    for name, (old, _new) in (json.loads(changes) if changes else {}).items():
+                        rec[name] = old
+        return out
+
+    def revision_at(self, revision: int) -> str | None:
+        """When ``revision`` was committed: the time of its batch (ISO 8601, UTC)."""
+        if revision <= 0:
+            return None
+        self._db.execute("BEGIN")
+        try:
+            batches = self._revision_batches()
+            if revision > len(batches):
+                return None
+            row = self._db.execute("SELECT at FROM station_batches WHERE batch_id = ?",
+                                   (batches[revision - 1],)).fetchone()
+            return row[0] if row else None
+        finally:
+            self._db.execute("COMMIT")
 
     # -- writing -------------------------------------------------------------------------
     def apply(self, changes: list[Change], *, command: str, source: str = "", reason: str = "",

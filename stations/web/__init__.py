@@ -84,10 +84,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(map_api.bp)
     app.register_blueprint(pages.bp)
-    from . import auth, reports, workspace, writes  # accounts: staff writes, workers' reports, the workspace
+    from . import auth, embed, ogc, opendata, reports, workspace, writes
 
-    for module in (auth, writes, reports, workspace):
-        app.register_blueprint(module.bp)
+    # accounts: staff writes, workers' reports, the workspace; open data: OGC API - Features, dumps,
+    # change feed, /embed
+    for blueprint in (auth.bp, writes.bp, reports.bp, workspace.bp, ogc.bp, opendata.bp, opendata.changes_bp,
+                      embed.bp):
+        app.register_blueprint(blueprint)
     _errors(app)
     app.extensions["stations.clock"] = utc_now
     app.before_request(_check_limits)

@@ -66,7 +66,7 @@ SECURITY_SCHEMES = {
 # (GET) a token or the session.
 SECURITY = {"write": [{"bearer": []}, {"session": [], "csrf": []}], "read": [{"bearer": []}, {"session": []}]}
 # Statuses an operation may declare in ``errors`` (beyond 400, 404 and 503, which have their own flags).
-ERROR_STATUSES = ("401", "403", "409", "412", "428", "429")
+ERROR_STATUSES = ("401", "403", "409", "410", "412", "428", "429")
 _ERROR_CONTENT = {"412": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/StaleProblem"}}},
                   "429": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/RateLimited"}}}}
 _ERROR_HEADERS = {

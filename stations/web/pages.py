@@ -83,14 +83,21 @@ def docs_page():
 @bp.get("/")
 def locator_page():
     """The locator: nearest stations to the user, mobile-first, Chinese by default."""
+    return render_template("locator.html", **locator_context(lang=_lang()))
+
+
+def locator_context(*, lang: str, embed: dict | None = None, css: tuple[str, ...] = ()) -> dict:
+    """What ``locator.html`` needs: its config, assets and icons. ``embed`` (for ``/embed``)
+    asks for the page without its chrome, with the view and filters it gives; ``css`` adds
+    stylesheets."""
     settings = current_app.config["STATIONS"]
-    config = {"lang": _lang(), "api": "/api/v1", "tiles": _tiles().to_js(), "statuses": status_legend(),
+    config = {"lang": lang, "api": "/api/v1", "tiles": _tiles().to_js(), "statuses": status_legend(),
               "amenities": vocabulary(), "k": 10, "chips": [list(c) for c in CHIPS],
-              "speeds_kmh": {"walk": settings["walk_speed_kmh"], "ebike": settings["ebike_speed_kmh"]}}
+              "speeds_kmh": {"walk": settings["walk_speed_kmh"], "ebike": settings["ebike_speed_kmh"]},
+              "embed": embed}
     static = _static()
-    return render_template("locator.html", config_json=_json_for_html(config), lang=config["lang"],
-                           sprite=sprite_markup(static), css=[static.url(rel) for rel in LOCATOR_CSS],
-                           js=[static.url(rel) for rel in LOCATOR_JS])
+    return dict(config_json=_json_for_html(config), lang=lang, embed=embed, sprite=sprite_markup(static),
+                css=[static.url(rel) for rel in LOCATOR_CSS + css], js=[static.url(rel) for rel in LOCATOR_JS])
 
 
 @bp.get("/map")

@@ -20,6 +20,7 @@ PROBLEM_TYPES = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    410: ("gone", "Gone"),
     412: ("precondition-failed", "The record changed"),
     413: ("payload-too-large", "Payload too large"),
     414: ("uri-too-long", "URI too long"),

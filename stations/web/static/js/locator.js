@@ -8,6 +8,11 @@
  * converts coordinates nor decides whether a station is open. The last answer is kept in
  * localStorage and shown when the network drops. Station text is only ever set with
  * textContent or the escaping helpers of stations-common.js.
+ *
+ * /embed serves the same page inside other sites' frames: cfg.embed then gives the filters,
+ * the point to search from and the zoom (checked by the server), the page keeps that zoom,
+ * registers no service worker, and tells its parent page how many stations it shows
+ * (postMessage {type: 'stations-embed', event: 'results', count}).
  */
 (function () {
   'use strict';
@@ -56,8 +61,9 @@
   var params = new URLSearchParams(location.search);
   var state = {
     lang: params.get('lang') || localStorage.getItem(LANG_KEY) || cfg.lang || 'zh',
-    point: null, chips: {}, body: null, savedAt: null, fromCache: false
+    point: null, chips: (cfg.embed && cfg.embed.chips) || {}, body: null, savedAt: null, fromCache: false
   };
+  var embed = cfg.embed || null;
   if (!I18N[state.lang]) state.lang = 'zh';
   var mapCrs = cfg.tiles.crs;
   var el = function (id) { return document.getElementById(id); };
@@ -224,6 +230,9 @@
       } catch (e) { /* storage full or disabled: the page still works */ }
       notice('');
       render();
+      if (embed && window.parent !== window) {
+        window.parent.postMessage({ type: 'stations-embed', event: 'results', count: body.results.length }, '*');
+      }
     }).catch(function (err) {
       if (err && err.problem) { notice(t('error') + (err.problem.detail || err.problem.title || ''), true); return; }
       showSaved(true);
@@ -282,6 +291,10 @@
     });
     // Check dates, unconfirmed reports and the report button (station-reports.js).
     if (window.StationReports && !state.fromCache) window.StationReports.annotate(list, cfg.api, state.lang);
+    if (embed && embed.zoom) {  // the embedding page chose the view
+      if (p && p.crs === mapCrs) map.setView([p.lat, p.lon], embed.zoom);
+      return;
+    }
     if (bounds.length > 1) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 });
     else if (bounds.length === 1) map.setView(bounds[0], 14);
   }
@@ -389,8 +402,13 @@
   window.addEventListener('online', function () { if (state.point) fetchNearest(); });
 
   applyLanguage();
-  showSaved(false);
-  if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+  if (embed && embed.centre) {
+    setPoint({ lat: embed.centre.lat, lon: embed.centre.lon, crs: embed.centre.crs, source: 'embed' });
+  } else {
+    if (embed && embed.zoom) map.setZoom(embed.zoom);
+    showSaved(false);
+  }
+  if (!embed && 'serviceWorker' in navigator && location.protocol !== 'file:') {
     navigator.serviceWorker.register('/sw.js').catch(function () { /* offline reloads then need the network */ });
   }
   window.stationsLocator = { state: state, map: map, setPoint: setPoint, fetchNearest: fetchNearest };
