@@ -23,7 +23,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("store", "var/stations.gpkg", "Station store: a GeoPackage path (default) or a postgresql:// URL."),
+    Setting("store", "var/stations.gpkg", "Station store: the path of its GeoPackage file."),
     Setting("geocoders", "offline", "Geocoding chain, comma-separated, tried in order: nominatim, amap, offline."),
     Setting("geocode_cache", "var/geocode-cache.sqlite", "On-disk geocoding cache (SQLite)."),
     Setting("nominatim_url", "", "Base URL of a self-hosted Nominatim, e.g. http://127.0.0.1:8080."),

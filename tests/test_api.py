@@ -122,7 +122,11 @@ def test_freshness_after_import_without_restart(client, store_path, tmp_path):
     with open_store(store_path) as store:
         import_file(store, write_csv(tmp_path / "new.csv", HEADER,
                                      [["N050", "北50米", Q_LON, Q_LAT + 50 * DEG_PER_M, "24/7", "", "所有人", "正常", ""]]))
-    assert _nearest(client, k=1)["results"][0]["station_id"] == "N050"
+    # The service's refresher thread notices the commit within a poll and swaps the new snapshot in.
+    deadline = time.monotonic() + 60
+    while _nearest(client, k=1)["results"][0]["station_id"] != "N050":
+        assert time.monotonic() < deadline, "the import was never served"
+        time.sleep(0.05)
 
 
 def test_stations_geojson_with_bbox_paging_and_etag(client):
@@ -280,7 +284,9 @@ def test_queries_during_an_import_see_old_or_new_data_never_half(store_path, tmp
     t.start()
     with open_store(store_path) as s:
         import_file(s, big)
-    time.sleep(0.3)
+    deadline = time.monotonic() + 60  # the refresher swaps the new snapshot in within a poll or so
+    while 3005 not in seen and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop.set()
     t.join()
     assert seen <= {5, 3005} and 3005 in seen

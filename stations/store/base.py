@@ -8,6 +8,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from ..errors import StoreError
+
 
 @dataclass(frozen=True)
 class Change:
@@ -23,6 +25,10 @@ class Change:
     flags: tuple[str, ...] = ()
 
 
+class StoreBusy(StoreError):
+    """The store is locked by a writer for longer than a reader waits: try again later."""
+
+
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: int
@@ -31,7 +37,14 @@ class BatchResult:
 
 
 class StationStore(abc.ABC):
-    """A transactional station store with an append-only change history."""
+    """A transactional station store with an append-only change history.
+
+    Reads of a store that cannot be read (deleted, corrupted) raise :class:`StoreError`
+    naming the store; a read that waited too long for a writer's lock raises
+    :class:`StoreBusy`."""
+
+    #: What kind of store this is (``"geopackage"``), for health reports.
+    kind: str = ""
 
     @abc.abstractmethod
     def frame(self, *, statuses: Iterable[str] | None = None) -> pd.DataFrame:
@@ -63,6 +76,11 @@ class StationStore(abc.ABC):
         allows: callers poll it before every request and read :meth:`revision` only when it
         changed. Default: the revision itself."""
         return self.revision()
+
+    def replaced(self) -> bool:
+        """Whether the location now names another store than the one opened here (a backup
+        restored over it, or nothing): the caller should open it again. Default: never."""
+        return False
 
     def consistent_frame(self) -> tuple[int, pd.DataFrame]:
         """(revision, frame) read together, so the frame is exactly that revision's data.

@@ -6,6 +6,7 @@ Configuration is read here, from :func:`stations.config.load_settings` plus
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,10 +33,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["STATIONS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
-    app.extensions["stations"] = StationService(settings["store"])
     from ..lookup import Travel
 
-    app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    travel = app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    # Opens the store (never creating one: a missing store raises StoreError), builds and warms
+    # the first snapshot — in a gunicorn worker, before it accepts a connection — and starts
+    # the thread that swaps in new snapshots.
+    app.extensions["stations"] = StationService(settings["store"], warm_up=functools.partial(_warm_up, travel=travel))
 
     from . import api, map_api, pages
 
@@ -65,6 +69,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+# Queries run on every new snapshot before it answers: numba kernels compiled (or loaded
+# from their cache), positions in each system, today's opening labels, arrival times.
+_WARM_UP_QUERIES = ({}, {"crs": "gcj02"}, {"crs": "bd09", "lang": "en"}, {"open": "now"},
+                    {"open": "arrival", "mode": "ebike"})
+
+
+def _warm_up(snapshot, *, travel) -> None:
+    from ..lookup import nearest_json
+
+    for query in _WARM_UP_QUERIES:
+        nearest_json(snapshot, lat=39.9042, lon=116.4074, travel=travel, **query)
 
 
 def _errors(app: Flask) -> None:

@@ -21,6 +21,7 @@ PROBLEM_TYPES = {
     414: ("uri-too-long", "Query string too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
     500: ("internal-error", "Internal server error"),
+    503: ("service-unavailable", "Service unavailable"),
 }
 
 
