@@ -11,7 +11,8 @@ seconds:
 - if the store's change token moved (for a GeoPackage, four bytes of the file header: about a
   microsecond) and then its revision, or if the file was replaced, it reads the records in one
   transaction, builds the new snapshot beside the old one, warms it up and swaps it in with
-  one assignment.
+  one assignment. The processes serving one store take turns to build (a file lock), so that
+  while one builds the others answer at full speed.
 
 A query holds on to the snapshot it started with, so it never sees half an update, and no
 restart is needed to see new data. When the store cannot be read (deleted, corrupted), the
@@ -20,8 +21,15 @@ last good snapshot keeps answering and :meth:`StationService.health` names the p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import gc
+import hashlib
 import logging
+import os
+import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -132,6 +140,7 @@ class StationService:
         # What the finalizer closes if the service is dropped without close().
         self._held: dict[str, StationStore] = {"store": open_store(self.location, create=False)}
         self._finalizer = weakref.finalize(self, _release, self._stop, self._held)
+        self._finalizer.atexit = False  # at exit, a refresh may still be running: leave the store be
         self.kind = self._store.kind
         try:
             self._token, self._snapshot = self._load()
@@ -198,8 +207,12 @@ class StationService:
         if not reopened and self._store.revision() == self._snapshot.revision:
             self._token = token
             return False
-        # Another file, or new data: read and build beside the snapshot being served.
-        self._token, self._snapshot = self._load(token)
+        # Another file, or new data: read and build beside the snapshot being served, one
+        # process at a time, so that the other workers answer at full speed meanwhile.
+        old = self._snapshot
+        with _build_turn(self.location):
+            self._token, self._snapshot = self._load(token)
+        _free_gradually(old)
         return True
 
     def _load(self, token: Any = None) -> tuple[Any, Snapshot]:
@@ -208,6 +221,11 @@ class StationService:
         snapshot = self._build(frame, revision)
         if self._warm_up is not None:
             self._warm_up(snapshot)
+        # A snapshot holds hundreds of thousands of objects that the cyclic garbage collector
+        # would walk in every full collection, holding the GIL (120 ms at 200,000 stations;
+        # 15 ms when frozen). Snapshots are freed by reference counting alone, so freezing
+        # them (and whatever else lives now) costs nothing when they are dropped.
+        gc.freeze()
         return token, snapshot
 
     def close(self) -> None:
@@ -233,6 +251,46 @@ def _refresh_loop(ref: "weakref.ref[StationService]", stop: threading.Event, per
             return
         service.refresh()
         del service
+
+
+_FREE_WAIT_S = 1.0  # how long a replaced snapshot waits for its last readers (requests take milliseconds)
+
+
+def _free_gradually(snapshot: Snapshot) -> None:
+    """Empty a replaced ``snapshot`` a piece at a time, so that freeing it does not stall requests.
+
+    The caller passes its last reference. Freeing a snapshot of 200,000 stations at once holds
+    the GIL for about 0.6 s, and requests wait that long. Once no reader holds it any more
+    (waiting up to ``_FREE_WAIT_S``), its own tables are emptied piece by piece, each a few
+    milliseconds; the rest (mostly the index) goes at once when the caller drops it: 0.12 s.
+    A snapshot still held elsewhere after the wait is left whole.
+    """
+    deadline = time.monotonic() + _FREE_WAIT_S
+    # References: the caller's (handed over by the call), this frame's and getrefcount's.
+    while sys.getrefcount(snapshot) > 3:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+    snapshot.cache.clear()
+    for name in list(snapshot.columns):
+        del snapshot.columns[name]
+        time.sleep(0)  # let the waiting threads have the GIL between pieces
+    snapshot.by_id.clear()
+    if sys.getrefcount(snapshot.frame) == 2:  # the snapshot's own reference and getrefcount's
+        for name in list(snapshot.frame.columns):
+            del snapshot.frame[name]
+            time.sleep(0)
+
+
+@contextlib.contextmanager
+def _build_turn(location: str):
+    """Held while a process builds a new snapshot of the store at ``location``: one build at a
+    time among every process serving it (an advisory lock on a file in the temporary folder,
+    named after the store's absolute path; the system drops it if the process dies)."""
+    key = hashlib.sha1(os.path.abspath(location).encode()).hexdigest()[:16]
+    with open(os.path.join(tempfile.gettempdir(), f"stations-refresh-{key}.lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
 
 
 def _release(stop: threading.Event, held: dict) -> None:

@@ -226,3 +226,18 @@ def test_slow_clients_do_not_starve_the_server(tmp_path):
         finally:
             for s in socks:
                 s.close()
+
+
+def test_the_worker_patches_sockets_but_keeps_real_threads():
+    """The refresher's CPU-bound builds must run in an OS thread, not a greenlet that would
+    block the worker's event loop: the worker's monkey patching leaves threads alone."""
+    code = ("from gevent import monkey\n"
+            "from stations.web.server import Worker\n"
+            "class Fake: sockets = []\n"
+            "Worker.patch(Fake())\n"
+            "import threading\n"
+            "print(monkey.is_module_patched('socket'), monkey.is_module_patched('threading'),\n"
+            "      type(threading.Lock()).__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "_thread"]

@@ -199,3 +199,37 @@ def test_a_missing_text_reads_as_none_when_others_have_one(tmp_path):
         answer = nearest(snap, lat=Q_LAT, lon=Q_LON, k=2, travel=Travel.from_settings(load_settings()))
         assert [r["station_id"] for r in answer["results"]] == ["N100", "N200"]
         assert "amap" in answer["results"][0]["navigation"]
+
+
+def test_a_replaced_snapshot_is_freed_without_the_garbage_collector(path, tmp_path):
+    """The service freezes each new snapshot out of the cyclic collector's way: an old one must
+    then be freed by reference counting alone, or every import would leak a snapshot."""
+    import gc
+    import weakref
+
+    with StationService(str(path), refresh_s=None) as service:
+        old = service.snapshot()
+        refs = [weakref.ref(old.frame), weakref.ref(old.index)]
+        del old
+        with open_store(path) as s:
+            import_file(s, write_csv(tmp_path / "n.csv", HEADER, [["N050"] + STATIONS[0][1:]]))
+        gc.disable()
+        try:
+            assert service.refresh()
+            assert [r() for r in refs] == [None, None]
+        finally:
+            gc.enable()
+
+
+def test_a_replaced_snapshot_still_read_stays_whole(path, tmp_path, monkeypatch):
+    """The service empties a replaced snapshot piece by piece, but never one a reader still holds."""
+    import stations.service
+
+    monkeypatch.setattr(stations.service, "_FREE_WAIT_S", 0.05)
+    with StationService(str(path), refresh_s=None) as service:
+        held = service.snapshot()
+        with open_store(path) as s:
+            import_file(s, write_csv(tmp_path / "n.csv", HEADER, [["N050"] + STATIONS[0][1:]]))
+        assert service.refresh()
+        assert held.record(held.by_id["N100"])["name"] == "北100米" and len(held.frame) == 5
+        assert held.index.nearest(lat=Q_LAT, lon=Q_LON, k=1)[0].row == 0

@@ -73,7 +73,7 @@ class StationStore(abc.ABC):
 
     def change_token(self) -> Any:
         """A value that changes whenever anything is committed, as cheap to read as the backend
-        allows: callers poll it before every request and read :meth:`revision` only when it
+        allows: the service polls it twice a second and reads :meth:`revision` only when it
         changed. Default: the revision itself."""
         return self.revision()
 
