@@ -23,6 +23,13 @@ Reproduce::
 
     .venv/bin/python benchmarks/bench_http.py                 # 200,000 stations, 5 rounds of 5 s
     .venv/bin/python benchmarks/bench_http.py --n 20000 --seconds 3 --rounds 3
+    .venv/bin/python benchmarks/bench_http.py --during-import  # /nearest latency idle and while an import lands
+
+``--during-import`` (:func:`latency_during_import`) measures what users feel while an import
+lands: /nearest at 2,000 random points across China with mixed filters, 16 connections, idle
+then while a `stations import` of 200,000 stations writes into the served store, and from its
+commit until every worker serves the new data (wrk is interrupted at the end of each phase, and
+reports what it measured).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import json
 import os
 import re
 import shutil
@@ -56,6 +64,8 @@ POINTS = 3000
 FILTERS = ("", "&amenities=microwave", "&open=now", "&amenities=toilet,drinking_water&open=now",
            "&open=arrival&mode=ebike", "&open_24h=true", "&access=everyone,outdoor_workers", "&lang=en",
            "&crs=gcj02", "&max_distance_m=5000")
+VARIED_POINTS = 2000  # --during-import
+TARGET_IMPORT_P99_MS = 50.0
 
 
 def _wrk(url: str, seconds: int, connections: int, script: Path | None = None,
@@ -291,5 +301,117 @@ def main() -> None:
           f"({'met' if max(r for r, _ in memory_end) <= TARGET_RSS_MB else 'NOT met'})")
 
 
+# -- latency while an import lands -------------------------------------------------------------
+
+# Mixed filters, taken in turn with the points.
+_MIXED_FILTERS = ("", "&amenities=microwave", "&open=now", "&amenities=toilet,drinking_water&open=now",
+                  "&open=arrival&mode=ebike", "&crs=gcj02", "&max_distance_m=2000&open=now", "&open_24h=true",
+                  "&access=outdoor_workers&lang=en", "&amenities=aed&k=10")
+# wrk prints its requests, errors (non-2xx included) and latency quantiles, in µs, at the end of
+# its run, or when it is interrupted.
+_SUMMARY_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RUN %d %d %d\\n", summary.requests, summary.duration,
+                         e.connect + e.read + e.write + e.status + e.timeout))
+  for _, p in ipairs({50, 90, 99, 99.9}) do io.write(string.format("P%g %d\\n", p, latency:percentile(p))) end
+  io.write(string.format("Pmax %d\\n", latency.max))
+end
+"""
+
+
+def _mixed_script(frame, path: Path, seed: int = 2) -> None:
+    """A wrk script asking /nearest at VARIED_POINTS random points across mainland China (near
+    the stations, about 5 km off), each with the next of the mixed filters."""
+    from stations.geo import in_mainland_china
+
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(frame), 2 * VARIED_POINTS)
+    lat = frame["lat"].to_numpy()[picks] + rng.normal(0, 0.045, len(picks))
+    lon = frame["lon"].to_numpy()[picks] + rng.normal(0, 0.055, len(picks))
+    inside = np.flatnonzero(in_mainland_china(lat, lon))[:VARIED_POINTS]  # GCJ-02 exists only there
+    lat, lon = lat[inside], lon[inside]
+    paths = [f"/api/v1/nearest?lat={a:.5f}&lon={b:.5f}&k=5{_MIXED_FILTERS[i % len(_MIXED_FILTERS)]}"
+             for i, (a, b) in enumerate(zip(lat, lon))]
+    path.write_text("paths = {\n" + ",\n".join(f'  "{p}"' for p in paths) + "\n}\n"
+                    "i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n"
+                    + _SUMMARY_LUA)
+
+
+def _wrk_start(base: str, script: Path, connections: int, seconds: int) -> subprocess.Popen:
+    # A request counts however long it takes (up to 120 s): none is dropped as a timeout.
+    return subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "120s", "-s",
+                             str(script), base], stdout=subprocess.PIPE, text=True)
+
+
+def _wrk_summary(wrk: subprocess.Popen) -> dict:
+    out = wrk.communicate(timeout=300)[0]
+    requests, duration_us, errors = map(int, re.search(r"RUN (\d+) (\d+) (\d+)", out).groups())
+    summary = {"requests": requests, "seconds": duration_us / 1e6, "errors": errors}
+    summary.update({f"p{p}": int(us) / 1000 for p, us in re.findall(r"^P([\d.]+|max) (\d+)$", out, re.M)})
+    return summary
+
+
+def _served_revisions(base: str, tries: int = 10) -> set[int]:
+    """The revisions /api/v1/health reports over a few requests (each worker answers some)."""
+    seen = set()
+    for _ in range(tries):
+        with urllib.request.urlopen(base + "/api/v1/health", timeout=120) as resp:
+            seen.add(json.loads(resp.read())["revision"])
+    return seen
+
+
+def latency_during_import(*, n: int = 200_000, n_import: int = 200_000, workers: int = 2, connections: int = 16,
+                          idle_s: int = 30) -> None:
+    """Print /nearest latency idle and while an ``n_import``-station import lands in a served
+    store of ``n`` stations: while it writes, and from its commit until every worker serves it."""
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    from stations.io.export import records_of
+    from stations.store import Change, open_store
+    from stations.synthetic import national_stations, write_national_csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store, script = Path(tmp) / "bench.gpkg", Path(tmp) / "mixed.lua"
+        frame = national_stations(n, seed=0)
+        with open_store(store) as s:
+            s.apply([Change("add", r) for r in records_of(frame)], command="bench")
+        # Another draw of the national set: the same ids, other places and attributes.
+        csv = write_national_csv(Path(tmp) / "import.csv", n_import, seed=1)
+        _mixed_script(frame, script)
+        phases = {}
+        with serve(store, workers=workers, timeout_s=900) as base:
+            _wrk_summary(_wrk_start(base, script, connections, 10))  # warm every worker: filters, views, sub-trees
+            (before,) = _served_revisions(base)
+            phases["idle"] = _wrk_summary(_wrk_start(base, script, connections, idle_s))
+            wrk = _wrk_start(base, script, connections, 3600)
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "stations.cli", "--store", str(store), "import", str(csv),
+                                   "--no-geocode"], cwd=ROOT, capture_output=True, text=True, timeout=3000)
+            import_s = time.perf_counter() - start
+            wrk.send_signal(signal.SIGINT)  # wrk stops and prints what it measured so far
+            phases[f"{n_import:,}-station import: writing"] = _wrk_summary(wrk)
+            if done.returncode != 0:
+                raise RuntimeError(f"import failed: {done.stderr[-2000:]}")
+            wrk = _wrk_start(base, script, connections, 3600)
+            while before in _served_revisions(base) and time.perf_counter() - start < 3000:
+                time.sleep(0.5)
+            served_s = time.perf_counter() - start
+            wrk.send_signal(signal.SIGINT)
+            phases[f"{n_import:,}-station import: swapping in"] = _wrk_summary(wrk)
+    print(f"\n/nearest latency while an import lands: {n:,} stations served, gunicorn {workers} workers, wrk "
+          f"{connections} connections, {VARIED_POINTS:,} random points across China with mixed filters")
+    print(f"import committed after {import_s:.1f} s; every worker served it {served_s - import_s:.1f} s later")
+    print(f"{'phase':38} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
+          f"{'max ms':>8} {'errors':>6} {'p99 x target':>12}")
+    for name, m in phases.items():
+        print(f"{name:38} {m['requests']:9,} {m['requests'] / m['seconds']:7.0f} {m['p50']:7.2f} {m['p90']:7.2f} "
+              f"{m['p99']:7.2f} {m['p99.9']:8.1f} {m['pmax']:8.1f} {m['errors']:6} "
+              f"{m['p99'] / TARGET_IMPORT_P99_MS:12.2f}")
+    print(f"target: p99 <= {TARGET_IMPORT_P99_MS:.0f} ms during an import, and no errors")
+
 if __name__ == "__main__":
-    main()
+    if "--during-import" in sys.argv[1:]:
+        latency_during_import()
+    else:
+        main()

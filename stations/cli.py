@@ -503,11 +503,11 @@ def suggest_cmd(ctx, area, mode, minutes, cell_m, demand, weight, roads, out, n_
 @click.option("--access-log", is_flag=True, help="Log every request to stdout.")
 @click.pass_context
 def serve_cmd(ctx, host, port, workers, access_log):
-    """Serve the API, the locator page and the map with gunicorn."""
+    """Serve the API, the locator page and the map with gunicorn (the store must exist)."""
     from .web.server import serve
 
     settings = load_settings({"store": _settings(ctx)["store"], "host": host, "port": port, "workers": workers})
-    with _store(ctx) as store:
+    with _store(ctx, create=False) as store:  # serving never creates a store
         n = store.count()
     click.echo(f"serving {n} stations from {settings['store']} on http://{settings['host']}:{settings['port']}/")
     serve(settings, overrides={"store": settings["store"]}, access_log=access_log)

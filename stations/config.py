@@ -34,7 +34,7 @@ def _setting(default: Any, help: str) -> Any:
 class Settings(Mapping):
     """The service's settings (see the README's settings table)."""
 
-    store: str = _setting("var/stations.gpkg", "Station store: a GeoPackage file path.")
+    store: str = _setting("var/stations.gpkg", "Station store: the path of its GeoPackage file.")
     geocoders: str = _setting("offline", "Geocoding chain, comma-separated, tried in order: nominatim, amap, offline.")
     geocode_cache: str = _setting("var/geocode-cache.sqlite", "On-disk geocoding cache (SQLite).")
     nominatim_url: str = _setting("", "Base URL of a self-hosted Nominatim, e.g. http://127.0.0.1:8080.")

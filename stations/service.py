@@ -1,21 +1,42 @@
 """The live view of a store that queries run against: records plus a nearest index.
 
-:class:`StationService` holds an immutable :class:`Snapshot`. Before answering, callers
-ask for :meth:`StationService.snapshot`, which polls the store's change token (for a
-GeoPackage, four bytes of the file header: about a microsecond) and, when something was
-committed, its revision; when an import or edit has landed, it builds a new snapshot and
-swaps it in with one assignment. A query holds on to the snapshot it started with, so it
-never sees half an update, and no restart is needed to see new data.
+:class:`StationService` serves an immutable :class:`Snapshot`. Readers only read the current
+one (:meth:`StationService.snapshot` is one attribute read): they never wait for a build and
+never touch the store. One refresher thread per service — so one per gunicorn worker process,
+as each worker builds its own service after the fork — checks the store every ``refresh_s``
+seconds:
+
+- if the path now names another file (``mv backup.gpkg stations.gpkg``) or none, it opens the
+  path again (never creating a store);
+- if the store's change token moved (for a GeoPackage, four bytes of the file header: about a
+  microsecond) and then its revision, or if the file was replaced, it reads the records in one
+  transaction, builds the new snapshot beside the old one, warms it up and swaps it in with
+  one assignment. The processes serving one store take turns to build (a file lock), so that
+  while one builds the others answer at full speed.
+
+A query holds on to the snapshot it started with, so it never sees half an update, and no
+restart is needed to see new data. When the store cannot be read (deleted, corrupted), the
+last good snapshot keeps answering and :meth:`StationService.health` names the problem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import datetime as dt
+import fcntl
+import gc
+import hashlib
+import logging
+import os
+import sys
+import tempfile
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,7 +44,8 @@ import pandas as pd
 from .amenities import AMENITY_CODES, AMENITY_VALUES
 from .records import ACCESS_VALUES, ENTRY_VALUES, PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES
 from .index import DEFAULT_MAX_K, StationIndex
-from .store import StationStore, open_store
+from .errors import StoreError
+from .store import StationStore, StoreBusy, open_store
 
 # Enumerated fields, kept as categoricals of their whole vocabulary (one byte a station instead
 # of a pointer to a string; ``fillna`` with any allowed value still works).
@@ -35,6 +57,8 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
 # What the nearest index reads of the frame (StationIndex.from_frame).
 _INDEXED = ("station_id", "lat", "lon", "geocode_precision", "opening_hours", "timezone", "access", "status",
             *(f"amenity_{code}" for code in AMENITY_CODES))
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +75,8 @@ class Snapshot:
     located: np.ndarray  # positions in ``frame`` of stations with a position, in index order
     index: Any  # stations.index.StationIndex over ``frame.iloc[located]``
     by_id: Mapping[str, int]  # station_id -> position in ``frame``
-    built_s: float = 0.0
+    built_s: float = 0.0  # seconds the build took
+    built_at_s: float = 0.0  # when it was built, seconds since the epoch
     cache: dict = field(default_factory=dict)  # per-snapshot memo of derived views (see lookup)
     _columns: tuple = field(init=False, repr=False, compare=False, default=())
     _by_name: dict = field(init=False, repr=False, compare=False, default_factory=dict)
@@ -136,7 +161,8 @@ def build_snapshot(frame: pd.DataFrame, revision: int = 0, *, max_k: int = DEFAU
         indexed = indexed.iloc[located].reset_index(drop=True)
     index = StationIndex.from_frame(indexed, max_k=max_k)
     snapshot = Snapshot(revision=revision, frame=frame, located=located, index=index,
-                        by_id=StationPositions(frame["station_id"].to_numpy()), built_s=time.perf_counter() - start)
+                        by_id=StationPositions(frame["station_id"].to_numpy()), built_s=time.perf_counter() - start,
+                        built_at_s=time.time())
     _release_free_memory()
     return snapshot
 
@@ -151,36 +177,229 @@ def _release_free_memory() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Health:
+    """What a service answers from, and whether its store can be read."""
+
+    kind: str  # the store's kind, e.g. "geopackage"
+    snapshot: Snapshot  # what queries are answered from
+    checked_at_s: float  # when the store was last checked, seconds since the epoch
+    problem: str | None = None  # why the store cannot be read now; None when it can
+
+    def as_dict(self, now_s: float | None = None) -> dict:
+        """The store's kind and state, and the snapshot answers come from (ages in seconds)."""
+        now_s = time.time() if now_s is None else now_s
+        snap = self.snapshot
+        built_at = dt.datetime.fromtimestamp(snap.built_at_s, dt.timezone.utc)
+        return {
+            "store": {"kind": self.kind, "readable": self.problem is None,
+                      "checked_s_ago": round(max(now_s - self.checked_at_s, 0.0), 2)},
+            "snapshot": {"revision": snap.revision, "stations": int(len(snap.frame)),
+                         "indexed": int(len(snap.located)),
+                         "built_at": built_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                         "age_s": round(max(now_s - snap.built_at_s, 0.0), 1), "build_s": round(snap.built_s, 3)},
+        }
+
+
 class StationService:
-    """Keeps a fresh :class:`Snapshot` of the store at ``location``."""
+    """Serves the latest good :class:`Snapshot` of the store at ``location``.
 
-    def __init__(self, location: str):
-        self.location = location
-        self._store: StationStore | None = None
-        self._snapshot: Snapshot | None = None
-        self._token: Any = None  # the store's change token when the snapshot was last checked
-        self._lock = threading.Lock()
+    Construction opens the store (never creating one: a missing or unreadable store raises
+    :class:`~stations.errors.StoreError` naming it), builds and warms the first snapshot, and
+    starts the refresher thread; :meth:`close` stops it.
 
-    def _open(self) -> StationStore:
-        if self._store is None:
-            self._store = open_store(self.location, create=True)
-        return self._store
+    Parameters
+    ----------
+    refresh_s
+        Seconds between two checks of the store by the refresher thread; ``None`` starts no
+        thread (the caller calls :meth:`refresh`).
+    build
+        ``build(frame, revision) -> Snapshot``; :func:`build_snapshot` unless a test needs another.
+    warm_up
+        Called with each new snapshot before it is swapped in, so that the first queries on it
+        find what they need built (the web app runs a few queries).
+    """
+
+    def __init__(self, location: str, *, refresh_s: float | None = 0.5,
+                 build: Callable[[pd.DataFrame, int], Snapshot] = build_snapshot,
+                 warm_up: Callable[[Snapshot], Any] | None = None):
+        self.location = str(location)
+        self.refresh_s = refresh_s
+        self._build = build
+        self._warm_up = warm_up
+        self._refresh_lock = threading.Lock()  # one refresh at a time; readers never take it
+        self._problem: str | None = None
+        self._stop = threading.Event()
+        # What the finalizer closes if the service is dropped without close().
+        self._held: dict[str, StationStore] = {"store": open_store(self.location, create=False)}
+        self._finalizer = weakref.finalize(self, _release, self._stop, self._held)
+        self._finalizer.atexit = False  # at exit, a refresh may still be running: leave the store be
+        self.kind = self._store.kind
+        try:
+            self._token, self._snapshot = self._load()
+        except BaseException:
+            self._finalizer()
+            raise
+        self._checked_at_s = time.time()
+        self._thread: threading.Thread | None = None
+        if refresh_s is not None:
+            # The thread holds a weak reference only: a service nobody holds is closed.
+            self._thread = threading.Thread(target=_refresh_loop, args=(weakref.ref(self), self._stop, refresh_s),
+                                            name="stations-refresher", daemon=True)
+            self._thread.start()
+
+    @property
+    def _store(self) -> StationStore:
+        return self._held["store"]
 
     def snapshot(self) -> Snapshot:
-        with self._lock:
-            store = self._open()
-            token = store.change_token()  # read before the revision: a commit in between shows next time
-            if self._snapshot is None or token != self._token:
-                if self._snapshot is None or self._snapshot.revision != store.revision():
-                    revision, frame = store.consistent_frame()
-                    self._snapshot = build_snapshot(frame, revision)
-                self._token = token
-            return self._snapshot
+        """The current snapshot: one attribute read; never waits for a build or the store."""
+        return self._snapshot
 
     def store(self) -> StationStore:
-        return self._open()
+        """The store for what requests read and write directly (staff edits, reports, accounts):
+        a connection of its own, apart from the refresher's, opened on first use and again
+        when the file was replaced. Requests take turns on it (a gevent worker runs them in
+        one thread, and a store call does not yield)."""
+        store = self._held.get("requests")
+        if store is None or store.replaced():
+            if store is not None:
+                store.close()
+            store = self._held["requests"] = open_store(self.location, create=False)
+        return store
+
+    def health(self) -> Health:
+        """The snapshot served, when the store was last checked and what is wrong with it, if anything."""
+        return Health(kind=self.kind, snapshot=self._snapshot, checked_at_s=self._checked_at_s,
+                      problem=self._problem)
+
+    def refresh(self) -> bool:
+        """Check the store once; when it changed, build the new snapshot and swap it in.
+
+        Returns whether a new snapshot was swapped in. A store that cannot be read leaves the
+        current snapshot in place; :meth:`health` reports why until it can be read again.
+        """
+        with self._refresh_lock:
+            if "store" not in self._held:
+                return False  # closed
+            swapped = False
+            try:
+                swapped = self._refresh()
+            except StoreBusy as exc:  # a writer holds the lock: the next check will see its commit
+                log.info("%s", exc)
+            except Exception as exc:
+                problem = str(exc) if isinstance(exc, StoreError) else f"store {self.location!r}: {exc!r}"
+                if problem != self._problem:
+                    log.error("%s; still answering from revision %d", problem, self._snapshot.revision,
+                              exc_info=not isinstance(exc, StoreError))
+                self._problem = problem
+            else:
+                if self._problem is not None:
+                    log.warning("store %r can be read again (revision %d)", self.location, self._snapshot.revision)
+                self._problem = None
+            self._checked_at_s = time.time()
+            return swapped
+
+    def _refresh(self) -> bool:
+        reopened = self._problem is not None or self._store.replaced()
+        if reopened:  # replaced, deleted, or unreadable at the last check: open the path again
+            store = open_store(self.location, create=False)
+            old, self._held["store"] = self._store, store
+            old.close()
+        token = self._store.change_token()  # read before the revision: a commit in between shows next time
+        if not reopened and token == self._token:
+            return False
+        if not reopened and self._store.revision() == self._snapshot.revision:
+            self._token = token
+            return False
+        # Another file, or new data: read and build beside the snapshot being served, one
+        # process at a time, so that the other workers answer at full speed meanwhile.
+        old = self._snapshot
+        with _build_turn(self.location):
+            self._token, self._snapshot = self._load(token)
+        _free_gradually(old)
+        return True
+
+    def _load(self, token: Any = None) -> tuple[Any, Snapshot]:
+        token = self._store.change_token() if token is None else token
+        revision, frame = self._store.consistent_frame()
+        snapshot = self._build(frame, revision)
+        if self._warm_up is not None:
+            self._warm_up(snapshot)
+        # A snapshot holds hundreds of thousands of objects that the cyclic garbage collector
+        # would walk in every full collection, holding the GIL (120 ms at 200,000 stations;
+        # 15 ms when frozen). Snapshots are freed by reference counting alone, so freezing
+        # them (and whatever else lives now) costs nothing when they are dropped.
+        gc.freeze()
+        return token, snapshot
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Stop the refresher (after the check it is making, if any) and close the store."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        with self._refresh_lock:
+            self._finalizer()
+
+    def __enter__(self) -> "StationService":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _refresh_loop(ref: "weakref.ref[StationService]", stop: threading.Event, period_s: float) -> None:
+    """The refresher thread: refresh the service every ``period_s`` until it is closed or dropped."""
+    while not stop.wait(period_s):
+        service = ref()
+        if service is None:
+            return
+        service.refresh()
+        del service
+
+
+_FREE_WAIT_S = 1.0  # how long a replaced snapshot waits for its last readers (requests take milliseconds)
+
+
+def _free_gradually(snapshot: Snapshot) -> None:
+    """Empty a replaced ``snapshot`` a piece at a time, so that freeing it does not stall requests.
+
+    The caller passes its last reference. Freeing a snapshot of 200,000 stations at once holds
+    the GIL for about 0.6 s, and requests wait that long. Once no reader holds it any more
+    (waiting up to ``_FREE_WAIT_S``), its own tables are emptied piece by piece, each a few
+    milliseconds; the rest (mostly the index) goes at once when the caller drops it: 0.12 s.
+    A snapshot still held elsewhere after the wait is left whole.
+    """
+    deadline = time.monotonic() + _FREE_WAIT_S
+    # References: the caller's (handed over by the call), this frame's and getrefcount's.
+    while sys.getrefcount(snapshot) > 3:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+    snapshot.cache.clear()
+    # record()'s views of the columns go first, so that each column below is freed as it is deleted.
+    object.__setattr__(snapshot, "_columns", ())
+    object.__setattr__(snapshot, "_by_name", {})
+    if sys.getrefcount(snapshot.frame) == 2:  # the snapshot's own reference and getrefcount's
+        for name in list(snapshot.frame.columns):
+            del snapshot.frame[name]
+            time.sleep(0)
+
+
+@contextlib.contextmanager
+def _build_turn(location: str):
+    """Held while a process builds a new snapshot of the store at ``location``: one build at a
+    time among every process serving it (an advisory lock on a file in the temporary folder,
+    named after the store's absolute path; the system drops it if the process dies)."""
+    key = hashlib.sha1(os.path.abspath(location).encode()).hexdigest()[:16]
+    with open(os.path.join(tempfile.gettempdir(), f"stations-refresh-{key}.lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _release(stop: threading.Event, held: dict) -> None:
+    stop.set()
+    for name in ("store", "requests"):
+        store = held.pop(name, None)
+        if store is not None:
+            store.close()

@@ -127,3 +127,44 @@ def test_change_token_moves_with_every_commit_from_anywhere(tmp_path):
         assert t2 == ("revision", reader.revision())
         writer.apply([Change("add", _rec("B", "二", 40.0, 116.1))], command="test")
         assert reader.change_token() != t2
+
+
+def test_a_postgresql_url_is_refused_with_a_clear_message():
+    from stations.errors import StoreError
+
+    with pytest.raises(StoreError, match="PostGIS backend is not available yet.*GeoPackage path"):
+        open_store("postgresql://stations@db/stations")
+
+
+def test_the_store_help_offers_only_what_exists():
+    from click.testing import CliRunner
+
+    from stations.cli import main
+    from stations.config import BY_NAME
+
+    assert "GeoPackage" in BY_NAME["store"].help and "postgres" not in BY_NAME["store"].help.lower()
+    out = CliRunner().invoke(main, ["--help"], obj={}).output
+    assert "--store" in out and "postgres" not in out.lower()
+
+
+def test_without_create_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path):
+    from stations.errors import StoreError
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (x)")
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not a stations store"):
+        open_store(other, create=False)
+    assert other.read_bytes() == before
+
+
+def test_replaced_tells_when_the_path_names_another_file(tmp_path):
+    path, backup = tmp_path / "s.gpkg", tmp_path / "backup.gpkg"
+    with open_store(path) as s, open_store(backup):
+        assert not s.replaced()
+        backup.replace(path)
+        assert s.replaced()
+    with open_store(path) as s:
+        path.unlink()
+        assert s.replaced()

@@ -8,6 +8,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from ..errors import StoreError
+
 
 @dataclass(frozen=True)
 class Change:
@@ -21,6 +23,10 @@ class Change:
     record: Mapping[str, Any]
     changed: Mapping[str, list] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+
+
+class StoreBusy(StoreError):
+    """The store is locked by a writer for longer than a reader waits: try again later."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,14 @@ class HistoryPage:
 
 
 class StationStore(abc.ABC):
-    """A transactional station store with an append-only change history."""
+    """A transactional station store with an append-only change history.
+
+    Reads of a store that cannot be read (deleted, corrupted) raise :class:`StoreError`
+    naming the store; a read that waited too long for a writer's lock raises
+    :class:`StoreBusy`."""
+
+    #: What kind of store this is (``"geopackage"``), for health reports.
+    kind: str = ""
 
     @abc.abstractmethod
     def frame(self, *, statuses: Iterable[str] | None = None) -> pd.DataFrame:
@@ -90,9 +103,14 @@ class StationStore(abc.ABC):
 
     def change_token(self) -> Any:
         """A value that changes whenever anything is committed, as cheap to read as the backend
-        allows: callers poll it before every request and read :meth:`revision` only when it
+        allows: the service polls it twice a second and reads :meth:`revision` only when it
         changed. Default: the revision itself."""
         return self.revision()
+
+    def replaced(self) -> bool:
+        """Whether the location now names another store than the one opened here (a backup
+        restored over it, or nothing): the caller should open it again. Default: never."""
+        return False
 
     def consistent_frame(self) -> tuple[int, pd.DataFrame]:
         """(revision, frame) read together, so the frame is exactly that revision's data.

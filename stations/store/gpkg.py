@@ -32,6 +32,7 @@ back on the next open: the store is exactly as before the import.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -41,6 +42,7 @@ import struct
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import quote
 
 import orjson
 import pandas as pd
@@ -48,8 +50,7 @@ import pandas as pd
 from ..errors import StoreError
 from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
-from .base import BatchResult, Change, StationStore
-from .base import HistoryEntry, HistoryPage
+from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
 
 SRS_ID = 4326
 TABLE = "stations"
@@ -196,24 +197,52 @@ def _now() -> str:
 
 
 class GeoPackageStore(StationStore):
-    """Stations in a GeoPackage file; see the module docstring for the layout."""
+    """Stations in a GeoPackage file; see the module docstring for the layout.
+
+    ``create=False`` opens an existing store only: a missing file, or one without a
+    ``stations`` table, is a :class:`StoreError` and is left exactly as it was.
+    """
+
+    kind = "geopackage"
 
     def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
-        if not self.path.exists() and not create:
-            raise StoreError(f"store {str(self.path)!r} does not exist; run `stations import FILE` first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        where = repr(str(self.path))
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The header descriptor is opened before SQLite opens the file: if the path is
+        # replaced in between, the descriptor names the older file and replaced() says so.
+        self._header_fd: int | None = None
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                       timeout=30.0)
+            self._header_fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            if not create:
+                raise StoreError(f"store {where} does not exist; create it with `stations --store {self.path} "
+                                 "import FILE`, or set --store (setting `store`) to an existing store") from None
+        except OSError as exc:
+            raise StoreError(f"store {where} cannot be opened: {exc.strerror}") from None
+        # mode=rw never creates the file, even if it disappears after the check above.
+        uri = f"file:{quote(os.path.abspath(self.path))}?mode={'rwc' if create else 'rw'}"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30.0)
+        except sqlite3.DatabaseError as exc:
+            self._close_header()
+            raise StoreError(f"store {where} cannot be opened: {exc}") from exc
+        try:
             self._register_functions(self._db)
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._ensure_schema()
+            self._ensure_schema(create=create)
             self._ensure_curation_schema()
+            if self._header_fd is None:  # created just now
+                self._header_fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store {str(self.path)!r} is not a usable GeoPackage: {exc}") from exc
-        self._header_fd: int | None = None
+            self.close()
+            raise StoreError(f"store {where} is not a usable GeoPackage: {exc}; restore it from a backup or "
+                             "import into a new store") from exc
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def _register_functions(db: sqlite3.Connection) -> None:
@@ -224,9 +253,12 @@ class GeoPackageStore(StationStore):
         db.create_function("ST_MaxY", 1, _st_coord(1), deterministic=True)
         db.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, *, create: bool) -> None:
         db = self._db
         exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
+        if not exists and not create:
+            raise StoreError(f"store {str(self.path)!r} is not a stations store (no `{TABLE}` table); "
+                             "set --store (setting `store`) to a store `stations import` wrote")
         if exists:
             cols = {r[1] for r in db.execute(f"PRAGMA table_info({TABLE})")}
             missing = [f for f in FIELDS if f.name not in cols]
@@ -339,30 +371,56 @@ class GeoPackageStore(StationStore):
     def consistent_frame(self) -> tuple[int, pd.DataFrame]:
         """(revision, frame) in one read transaction: an import committing in between cannot
         make the frame newer than its revision."""
-        self._db.execute("BEGIN")
-        try:
-            return self.revision(), self.frame()
-        finally:
-            self._db.execute("COMMIT")
+        with self._reading():
+            self._db.execute("BEGIN")
+            try:
+                return self.revision(), self.frame()
+            finally:
+                self._db.execute("COMMIT")
 
     def count(self) -> int:
         return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
     def revision(self) -> int:
-        return int(self._db.execute("SELECT value FROM station_meta WHERE key = 'revision'").fetchone()[0])
+        with self._reading():
+            return int(self._db.execute("SELECT value FROM station_meta WHERE key = 'revision'").fetchone()[0])
 
     def change_token(self) -> Any:
         """SQLite's file change counter (database header, offset 24): every commit in
         rollback-journal mode (the store's mode) increments it before the file is unlocked.
-        One ``pread`` and no lock, against a query and its lock for :meth:`revision`: the
-        service polls this before every request. If another program switched the file to
-        WAL mode (header byte 18 is 2), commits need not touch the header: the revision then."""
-        if self._header_fd is None:
-            self._header_fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        One ``pread`` and no lock, against a query and its lock for :meth:`revision`. If
+        another program switched the file to WAL mode (header byte 18 is 2), commits need
+        not touch the header: the revision then.
+
+        It reads the file this store opened: after a restore moved another file over the
+        path, only :meth:`replaced` tells."""
         header = os.pread(self._header_fd, 28, 0)
         if len(header) < 28 or header[18] == 2:
             return ("revision", self.revision())
         return header[24:28]
+
+    def replaced(self) -> bool:
+        """Whether the path no longer names the file this store opened: it was deleted, or
+        another file was moved over it (``mv backup.gpkg stations.gpkg``). Two ``stat`` calls."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self._header_fd)
+        return (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """SQLite's errors for a file that is not (or no longer) a database, as a StoreError
+        naming the store; a lock held by a writer past the timeout as StoreBusy."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(f"store {str(self.path)!r} is locked by a writer: {exc}") from exc
+            raise StoreError(f"store {str(self.path)!r} cannot be read: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {str(self.path)!r} cannot be read: {exc}") from exc
 
     def history(self, station_id: str | None = None, *, limit: int = 100, user: str | None = None) -> list[dict]:
         sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
@@ -627,7 +685,12 @@ class GeoPackageStore(StationStore):
                          "WHERE table_name = ?", (*row, _now(), TABLE))
 
     def close(self) -> None:
-        self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+        self._close_header()
+
+    def _close_header(self) -> None:
         if self._header_fd is not None:
             os.close(self._header_fd)
             self._header_fd = None

@@ -24,6 +24,7 @@ by gunicorn itself, in text/html: the one case outside the problem shape.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any, Mapping
 
@@ -59,7 +60,7 @@ def utc_now() -> dt.datetime:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``test_config`` overrides settings (e.g. ``{"store": path}``)."""
     from ..mapping.assets import STATIC_DIR  # here: stations.mapping loads folium (0.8 s), as the pages do
-    from ..service import StationService
+    from ..service import StationService, build_snapshot
 
     # The package's own static folder (package data: an installed wheel serves it too).
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
@@ -67,17 +68,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["STATIONS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
-    app.extensions["stations"] = StationService(settings["store"])
     from ..lookup import Travel
     from ..navigation import LinkSettings
 
-    app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    travel = app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
     app.extensions["stations.links"] = LinkSettings.from_settings(settings)  # checked once: a bad one stops here
     # JSON, pages and static files compressed when the client accepts it (zstd, br, gzip, in that order;
     # static files too with gzip), answers under 500 bytes as they are. flask-compress adds
     # "Vary: Accept-Encoding", appends the encoding to a strong ETag and answers If-None-Match with 304.
     app.config["COMPRESS_ALGORITHM_STREAMING"] = ["zstd", "br", "gzip", "deflate"]
     Compress(app)
+    # Opens the store (never creating one: a missing store raises StoreError), builds and warms
+    # the first snapshot — in a gunicorn worker, before it accepts a connection — and starts
+    # the thread that swaps in new snapshots.
+    app.extensions["stations"] = StationService(
+        settings.store, build=functools.partial(build_snapshot, max_k=settings.max_k),
+        warm_up=functools.partial(_warm_up, travel=travel, k=min(5, settings.max_k)))
 
     from . import api, map_api, pages
 
@@ -160,6 +166,19 @@ def _cors(response: Response) -> Response:
                 headers["Access-Control-Allow-Methods"] = methods
             headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
     return response
+
+
+# Queries run on every new snapshot before it answers: numba kernels compiled (or loaded
+# from their cache), positions in each system, today's opening labels, arrival times.
+_WARM_UP_QUERIES = ({}, {"crs": "gcj02"}, {"crs": "bd09", "lang": "en"}, {"open": "now"},
+                    {"open": "arrival", "mode": "ebike"})
+
+
+def _warm_up(snapshot, *, travel, k: int) -> None:
+    from ..lookup import nearest  # as create_app: the web package imports its views' modules late
+
+    for query in _WARM_UP_QUERIES:
+        nearest(snapshot, lat=39.9042, lon=116.4074, k=k, travel=travel, **query)
 
 
 def _errors(app: Flask) -> None:

@@ -23,6 +23,7 @@ from ..lookup import DETAILS, MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest,
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .openapi import openapi_document, operation
 from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, json_schema, parse, parse_json, query, short_value
+from .problems import problem_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -437,9 +438,16 @@ def amenities_view():
 @bp.get("/health")
 @operation(summary="Health and store revision", response=HEALTH_RESPONSE)
 def health_view():
-    snap = _service().snapshot()
-    return _json_response({"status": "ok", "stations": int(len(snap.frame)), "indexed": int(len(snap.located)),
-                           "revision": snap.revision, "index_build_s": round(snap.built_s, 4)})
+    """The store's kind and state and the snapshot answers come from; 503 when the store cannot be read."""
+    health = _service().health()
+    report = health.as_dict()
+    snap = report["snapshot"]
+    if health.problem is not None:
+        return problem_response(503, f"{health.problem}; answers come from the last good snapshot (revision "
+                                     f"{snap['revision']}, {snap['stations']} stations, {snap['age_s']} s old)",
+                                **report)
+    return _json_response({"status": "ok", "stations": snap["stations"], "indexed": snap["indexed"],
+                           "revision": snap["revision"], "index_build_s": snap["build_s"], **report})
 
 
 @bp.get("/ping")
