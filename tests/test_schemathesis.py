@@ -62,6 +62,18 @@ CONFIG = schemathesis.Config.from_dict({
                    # a few cases show it (and no 5xx); their bodies are fuzzed in the second run.
                    {"include-operation-id": list(SECURED), "generation": {"max-examples": 5}}],
 })
+def _fill(path):
+    """32 stations: the sample data of two counties (mixed input as staff type it), five by hand in
+    Changli and three (synthetic) in 北京市东城区, the coverage runs' district."""
+    dongcheng = [["DC1", "东城一", 116.410, 39.925, "24/7", "厕所", "所有人", "正常", ""],
+                 ["DC2", "东城二", 116.420, 39.910, "Mo-Fr 08:00-18:00", "微波炉", "户外劳动者", "正常", ""],
+                 ["DC3", "东城三", 116.400, 39.940, "", "", "所有人", "暂停开放", "装修"]]
+    with open_store(path) as store:
+        assert import_file(store, ROOT / "data" / "sample_stations.csv").rejected == 0
+        assert import_file(store, write_csv(path.parent / "s.csv", HEADER, STATIONS + dongcheng)).rejected == 0
+
+
+_fill(STORE)
 # Workers' reports are rate-limited per client: high enough here that the run is not throttled.
 APP = create_app({"store": str(STORE), "upload_dir": str(STORE.parent / "uploads"), "reports_per_hour": 100_000})
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=CONFIG)
@@ -84,15 +96,9 @@ writes = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=WRIT
 
 @pytest.fixture(scope="module", autouse=True)
 def stations_store():
-    """32 stations: the sample data of two counties (mixed input as staff type it), five by hand in
-    Changli and three (synthetic) in 北京市东城区, the coverage runs' district."""
-    dongcheng = [["DC1", "东城一", 116.410, 39.925, "24/7", "厕所", "所有人", "正常", ""],
-                 ["DC2", "东城二", 116.420, 39.910, "Mo-Fr 08:00-18:00", "微波炉", "户外劳动者", "正常", ""],
-                 ["DC3", "东城三", 116.400, 39.940, "", "", "所有人", "暂停开放", "装修"]]
-    with open_store(STORE) as store:
-        assert import_file(store, ROOT / "data" / "sample_stations.csv").rejected == 0
-        assert import_file(store, write_csv(STORE.parent / "s.csv", HEADER, STATIONS + dongcheng)).rejected == 0
+    """The store the app serves (filled before the app was made: serving never creates a store)."""
     yield STORE
+    APP.extensions["stations"].close()
     shutil.rmtree(STORE.parent)
 
 
