@@ -5,7 +5,10 @@ report; the locator then shows the station closed with the reason and the new ch
 
 from __future__ import annotations
 
+import json
 import os
+import time
+import urllib.request
 
 import pytest
 
@@ -113,7 +116,14 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
         desk.wait("document.querySelectorAll('table tbody tr').length === 0")
 
         # the station is closed with the report as its reason and checked today: the locator's
-        # nearest list (in-service stations) leaves it out, its own answer says why
+        # nearest list (in-service stations) leaves it out, its own answer says why. Each worker
+        # swaps in the new snapshot within its refresher's 0.5 s: wait until the API says so.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(base + "/api/v1/stations/CL-A") as resp:
+                if json.loads(resp.read())["properties"]["status"] == "temporarily_closed":
+                    break
+            time.sleep(0.2)
         phone.get(base + "/")
         phone.js("document.getElementById('locate').click()")
         phone.wait("document.querySelector('#results .card[data-station-id=\"CL-N\"] .checked')", timeout_s=90)

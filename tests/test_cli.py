@@ -71,7 +71,7 @@ def test_export_and_validate(run, tmp_path):
 
 def test_errors_are_one_clear_line(run, tmp_path):
     res = run("show", "NOPE")
-    assert res.exit_code == 2 and "does not exist; run `stations import FILE` first" in res.output
+    assert res.exit_code == 2 and "does not exist; create it with `stations --store" in res.output
     run("import", SAMPLE)
     res = run("show", "NOPE")
     assert res.exit_code == 2 and "no station with id 'NOPE'" in res.output

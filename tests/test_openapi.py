@@ -9,12 +9,14 @@ import sys
 import pytest
 import schemathesis
 
+from stations.store import open_store
 from stations.web import create_app
 from stations.web.openapi import api_operations, openapi_document
 
 
 @pytest.fixture
 def app(tmp_path):
+    open_store(tmp_path / "empty.gpkg").close()  # serving never creates a store
     return create_app({"store": str(tmp_path / "empty.gpkg")})
 
 
@@ -78,6 +80,7 @@ def test_lists_are_arrays_of_allowed_values_sent_comma_separated(app):
 
 
 def test_limits_come_from_the_settings(tmp_path):
+    open_store(tmp_path / "s.gpkg").close()
     app = create_app({"store": str(tmp_path / "s.gpkg"), "max_k": 42, "page_max": 77, "batch_max_points": 9,
                       "batch_max_results": 99})
     doc = app.test_client().get("/api/v1/openapi.json").get_json()

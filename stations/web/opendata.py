@@ -37,7 +37,7 @@ CHANGES_MAX = 5000
 CHANGES_PARAMS = (
     Param("since", "int", "The revision your copy shows: a dump's revision (its Stations-Revision header, or "
                           "`revision` in the GeoJSON), or the `next_since` of the last complete answer; 0 for an "
-                          "empty copy.", required=True, minimum=0, example=0),
+                          "empty copy; a revision newer than the store's is refused (400).", required=True, minimum=0, example=0),
     Param("cursor", "str", "Continue a paged answer: the cursor of the previous page's next link."),
     Param("limit", "int", "Changes per page.", default=1000, minimum=1, maximum=CHANGES_MAX),
 )
