@@ -579,3 +579,10 @@ def test_geojson_from_wgs84_converts_every_position_and_keeps_the_rest():
     assert (bd[1], bd[0]) == pytest.approx(wgs84_to_bd09(39.915, 116.404), abs=1e-12)
     with pytest.raises(CoordinateError, match="Web Mercator"):
         coords.geojson_from_wgs84(gaps, "EPSG:3857")
+
+
+def test_one_point_in_the_contested_zone_near_macau_is_answered_like_an_array():
+    # Regression: a single point that needs the contested-zone test raised TypeError.
+    lat, lon = 22.10, 113.55
+    assert in_mainland_china(lat, lon) is bool(in_mainland_china([lat], [lon])[0])
+    assert from_wgs84(lat, lon, "gcj02") == tuple(float(v[0]) for v in from_wgs84([lat], [lon], "gcj02"))

@@ -168,8 +168,10 @@ def _boundary() -> _Boundary:
 
 def _in_mainland(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     boundary = _boundary()
-    inside = shapely.contains_xy(boundary.sure, lon, lat)
-    maybe = shapely.contains_xy(boundary.contested, lon, lat)
+    # As arrays, also for one point (0-d): contains_xy gives a numpy scalar then, which the
+    # assignment below could not change.
+    inside = np.array(shapely.contains_xy(boundary.sure, lon, lat), dtype=bool)
+    maybe = np.asarray(shapely.contains_xy(boundary.contested, lon, lat), dtype=bool)
     if maybe.any():
         xy = _project(np.column_stack([lon[maybe], lat[maybe]]))
         points = shapely.points(xy)
