@@ -513,6 +513,44 @@ def serve_cmd(ctx, host, port, workers, access_log):
     serve(settings, overrides={"store": settings["store"]}, access_log=access_log)
 
 
+@main.group("db")
+def db_group():
+    """The store's schema version, and upgrading an older store (back it up first)."""
+
+
+@db_group.command("version")
+@click.pass_context
+def db_version_cmd(ctx):
+    """Print the store's schema version, this stations' and the store kind."""
+    from .store import SCHEMA_VERSION, open_store
+
+    location = _settings(ctx)["store"]
+    with open_store(location, create=False, for_upgrade=True) as store:
+        found = store.schema_version()
+        click.echo(f"store {location} ({store.kind}): schema version {found}")
+    click.echo(f"this stations: schema version {SCHEMA_VERSION}")
+    if found != SCHEMA_VERSION:
+        click.echo("newer than this stations: upgrade stations" if found > SCHEMA_VERSION else
+                   f"older: back it up, then run `stations --store {location} db upgrade`")
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade_cmd(ctx):
+    """Bring the store to this stations' schema version, one step (one transaction) at a time.
+
+    Back the store up first (copy the .gpkg file while nothing writes to it)."""
+    from .store import SCHEMA_VERSION, open_store
+
+    location = _settings(ctx)["store"]
+    with open_store(location, create=False, for_upgrade=True) as store:
+        applied = store.upgrade()
+    for description in applied:
+        click.echo(f"applied {description}")
+    click.echo(f"store {location} is now at schema version {SCHEMA_VERSION}" if applied
+               else f"already at version {SCHEMA_VERSION}")
+
+
 def run() -> None:  # pragma: no cover
     main(obj={})
 

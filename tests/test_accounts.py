@@ -218,18 +218,25 @@ def test_check_dates_ago_labels_and_due_list(seeded):
     assert seeded.history("A1", limit=1)[0]["user"] == "changli"
 
 
-def test_an_old_store_gains_the_new_tables(tmp_path):
+def test_an_old_store_gains_the_new_tables_by_upgrade_not_on_open(tmp_path):
+    from stations.errors import StoreError
+
     path = tmp_path / "old.gpkg"
     s = open_store(path)
     s.apply([Change("add", station("A1", "130322"))], command="seed")
     s.close()
-    db = sqlite3.connect(path)
+    db = sqlite3.connect(path)  # what a store written before accounts lacks (and its version record)
     for table in ("users", "api_tokens", "sessions", "station_reports", "station_checks", "rate_events",
                   "app_secrets"):
         db.execute(f"DROP TABLE {table}")
     db.execute("ALTER TABLE station_batches DROP COLUMN user")
+    db.execute("DELETE FROM station_meta WHERE key = 'schema_version'")
     db.commit()
     db.close()
+    with pytest.raises(StoreError, match="has schema version 1; this stations needs 2"):
+        open_store(path)
+    with open_store(path, create=False, for_upgrade=True) as old:
+        assert len(old.upgrade()) == 1
     s = open_store(path)
     add_user(s, "admin1", role="admin", password=PASSWORD)
     assert s.get("A1")["name"] == "驿站A1" and s.history("A1")[0]["user"] is None

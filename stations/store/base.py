@@ -137,6 +137,19 @@ class StationStore(abc.ABC):
     def count(self) -> int:
         """Number of stored records."""
 
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The store's schema version as recorded in the store (see
+        :mod:`stations.store.migrations`); a store written before versions were recorded is
+        recognised by its tables."""
+
+    @abc.abstractmethod
+    def upgrade(self) -> list[str]:
+        """Bring the store to :data:`~stations.store.migrations.SCHEMA_VERSION`, one numbered
+        step at a time, each in one transaction (a step that fails leaves the store at the
+        version before it). Returns the steps applied, as ``"step N: what it adds"``, empty when
+        the store was current. A store newer than this code raises :class:`StoreError`."""
+
     def close(self) -> None:  # pragma: no cover - trivial
         pass
 

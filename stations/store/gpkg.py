@@ -17,6 +17,10 @@ Layout
 ``station_batches``
     One row per import or command: when, which command, source file and its SHA-256,
     the summary counts, and the user who made it (empty for the command line).
+``station_meta``
+    ``revision`` (see :meth:`GeoPackageStore.revision`) and ``schema_version``: the layout
+    is numbered, and an older store is brought to this one by ``stations db upgrade``, never
+    on open (:mod:`stations.store.migrations`).
 Accounts and curation (plain SQLite tables, not registered in ``gpkg_contents``, so GIS
 programs do not list them): ``users``, ``api_tokens`` and ``sessions`` (only hashes of
 passwords and tokens), ``station_reports`` (workers' reports), ``station_checks`` (when each
@@ -51,11 +55,13 @@ from ..errors import StoreError
 from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
 from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
+from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, META_KEY, SCHEMA_VERSION, check_not_newer,
+                         check_schema_version, gpkg_schema_version, steps_after)
 
 SRS_ID = 4326
 TABLE = "stations"
 GEOM = "geom"
-_SQL_TYPE = {"str": "TEXT", "float": "REAL", "date": "DATE", "amenity": "TEXT"}
+_SQL_TYPE = GPKG_SQL_TYPE
 # GeoPackage binary header: magic "GP", version 0, flags (little endian, no envelope), srs_id.
 _GP_HEADER = b"GP\x00\x01" + struct.pack("<i", SRS_ID)
 _WKB_POINT = struct.Struct("<BIdd")
@@ -114,7 +120,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
   CONSTRAINT uq_station_id UNIQUE (station_id));
 CREATE TABLE IF NOT EXISTS station_batches (
   batch_id INTEGER PRIMARY KEY AUTOINCREMENT, at DATETIME NOT NULL, command TEXT NOT NULL,
-  source TEXT, source_sha256 TEXT, reason TEXT, summary TEXT);
+  source TEXT, source_sha256 TEXT, reason TEXT, summary TEXT, user TEXT);
 CREATE TABLE IF NOT EXISTS station_history (
   history_id INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, at DATETIME NOT NULL,
   action TEXT NOT NULL, changes TEXT, batch_id INTEGER NOT NULL, reason TEXT);
@@ -153,32 +159,6 @@ CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
 """
 
 
-# Accounts and curation tables (see the module docstring). Created on every open, so an older
-# store gains them; none is a GeoPackage layer.
-_CURATION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-  user_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
-  areas TEXT NOT NULL DEFAULT '', password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0,
-  created_at DATETIME NOT NULL, last_login_at DATETIME);
-CREATE TABLE IF NOT EXISTS api_tokens (
-  token_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users (user_id),
-  token_sha256 TEXT NOT NULL UNIQUE, label TEXT, created_at DATETIME NOT NULL, last_used_at DATETIME,
-  revoked_at DATETIME);
-CREATE TABLE IF NOT EXISTS sessions (
-  session_sha256 TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (user_id),
-  created_at DATETIME NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS station_reports (
-  report_id INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, kind TEXT NOT NULL, amenity TEXT, text TEXT,
-  client_hash TEXT, created_at DATETIME NOT NULL, status TEXT NOT NULL DEFAULT 'open',
-  resolved_at DATETIME, resolved_by TEXT, resolution_reason TEXT, batch_id INTEGER);
-CREATE INDEX IF NOT EXISTS ix_reports_station ON station_reports (station_id, status);
-CREATE TABLE IF NOT EXISTS station_checks (
-  station_id TEXT NOT NULL, field_group TEXT NOT NULL, checked_at DATETIME NOT NULL, checked_by TEXT,
-  via TEXT, batch_id INTEGER, PRIMARY KEY (station_id, field_group));
-CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, client_hash TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_rate_events ON rate_events (bucket, client_hash, at);
-CREATE TABLE IF NOT EXISTS app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)
-"""
 
 
 _RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
@@ -200,12 +180,15 @@ class GeoPackageStore(StationStore):
     """Stations in a GeoPackage file; see the module docstring for the layout.
 
     ``create=False`` opens an existing store only: a missing file, or one without a
-    ``stations`` table, is a :class:`StoreError` and is left exactly as it was.
+    ``stations`` table, is a :class:`StoreError` and is left exactly as it was. A store of
+    another schema version than :data:`~stations.store.migrations.SCHEMA_VERSION` is a
+    :class:`StoreError` too, unless ``for_upgrade=True`` (see :mod:`stations.store.migrations`).
+    Opening never alters an existing store.
     """
 
     kind = "geopackage"
 
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, for_upgrade: bool = False):
         self.path = Path(path)
         where = repr(str(self.path))
         if create:
@@ -233,7 +216,8 @@ class GeoPackageStore(StationStore):
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._db.execute("PRAGMA synchronous=FULL")
             self._ensure_schema(create=create)
-            self._ensure_curation_schema()
+            if not for_upgrade:
+                check_schema_version(self.schema_version(), location=str(self.path))
             if self._header_fd is None:  # created just now
                 self._header_fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except sqlite3.DatabaseError as exc:
@@ -254,25 +238,20 @@ class GeoPackageStore(StationStore):
         db.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
 
     def _ensure_schema(self, *, create: bool) -> None:
+        """Create the layout of :data:`SCHEMA_VERSION` in a file without a stations table
+        (``create=True``); an existing store is left exactly as it is."""
         db = self._db
         exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
         if not exists and not create:
             raise StoreError(f"store {str(self.path)!r} is not a stations store (no `{TABLE}` table); "
                              "set --store (setting `store`) to a store `stations import` wrote")
         if exists:
-            cols = {r[1] for r in db.execute(f"PRAGMA table_info({TABLE})")}
-            missing = [f for f in FIELDS if f.name not in cols]
-            if missing:
-                db.execute("BEGIN IMMEDIATE")
-                for f in missing:  # forward migration: new optional fields
-                    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN {f.name} {_SQL_TYPE[f.kind]}")
-                db.execute("COMMIT")
             return
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
             db.execute("PRAGMA user_version = 10400")
-            for stmt in _SCHEMA.split(";\n"):
+            for stmt in (*_SCHEMA.split(";\n"), *GPKG_ACCOUNTS_SQL.split(";\n")):
                 if stmt.strip():
                     db.execute(stmt)
             db.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS)
@@ -289,23 +268,45 @@ class GeoPackageStore(StationStore):
             db.execute("INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
                        "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (TABLE, GEOM))
             db.execute("INSERT INTO station_meta VALUES ('revision', '0')")
+            db.execute("INSERT INTO station_meta VALUES (?, ?)", (META_KEY, str(SCHEMA_VERSION)))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
-    def _ensure_curation_schema(self) -> None:
-        """Accounts and curation tables, and the ``user`` column of ``station_batches``."""
-        db = self._db
-        batch_cols = {r[1] for r in db.execute("PRAGMA table_info(station_batches)")}
-        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "user" in batch_cols and {"users", "station_reports", "app_secrets"} <= have:
-            return
-        with self.transaction():
-            if "user" not in batch_cols:
-                db.execute("ALTER TABLE station_batches ADD COLUMN user TEXT")
-            for stmt in _CURATION_SCHEMA.split(";\n"):
-                db.execute(stmt)
+    # -- schema versions (see stations.store.migrations) -----------------------------------
+    def schema_version(self) -> int:
+        """The store's schema version: the recorded one, else the one its tables show (1 or 2)."""
+        with self._reading():
+            return gpkg_schema_version(self._db, location=str(self.path))
+
+    def upgrade(self) -> list[str]:
+        """Bring the store to :data:`SCHEMA_VERSION`, one step per transaction (see
+        :meth:`StationStore.upgrade`); the descriptions of the steps applied, empty when none was.
+
+        A newer store is refused (:class:`StoreError`). Each step reads the version again under
+        the write lock, so two upgrades at once apply every step once."""
+        where = str(self.path)
+        check_not_newer(self.schema_version(), location=where)
+        applied = []
+        for step in steps_after(self.schema_version(), GPKG_STEPS):
+            try:
+                with self.transaction() as db:
+                    if gpkg_schema_version(db, location=where) >= step.version:
+                        continue  # another upgrade got there first
+                    step.run(db)
+                    db.execute("INSERT OR REPLACE INTO station_meta (key, value) VALUES (?, ?)",
+                               (META_KEY, str(step.version)))
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"store {where!r}: upgrade step {step.version} ({step.description}) failed: {exc}; "
+                                 f"the step was rolled back, the store is at schema version {self.schema_version()} "
+                                 "as before it") from exc
+            applied.append(f"step {step.version}: {step.description}")
+        if self._db.execute("SELECT 1 FROM station_meta WHERE key = ?", (META_KEY,)).fetchone() is None:
+            with self.transaction() as db:  # a current store written before versions were recorded
+                db.execute("INSERT OR IGNORE INTO station_meta (key, value) VALUES (?, ?)",
+                           (META_KEY, str(SCHEMA_VERSION)))
+        return applied
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
