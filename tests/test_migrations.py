@@ -20,7 +20,7 @@ from stations.errors import StoreError
 from stations.records import FIELDS
 from stations.store import SCHEMA_VERSION, open_store
 from stations.store.gpkg import point_blob
-from stations.store.migrations import (GPKG_SQL_TYPE, GPKG_STEPS, check_schema_version, parse_version,
+from stations.store.migrations import (GPKG_SQL_TYPE, GPKG_STEPS, Step, check_schema_version, parse_version,
                                        steps_after)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,6 +182,8 @@ def test_the_checks_in_a_table():
         with pytest.raises(StoreError, match="not a version"):
             parse_version(bad, location="s")
     assert [s.version for s in steps_after(1, GPKG_STEPS)] == [2] and steps_after(2, GPKG_STEPS) == []
+    with pytest.raises(StoreError, match=r"numbered \[3\]; they must number 2 to 2"):
+        steps_after(1, (Step(3, "a gap", lambda db: None),))
 
 
 def test_a_version_1_store_is_recognised_and_refused_as_it_is(v1):

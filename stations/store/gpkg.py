@@ -159,8 +159,6 @@ CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
 """
 
 
-
-
 _RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
 _LAT, _LON, _NAME = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon"), FIELD_NAMES.index("name")
 
