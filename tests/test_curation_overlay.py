@@ -42,6 +42,11 @@ def _reference(store, sid: str, now: dt.datetime) -> tuple[dict, dict | None]:
     return check_info(store, sid, stale_days=180, now=now), summaries(store, [sid], now=now).get(sid)
 
 
+def _cst_date(iso: str | None) -> str | None:
+    return None if iso is None else (dt.datetime.fromisoformat(iso) + dt.timedelta(hours=8)
+                                     - dt.datetime.fromisoformat(iso).utcoffset()).date().isoformat()
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
 
@@ -86,9 +91,20 @@ def test_overlay_matches_the_store_over_random_operations(curated):
         for s in IDS:
             rec = store.get(s)
             got = overlay.public(s, last_verified=rec["last_verified"], stale_days=180, now=now)
-            assert got == _reference(store, s, now), (step, op, s)
+            ref_checked, ref_reports = _reference(store, s, now)
+            assert got == (ref_checked, ref_reports), (step, op, s)
+            for lang in ("en", "zh"):  # the short form says the same in one language
+                checked, reports = overlay.public(s, last_verified=rec["last_verified"], stale_days=180, now=now,
+                                                  lang=lang)
+                assert checked == {**{g: _cst_date(e["checked_at"]) for g, e in ref_checked["groups"].items()},
+                                   "stale": ref_checked["stale"], "label": ref_checked["label_" + lang],
+                                   "warning": ref_checked["warning_" + lang]}, (step, op, s, lang)
+                assert reports == (None if ref_reports is None else
+                                   {"count": ref_reports["count"], "kinds": ref_reports["kinds"],
+                                    "latest_at": ref_reports["latest_at"], "label": ref_reports["label_" + lang],
+                                    "unconfirmed": True})
         if op == "nothing":
-            assert not moved, "nothing changed: the token query alone, no new overlay"
+            assert not moved, "nothing changed: no new overlay"
     assert {"report", "accept", "reject", "verify", "edit", "nothing"} <= set(done)
 
 
@@ -103,9 +119,15 @@ def test_a_refresh_reads_the_tables_only_when_the_token_moved(curated):
             self.sql.append(sql)
             return store.query(sql, params)
 
+        def change_token(self):
+            return store.change_token()
+
     counting, keeper = Counting(), CurationKeeper()
     assert keeper.refresh(counting) and len(counting.sql) == 3  # token, reports, checks
-    assert not keeper.refresh(counting) and len(counting.sql) == 4  # the token alone
+    assert not keeper.refresh(counting) and len(counting.sql) == 3  # nothing committed: not even the token
+    keeper.recheck_s = 0.0  # as when the store's change token follows only its revision
+    assert not keeper.refresh(counting) and len(counting.sql) == 4  # the token query alone
+    keeper.recheck_s = 5.0
     first = keeper.current
     submit_report(store, "A1", {"kind": "closed"}, client="x", limit_per_hour=10)
     assert keeper.refresh(counting) and len(counting.sql) == 7
