@@ -139,7 +139,7 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
             mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
             access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
             lang: str = "zh", detail: str = "lean", now: dt.datetime | None = None,
-            links: LinkSettings | None = None) -> dict:
+            links: LinkSettings | None = None, curation: Any = None, stale_days: float = 180.0) -> dict:
     """The ``k`` stations nearest to (``lat``, ``lon``) that pass every filter.
 
     Parameters
@@ -158,6 +158,11 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         each station as well (see Returns).
     now
         The time of asking (default: the clock); open status and "open now" use it.
+    curation
+        The open reports and check dates
+        (:class:`stations.accounts.overlay.CurationOverlay`), or None for answers without them.
+    stale_days
+        A field group not confirmed for longer is ``stale`` (the setting ``check_stale_days``).
 
     Returns
     -------
@@ -174,6 +179,12 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         also has ``bearing_deg``, and ``station`` is every public property of the record
         (:func:`station_properties`: fields, amenities, labels, flags, ``open_status`` and
         ``open_24h``).
+
+        With ``curation``, each result also has ``checked`` and ``reports`` (None when no
+        recent report is open): with ``detail="lean"`` the short form of
+        :meth:`~stations.accounts.overlay.CurationOverlay.public` (confirmation date per field
+        group, ``stale``, ``label``, ``warning``; report ``count``, ``kinds``, ``latest_at``,
+        ``label``) in ``lang``; with ``"full"`` its long form (as ``/api/v1/stations/{id}/checks``).
 
     Raises
     ------
@@ -229,6 +240,10 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
                        "map_status": map_status(view.status, status), "open_status": status}
         result["minutes"] = travel.minutes(hit.distance_m)
         result["station"] = station
+        if curation is not None:
+            result["checked"], result["reports"] = curation.public(
+                view.station_id, last_verified=view.last_verified, stale_days=stale_days, now=now,
+                lang=None if detail == "full" else lang)
         result["navigation"] = navigation = dict(zip(_MARKER_VENDORS, view.links))
         navigation["osm"] = route_from + view.osm_end
         results.append(result)
@@ -271,6 +286,7 @@ class _StationView(NamedTuple):
     address: str | None
     amenities: dict[str, str]  # yes/no/unknown by amenity code: one shared dict per combination, copied out
     links: tuple[str, ...]  # navigation links of _MARKER_VENDORS (OpenStreetMap's go from the user)
+    last_verified: Any  # the record's date, for field groups never checked
 
 
 _MARKER_VENDORS = tuple(vendor for vendor in VENDORS if vendor != "osm")
@@ -295,7 +311,7 @@ def _station_view(snapshot: Snapshot, row: int, links: LinkSettings) -> _Station
     return view
 
 
-_VIEW_FIELDS = ("station_id", "name", "lat", "lon", "address", "status", "opening_hours", "timezone",
+_VIEW_FIELDS = ("station_id", "name", "lat", "lon", "address", "status", "opening_hours", "timezone", "last_verified",
                 *(f"amenity_{code}" for code in AMENITY_CODES))
 
 
@@ -312,7 +328,8 @@ def _new_station_view(snapshot: Snapshot, row: int, links: LinkSettings) -> _Sta
         amenities = combinations.setdefault(values, dict(zip(AMENITY_CODES, values)))
     return _StationView(pos, rec["station_id"], rec["name"], round(lat, 7), round(lon, 7), osm_point(lat, lon),
                         rec.get("opening_hours"), rec.get("timezone") or DEFAULT_TIMEZONE, rec.get("status"),
-                        rec.get("address"), amenities, tuple(nav[vendor] for vendor in _MARKER_VENDORS))
+                        rec.get("address"), amenities, tuple(nav[vendor] for vendor in _MARKER_VENDORS),
+                        rec.get("last_verified"))
 
 
 def _minute_of(when: dt.datetime, timezone: str) -> int:

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
+from .accounts.overlay import CurationKeeper, CurationOverlay
 from .amenities import AMENITY_CODES, AMENITY_VALUES
 from .records import ACCESS_VALUES, ENTRY_VALUES, PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES
 from .index import DEFAULT_MAX_K, StationIndex
@@ -240,6 +241,9 @@ class StationService:
         except BaseException:
             self._finalizer()
             raise
+        # Open reports and check dates, beside the snapshot (they make no new store revision).
+        self._curation = CurationKeeper()
+        self._refresh_curation()
         self._checked_at_s = time.time()
         self._thread: threading.Thread | None = None
         if refresh_s is not None:
@@ -255,6 +259,21 @@ class StationService:
     def snapshot(self) -> Snapshot:
         """The current snapshot: one attribute read; never waits for a build or the store."""
         return self._snapshot
+
+    def curation(self) -> CurationOverlay:
+        """The current open reports and check dates: one attribute read; a request holds the
+        object it got for its whole answer."""
+        return self._curation.current
+
+    def _refresh_curation(self) -> None:
+        try:
+            self._curation.refresh(self._store)
+        except Exception as exc:  # the last overlay keeps answering; the next check tries again
+            if repr(exc) != getattr(self, "_curation_problem", None):
+                log.warning("store %r: reports and check dates not refreshed: %r", self.location, exc)
+            self._curation_problem = repr(exc)
+        else:
+            self._curation_problem = None
 
     def store(self) -> StationStore:
         """The store for what requests read and write directly (staff edits, reports, accounts):
@@ -285,6 +304,7 @@ class StationService:
             swapped = False
             try:
                 swapped = self._refresh()
+                self._refresh_curation()
             except StoreBusy as exc:  # a writer holds the lock: the next check will see its commit
                 log.info("%s", exc)
             except Exception as exc:

@@ -57,6 +57,12 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
                  "d.querySelector('input[name=text]').value = '<b>门锁着</b>';"
                  "d.querySelector('button').click();")
         phone.wait("document.querySelector('.report-result').textContent.indexOf('谢谢') >= 0")
+        # each worker's refresher reads the new report within its 0.5 s: wait until answers carry it
+        seen, deadline = 0, time.monotonic() + 20
+        while seen < 6 and time.monotonic() < deadline:
+            with urllib.request.urlopen(base + "/api/v1/stations/CL-A") as resp:
+                seen = seen + 1 if json.loads(resp.read())["properties"]["reports"] else 0
+            time.sleep(0.1)
         # the card now says so, as unconfirmed; the station itself is unchanged
         phone.get(base + "/")
         phone.js("document.getElementById('locate').click()")

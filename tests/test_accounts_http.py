@@ -176,6 +176,7 @@ def test_reports_show_in_the_station_answer_as_unconfirmed(env):
     client = app.test_client()
     _report(client)
     _report(client, kind="closed", text="")
+    app.extensions["stations"].refresh()  # what the refresher thread does within refresh_s
     props = client.get("/api/v1/stations/A1").get_json()["properties"]
     assert props["reports"]["label_en"] == "2 reports: closed (today), unconfirmed"
     assert props["reports"]["unconfirmed"] is True

@@ -312,8 +312,10 @@ def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params)
         q = parse(NEAREST_PARAMS, {"lat": str(Q_LAT), "lon": str(Q_LON), **{k: str(v) for k, v in params.items()}},
                   settings=app.config["STATIONS"])
         now = dt.datetime.fromisoformat(got["query"]["at"]) if got["query"]["at"] else None
-        mine = nearest(app.extensions["stations"].snapshot(), lat=q["lat"], lon=q["lon"], now=now,
-                       travel=Travel.from_settings(app.config["STATIONS"]), **_nearest_kwargs(q))
+        service = app.extensions["stations"]
+        mine = nearest(service.snapshot(), lat=q["lat"], lon=q["lon"], now=now,
+                       travel=Travel.from_settings(app.config["STATIONS"]), curation=service.curation(),
+                       stale_days=app.config["STATIONS"]["check_stale_days"], **_nearest_kwargs(q))
     assert got["count"] == len(got["results"]) > 0
     for a, b in zip(got["results"], mine["results"]):
         a["station"].pop("open_status"), b["station"].pop("open_status")  # "now" moved on in between
@@ -459,7 +461,9 @@ def test_an_unreadable_store_stops_the_start_and_a_store_failure_is_503_naming_n
         raise StoreError(f"store {str(store_path)!r} cannot be read: file is not a database")
 
     service.store = unreadable  # the request's own connection fails, as after a disk error
-    body = _assert_problem(app.test_client().get("/api/v1/stations/N100"), 503, None, "station store cannot be read")
+    # (a station's own answer comes from the snapshot and the curation overlay: its check dates read the store)
+    body = _assert_problem(app.test_client().get("/api/v1/stations/N100/checks"), 503, None,
+                           "station store cannot be read")
     assert str(tmp_path) not in body["detail"]  # the client is not told the server's paths
     assert app.test_client().get("/api/v1/amenities").status_code == 200  # what needs no store still answers
     service.close()

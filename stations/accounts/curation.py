@@ -355,17 +355,24 @@ def check_info(store, station_id: str, *, stale_days: float, now: dt.datetime | 
                record: Mapping[str, Any] | None = None) -> dict:
     """When each field group was last confirmed, by whom, how long ago, and whether it is past
     ``stale_days``. Groups never checked fall back to the record's ``last_verified`` date."""
-    now = now or dt.datetime.now(dt.timezone.utc)
     rec = record if record is not None else _station(store, station_id)
-    rows = {r["field_group"]: r for r in store.query(
+    rows = {r["field_group"]: (_parse_when(r["checked_at"]), r["checked_by"], r["via"]) for r in store.query(
         "SELECT field_group, checked_at, checked_by, via FROM station_checks WHERE station_id = ?", (station_id,))}
+    return checks_view(rows, last_verified=rec.get("last_verified"), stale_days=stale_days,
+                       now=now or dt.datetime.now(dt.timezone.utc))
+
+
+def checks_view(rows: Mapping[str, tuple], *, last_verified: Any, stale_days: float, now: dt.datetime) -> dict:
+    """:func:`check_info` from what is stored: ``rows`` maps a field group to ``(checked_at
+    (an aware datetime or None), checked_by, via)``; ``last_verified`` is the record's."""
     groups, ages = {}, []
+    fallback = _parse_when(last_verified) if last_verified else None
     for g in FIELD_GROUPS:
         row = rows.get(g)
-        when = _parse_when(row["checked_at"]) if row else _parse_when(rec.get("last_verified"))
+        when = row[0] if row else fallback
         entry: dict[str, Any] = {"checked_at": when.isoformat() if when else None,
-                                 "by": row["checked_by"] if row else None,
-                                 "via": row["via"] if row else ("last_verified" if when else None)}
+                                 "by": row[1] if row else None,
+                                 "via": row[2] if row else ("last_verified" if when else None)}
         if when is None:
             entry.update(days=None, label_en="never checked", label_zh="从未核实", stale=True)
         else:

@@ -10,7 +10,7 @@ confirmed — or reject it with a reason.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..amenities import AMENITY_CODES
 from ..errors import NotFoundError, Problem, ValidationError
@@ -186,16 +186,24 @@ def summaries(store, station_ids: Iterable[str] | None = None, *, now: dt.dateti
         ids = list(station_ids)
         sql += f" AND station_id IN ({', '.join('?' * len(ids))})"
         params += ids
-    out: dict[str, dict] = {}
-    for r in store.query(sql + " ORDER BY created_at", params):
-        s = out.setdefault(r["station_id"], {"count": 0, "kinds": {}, "latest_at": None, "unconfirmed": True})
-        s["count"] += 1
-        s["kinds"][r["kind"]] = s["kinds"].get(r["kind"], 0) + 1
-        s["latest_at"] = r["created_at"]
-    for s in out.values():
-        top = max(s["kinds"], key=lambda k: (s["kinds"][k], k != "still_correct"))
-        days = (now - _parse_when(s["latest_at"])).total_seconds() / 86400
-        n = s["count"]
-        s["label_en"] = f"{n} report{'s' if n != 1 else ''}: {KIND_LABELS[top][1]} ({ago(days, 'en')}), unconfirmed"
-        s["label_zh"] = f"{n}条报告：{KIND_LABELS[top][0]}（{ago(days, 'zh')}），未核实"
-    return out
+    rows: dict[str, list[tuple[str, dt.datetime]]] = {}
+    for r in store.query(sql + " ORDER BY created_at, report_id", params):
+        rows.setdefault(r["station_id"], []).append((r["kind"], _parse_when(r["created_at"])))
+    return {sid: report_summary(reps, now=now) for sid, reps in rows.items()}
+
+
+def report_summary(reports: Sequence[tuple[str, dt.datetime]], *, now: dt.datetime) -> dict:
+    """The public summary of a station's open reports, ``(kind, created_at)`` oldest first
+    (already limited to the recent ones): counts by kind, the newest date and a label such as
+    "2 reports: closed (today), unconfirmed"."""
+    kinds: dict[str, int] = {}
+    for kind, _ in reports:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    latest = reports[-1][1]
+    top = max(kinds, key=lambda k: (kinds[k], k != "still_correct"))
+    days = (now - latest).total_seconds() / 86400
+    n = len(reports)
+    return {"count": n, "kinds": kinds, "latest_at": latest.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "unconfirmed": True,
+            "label_en": f"{n} report{'s' if n != 1 else ''}: {KIND_LABELS[top][1]} ({ago(days, 'en')}), unconfirmed",
+            "label_zh": f"{n}条报告：{KIND_LABELS[top][0]}（{ago(days, 'zh')}），未核实"}

@@ -16,12 +16,13 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from gunicorn.http.errors import ParseException
 
-from ..accounts import check_info, summaries
+from ..accounts import FIELD_GROUPS
 from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
 from ..lookup import DETAILS, MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
 from .openapi import openapi_document, operation
+from .reports import CHECKED_SCHEMA, REPORT_SUMMARY_SCHEMA
 from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, json_schema, parse, parse_json, query, short_value
 from .problems import problem_response
 
@@ -131,6 +132,25 @@ LEAN_STATION_SCHEMA = {
                    "map_status": {"type": "string", "enum": ["open_24h", "open_now", "closed_now", "hours_unknown",
                                                              "temporarily_closed", "removed"]},
                    "open_status": OPEN_STATUS_SCHEMA}}
+_DAY = {"type": "string", "nullable": True, "format": "date",
+        "description": "Last confirmed (China Standard Time); null: never."}
+LEAN_CHECKED_SCHEMA = {
+    "type": "object", "description": "When each field group was last confirmed (detail=lean; labels in `lang`).",
+    "required": [*FIELD_GROUPS, "stale", "label", "warning"],
+    "properties": {**{g: _DAY for g in FIELD_GROUPS},
+                   "stale": {"type": "boolean", "description": "Some field group never confirmed, or not within the "
+                                                                "setting `check_stale_days`."},
+                   "label": {"type": "string", "description": "e.g. 'checked 3 weeks ago'."},
+                   "warning": {"type": "string", "nullable": True, "description": "Which groups are stale."}}}
+LEAN_REPORTS_SCHEMA = {
+    "type": "object", "nullable": True,
+    "description": "Workers' open reports of the last 30 days, unconfirmed by staff (null: none); labels in `lang`.",
+    "required": ["count", "kinds", "latest_at", "label", "unconfirmed"],
+    "properties": {"count": {"type": "integer", "minimum": 1},
+                   "kinds": {"type": "object", "description": "Count by kind.", "additionalProperties": {"type": "integer"}},
+                   "latest_at": {"type": "string", "description": "When the newest was sent (UTC)."},
+                   "label": {"type": "string", "description": "e.g. '2 reports: closed (today), unconfirmed'."},
+                   "unconfirmed": {"type": "boolean", "enum": [True]}}}
 NEAREST_RESPONSE = {
     "type": "object", "required": ["query", "crs", "count", "results"],
     "properties": {
@@ -139,12 +159,19 @@ NEAREST_RESPONSE = {
         "results": {"type": "array", "items": {
             "type": "object",
             "description": "`bearing_deg` and the full `station` record with detail=full.",
-            "required": ["station_id", "name", "position", "distance_m", "minutes", "station", "navigation"],
+            "required": ["station_id", "name", "position", "distance_m", "minutes", "station", "navigation",
+                         "checked", "reports"],
             "properties": {"station_id": _TEXT, "name": _TEXT, "position": POSITION_SCHEMA,
                            "distance_m": {"type": "number", "minimum": 0}, "bearing_deg": _NUMBER,
                            "minutes": MINUTES_SCHEMA,
                            "station": {"oneOf": [LEAN_STATION_SCHEMA, STATION_PROPERTIES_SCHEMA]},
-                           "navigation": LINKS_SCHEMA}}}}}
+                           "navigation": LINKS_SCHEMA,
+                           "checked": {"description": "Check dates: the short form with detail=lean, every field "
+                                                      "group's date, by whom and labels in both languages with full.",
+                                       "anyOf": [LEAN_CHECKED_SCHEMA, {**CHECKED_SCHEMA,
+                                                                       "required": ["groups", "stale", "label_en"]}]},
+                           "reports": {"description": "Open reports, unconfirmed (null: none).", "nullable": True,
+                                       "anyOf": [LEAN_REPORTS_SCHEMA, REPORT_SUMMARY_SCHEMA]}}}}}}
 BATCH_RESPONSE = {
     "type": "object", "required": ["crs", "count", "points"],
     "properties": {"crs": {"type": "string", "enum": list(OUTPUT_CRS)}, "count": _COUNT, "points": {
@@ -252,8 +279,10 @@ def nearest_view():
     app = current_app._get_current_object()  # one proxy lookup for the three below
     q = parse(NEAREST_PARAMS, request.args, settings=app.config["STATIONS"])
     # The parameters are lookup.nearest's own (NEAREST_PARAMS declares them, with its defaults).
-    answer = nearest(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"],
-                     links=app.extensions["stations.links"], **q)
+    service = app.extensions["stations"]
+    answer = nearest(service.snapshot(), travel=app.extensions["stations.travel"],
+                     links=app.extensions["stations.links"], curation=service.curation(),
+                     stale_days=app.config["STATIONS"]["check_stale_days"], **q)
     return Response(orjson.dumps(answer), content_type="application/json")
 
 
@@ -382,9 +411,9 @@ def station_view(station_id: str):
     body = feature(rec, crs=q["crs"], lang=q["lang"], when=_now(), links=_links())
     body["crs_name"] = q["crs"]
     # When its facts were last confirmed, and what workers reported and staff have not yet confirmed.
-    store = _service().store()
-    body["properties"]["checked"] = check_info(store, station_id, stale_days=_settings().check_stale_days, record=rec)
-    body["properties"]["reports"] = summaries(store, [station_id]).get(station_id)
+    props = body["properties"]
+    props["checked"], props["reports"] = _service().curation().public(
+        station_id, last_verified=rec.get("last_verified"), stale_days=_settings().check_stale_days, now=_now())
     return _json_response(body)
 
 

@@ -77,23 +77,23 @@ SUBMITTED_SCHEMA = {"type": "object", "required": ["report_id", "station_id", "k
 REPORTS_RESPONSE = {"type": "object", "required": ["status", "count", "reports"],
                     "properties": {"status": _TEXT, "count": {"type": "integer", "minimum": 0},
                                    "reports": {"type": "array", "items": REPORT_SCHEMA}}}
-_REPORT_SUMMARY = {"type": "object", "nullable": True, "description": "Open reports of the last 30 days, unconfirmed.",
+REPORT_SUMMARY_SCHEMA = {"type": "object", "nullable": True, "description": "Open reports of the last 30 days, unconfirmed.",
                    "properties": {"count": {"type": "integer"}, "kinds": {"type": "object"},
-                                  "label_en": _TEXT, "label_zh": _TEXT, "unconfirmed": {"type": "boolean"}}}
+                                  "latest_at": _TEXT, "label_en": _TEXT, "label_zh": _TEXT, "unconfirmed": {"type": "boolean"}}}
 _CHECK_GROUP = {"type": "object", "properties": {"checked_at": _MAYBE_TEXT, "by": _MAYBE_TEXT, "via": _MAYBE_TEXT,
                                                   "days": _MAYBE_NUMBER, "label_en": _TEXT, "label_zh": _TEXT,
                                                   "stale": {"type": "boolean"}}}
-_CHECKED = {"type": "object", "required": ["label_en", "label_zh", "stale"],
+CHECKED_SCHEMA = {"type": "object", "required": ["label_en", "label_zh", "stale"],
             "properties": {"groups": {"type": "object", "properties": {g: _CHECK_GROUP for g in FIELD_GROUPS}},
                            "stale_days": {"type": "number"}, "stale": {"type": "boolean"},
                            "oldest_days": _MAYBE_NUMBER, "latest_days": _MAYBE_NUMBER, "label_en": _TEXT,
                            "label_zh": _TEXT, "warning_en": _MAYBE_TEXT, "warning_zh": _MAYBE_TEXT}}
 CHECKS_RESPONSE = {"type": "object", "required": ["station_id", "checked", "reports", "at"],
-                   "properties": {"station_id": _TEXT, "checked": _CHECKED, "reports": _REPORT_SUMMARY, "at": _TEXT}}
+                   "properties": {"station_id": _TEXT, "checked": CHECKED_SCHEMA, "reports": REPORT_SUMMARY_SCHEMA, "at": _TEXT}}
 CHECKS_MANY_RESPONSE = {"type": "object", "required": ["stations"], "properties": {"stations": {
     "type": "object", "description": "By station id; unknown ids are left out.",
     "additionalProperties": {"type": "object", "required": ["checked", "reports", "status"],
-                             "properties": {"checked": _CHECKED, "reports": _REPORT_SUMMARY, "status": _TEXT,
+                             "properties": {"checked": CHECKED_SCHEMA, "reports": REPORT_SUMMARY_SCHEMA, "status": _TEXT,
                                             "status_reason": _MAYBE_TEXT}}}}}
 NO_REPORT = "No report with this id."
 RESOLVED = "The report is already accepted or rejected."

@@ -289,8 +289,10 @@
         if (i < 3) bounds.push([r.position.lat, r.position.lon]);
       }
     });
-    // Check dates, unconfirmed reports and the report button (station-reports.js).
-    if (window.StationReports && !state.fromCache) window.StationReports.annotate(list, cfg.api, state.lang);
+    // Check dates, unconfirmed reports (from the answer) and the report button (station-reports.js).
+    if (window.StationReports && !state.fromCache) {
+      window.StationReports.annotate(list, cfg.api, state.lang, body.results);
+    }
     if (embed && embed.zoom) {  // the embedding page chose the view
       if (p && p.crs === mapCrs) map.setView([p.lat, p.lon], embed.zoom);
       return;

@@ -1,10 +1,11 @@
 /* Workers' reports and check dates on the locator's cards.
  *
- * StationReports.annotate(list, api, lang) asks /api/v1/checks for the cards' stations in one
- * request and adds to each card: why it is closed, "checked 3 weeks ago" (and a warning for
- * the parts not checked within the setting check_stale_days), the unconfirmed
- * reports ("2 reports: closed (today), unconfirmed"), and a "report a problem" form that
- * POSTs to /api/v1/stations/{id}/reports. Text from the server is set with textContent only.
+ * StationReports.annotate(list, api, lang, results) adds to each card what the /nearest answer
+ * says of its station (its results' "checked" and "reports", in the page's language: no second
+ * request): "checked 3 weeks ago" (and a warning for the parts not checked within the setting
+ * check_stale_days), the unconfirmed reports ("2 reports: closed (today), unconfirmed"), and a
+ * "report a problem" form that POSTs to /api/v1/stations/{id}/reports. Text from the server is
+ * set with textContent only.
  */
 (function () {
   'use strict';
@@ -69,28 +70,21 @@
     return box;
   }
 
-  function annotate(list, api, lang) {
+  function annotate(list, api, lang, results) {
     var cards = Array.prototype.slice.call(list.querySelectorAll('[data-station-id]'));
     if (!cards.length) return;
-    var ids = cards.map(function (c) { return c.getAttribute('data-station-id'); });
-    cards.forEach(function (c) { c.appendChild(reportForm(api, c.getAttribute('data-station-id'), lang)); });
-    fetch(api + '/checks?ids=' + ids.map(encodeURIComponent).join(','))
-      .then(function (r) { return r.ok ? r.json() : { stations: {} }; })
-      .then(function (body) {
-        cards.forEach(function (c) {
-          var s = body.stations[c.getAttribute('data-station-id')];
-          if (!s) return;
-          var form = c.querySelector('details.report');
-          if (s.status !== 'open' && s.status_reason) c.insertBefore(node('p', 'status-reason', s.status_reason), form);
-          c.insertBefore(node('p', 'checked', lang === 'en' ? s.checked.label_en : s.checked.label_zh), form);
-          var warning = lang === 'en' ? s.checked.warning_en : s.checked.warning_zh;
-          if (warning) c.insertBefore(node('p', 'checked stale', warning), form);
-          if (s.reports) {
-            c.insertBefore(node('p', 'reports-unconfirmed',
-              lang === 'en' ? s.reports.label_en : s.reports.label_zh), form);
-          }
-        });
-      }).catch(function () { /* offline: the cards stay as they are */ });
+    var byId = {};
+    (results || []).forEach(function (r) { byId[r.station_id] = r; });
+    cards.forEach(function (c) {
+      var id = c.getAttribute('data-station-id');
+      var form = reportForm(api, id, lang);
+      c.appendChild(form);
+      var r = byId[id];
+      if (!r || !r.checked) return;  // an answer without them (an old cached one): the form alone
+      c.insertBefore(node('p', 'checked', r.checked.label), form);
+      if (r.checked.warning) c.insertBefore(node('p', 'checked stale', r.checked.warning), form);
+      if (r.reports) c.insertBefore(node('p', 'reports-unconfirmed', r.reports.label), form);
+    });
   }
 
   window.StationReports = { annotate: annotate, reportForm: reportForm, KINDS: KINDS };

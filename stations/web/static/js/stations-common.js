@@ -133,6 +133,18 @@
     if (code === 'temporarily_closed' && p.status_reason) {
       h += '<p class="st-reason">' + esc(w.reason) + ': ' + esc(p.status_reason) + '</p>';
     }
+    // When it was last checked (a warning when stale) and workers' reports not yet confirmed by
+    // staff (the API's words; present in popups fetched from /api/v1/stations/<id>).
+    var ck = p.checked, rp = p.reports;
+    if (ck && (ck.label_zh || ck.label_en)) {
+      h += '<p class="st-checked' + (ck.stale ? ' st-stale' : '') + '">' +
+        (ck.stale ? icon('triangle-exclamation') + ' ' : '') + esc(lang === 'zh' ? ck.label_zh : ck.label_en) + '</p>';
+      var warning = lang === 'zh' ? ck.warning_zh : ck.warning_en;
+      if (warning) h += '<p class="st-checked-warning">' + esc(warning) + '</p>';
+    }
+    if (rp && (rp.label_zh || rp.label_en)) {
+      h += '<p class="st-reports" data-unconfirmed="true">' + esc(lang === 'zh' ? rp.label_zh : rp.label_en) + '</p>';
+    }
     if (['county', 'city', 'province'].indexOf(p.geocode_precision) >= 0 || !p.geocode_precision) {
       h += '<p class="st-warn">' + icon('triangle-exclamation') + ' ' + esc(w.approx) + '</p>';
     }
