@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import StoreError
 from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
 from .gpkg import GeoPackageStore
+from .postgis import PostGISStore
 
-__all__ = ["BatchResult", "Change", "GeoPackageStore", "HistoryEntry", "HistoryPage", "StationStore", "StoreBusy",
+__all__ = ["BatchResult", "Change", "GeoPackageStore", "HistoryEntry", "HistoryPage", "PostGISStore", "StationStore", "StoreBusy",
            "open_store"]
 
 
 def open_store(location: str | Path, *, create: bool = True) -> StationStore:
-    """Open the store at ``location`` (a GeoPackage path; PostGIS URLs are not built yet).
+    """Open the store at ``location``: a GeoPackage path, or a PostGIS database URL
+    (``postgresql://user@host:port/db``; a password is never repeated in messages).
 
     ``create=False`` opens an existing store only (what serving does): a missing or foreign
-    file raises :class:`StoreError` and is left as it was."""
+    file, or a database without the stations tables, raises :class:`~stations.errors.StoreError` and is left
+    as it was."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError(f"store {text!r}: the PostGIS backend is not available yet; "
-                         "use a GeoPackage path such as var/stations.gpkg")
+        return PostGISStore(text, create=create)
     return GeoPackageStore(Path(text), create=create)
