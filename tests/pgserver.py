@@ -100,7 +100,7 @@ class PGServer:
         """A fresh database made from the PostGIS template; its URL."""
         name = f"t{os.getpid()}_{next(self._counter)}"
         with self.admin() as db:
-            db.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            db.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
