@@ -215,8 +215,13 @@ def test_open_store_picks_postgis_for_both_url_schemes(pg_url):
     with open_store(pg_url) as s:
         assert s.kind == "postgis" and s.schema_version() == 2 and s.upgrade() == []
         s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
-    with open_store("postgres://" + pg_url.split("://", 1)[1], create=False) as s:
+    with open_store("postgres://" + pg_url.split("://", 1)[1], create=False) as s, open_store(pg_url) as writer:
         assert s.get("A")["lat"] == 40.0 and s.revision() == 1
+        token = s.change_token()
+        s.frame()
+        assert s.change_token() == token
+        writer.apply([Change("add", _rec("B", "二", 40.0, 116.1))], command="test")
+        assert s.change_token() != token and s.count() == 2
 
 
 def test_the_geometry_follows_the_position_and_knn_finds_the_nearest(pg_url):
@@ -273,6 +278,19 @@ def test_a_failing_change_mid_batch_on_postgis_leaves_everything_as_before(pg_ur
             s.apply(many[:5], command="test", after=lambda db, batch_id: (_ for _ in ()).throw(ValueError("late")))
         assert (snapshot(s), s.batches(limit=100)) == before
         assert s.get("N0000") is None
+
+
+def test_a_writer_waits_for_another_then_gets_store_busy(pg_url):
+    from stations.store import StoreBusy
+    from stations.store.postgis import PostGISStore
+
+    with PostGISStore(pg_url, writer_wait_s=0.3) as s:
+        with psycopg.connect(pg_url) as other:  # another writer, mid-transaction
+            other.execute("SELECT value FROM station_meta WHERE key = 'revision' FOR UPDATE")
+            with pytest.raises(StoreBusy, match="locked by another writer"):
+                s.apply([Change("add", _rec("A", "一"))], command="test")
+            assert s.revision() == 0 and s.count() == 0  # readers do not wait
+        assert s.apply([Change("add", _rec("A", "一"))], command="test").revision == 1
 
 
 def test_a_database_restart_is_a_store_error_then_reads_work_again(pg_server, pg_url):

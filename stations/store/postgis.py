@@ -45,12 +45,13 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 import pandas as pd
 import psycopg
+import psycopg.errors
 import psycopg_pool
 from psycopg.types.string import TextLoader
 
 from ..errors import Problem, StoreError, ValidationError
 from ..records import FIELD_NAMES, FIELDS, FLOAT_FIELDS
-from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore
+from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
 
 #: The layout version this code writes and understands (the GeoPackage's current number).
 SCHEMA_VERSION = 2
@@ -165,13 +166,16 @@ class PostGISStore(StationStore):
     ``create=False`` opens an existing store only: a database without a ``stations`` table is
     a :class:`StoreError` and nothing is created. ``max_size`` bounds the connection pool
     (per process); ``timeout_s`` is how long a call waits for a connection (the database
-    down) before it raises :class:`StoreError`.
+    down) before it raises :class:`StoreError`; ``writer_wait_s`` how long a write waits for
+    another writer (as SQLite's busy timeout) before it raises :class:`StoreBusy`.
     """
 
     kind = "postgis"
 
-    def __init__(self, url: str, *, create: bool = True, max_size: int = 4, timeout_s: float = 10.0):
+    def __init__(self, url: str, *, create: bool = True, max_size: int = 4, timeout_s: float = 10.0,
+                 writer_wait_s: float = 30.0):
         self.url = url
+        self._writer_wait_ms = max(1, int(writer_wait_s * 1000))
         self.location = public_location(url)
         self._timeout_s = float(timeout_s)
         conninfo = psycopg.conninfo.make_conninfo(url, connect_timeout=max(1, int(timeout_s)))
@@ -222,6 +226,9 @@ class PostGISStore(StationStore):
         try:
             with pool.connection(timeout=self._timeout_s) as conn:
                 yield conn
+        except psycopg.errors.LockNotAvailable as exc:
+            raise StoreBusy(f"store {self.location!r} is locked by another writer for more than "
+                            f"{self._writer_wait_ms / 1000:g} s: {self._why(exc)}; try again later") from None
         except psycopg_pool.PoolTimeout as exc:
             self._pool_broken = True
             raise StoreError(f"store {self.location!r} cannot be reached (no connection within "
@@ -497,6 +504,8 @@ class PostGISStore(StationStore):
         :class:`SQLConnection`. Large batches are written with COPY."""
         now = _now()
         with self._conn("written") as conn, conn.transaction():
+            # Writers take turns on the revision row; one waits at most writer_wait_s, then StoreBusy.
+            conn.execute(f"SET LOCAL lock_timeout = {self._writer_wait_ms}")
             current = int(conn.execute("SELECT value FROM station_meta WHERE key = 'revision' FOR UPDATE")
                           .fetchone()[0])
             if guard is not None:
