@@ -517,28 +517,38 @@ class PostGISStore(StationStore):
                 (now, command, source, source_sha256, reason,
                  json.dumps(dict(summary or {}), ensure_ascii=False, default=str), user or None,
                  revision if changes else None)).fetchone()[0]
-            inserts, updates, hist = [], [], []
-            for i, change in enumerate(changes):
-                rec = change.record
-                fields = [rec.get(n) for n in FIELD_NAMES]
-                for j in _FLOAT_POS:  # NaN (from a DataFrame) is stored as NULL
-                    v = fields[j]
-                    if v is not None and v != v:
-                        fields[j] = None
-                values = [*fields, _dumps(list(change.flags)) if change.flags else None, now]
-                if change.action == "add":
-                    inserts.append(values)
-                    payload = {"name": fields[_NAME], "lat": fields[_LAT], "lon": fields[_LON]}
-                elif change.action in ("update", "remove"):
-                    updates.append(values)
-                    payload = {k: list(v) for k, v in change.changed.items()}
-                else:
-                    raise StoreError(f"unknown change action {change.action!r}; allowed: add, update, remove")
-                hist.append((rec["station_id"], now, change.action, _dumps(payload), batch_id,
-                             reason or (rec.get("status_reason") if change.action == "remove" else None)))
-                if progress is not None and (i + 1) % 5000 == 0:
-                    progress(5000)
             cols = [*FIELD_NAMES, "flags", "updated_at"]
+            inserts, updates, hist = [], [], []
+            with contextlib.ExitStack() as stack:
+                copy = None
+                if sum(1 for c in changes if c.action == "add") >= _COPY_MIN_ROWS:
+                    # Stream the new stations while the rows are built: the server ingests one
+                    # buffer while Python builds the next.
+                    copy = stack.enter_context(stack.enter_context(conn.cursor()).copy(
+                        f"COPY {TABLE} ({', '.join(cols)}) FROM STDIN"))
+                for i, change in enumerate(changes):
+                    rec = change.record
+                    fields = [rec.get(n) for n in FIELD_NAMES]
+                    for j in _FLOAT_POS:  # NaN (from a DataFrame) is stored as NULL
+                        v = fields[j]
+                        if v is not None and v != v:
+                            fields[j] = None
+                    values = [*fields, _dumps(list(change.flags)) if change.flags else None, now]
+                    if change.action == "add":
+                        if copy is not None:
+                            copy.write_row(values)
+                        else:
+                            inserts.append(values)
+                        payload = {"name": fields[_NAME], "lat": fields[_LAT], "lon": fields[_LON]}
+                    elif change.action in ("update", "remove"):
+                        updates.append(values)
+                        payload = {k: list(v) for k, v in change.changed.items()}
+                    else:
+                        raise StoreError(f"unknown change action {change.action!r}; allowed: add, update, remove")
+                    hist.append((rec["station_id"], now, change.action, _dumps(payload), batch_id,
+                                 reason or (rec.get("status_reason") if change.action == "remove" else None)))
+                    if progress is not None and (i + 1) % 5000 == 0:
+                        progress(5000)
             self._insert(conn, TABLE, cols, inserts)
             self._update(conn, cols, updates)
             self._insert(conn, "station_history", ["station_id", "at", "action", "changes", "batch_id", "reason"],
