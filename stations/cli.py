@@ -54,7 +54,8 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--store", "store", default=None, help="Store location (GeoPackage path). Default: setting `store`.")
+@click.option("--store", "store", default=None, help="Store location: a GeoPackage path, or a PostGIS URL "
+              "postgresql://user@host:port/db. Default: setting `store`.")
 @click.pass_context
 def main(ctx: click.Context, store: str | None) -> None:
     """Outdoor-worker rest stations (工会驿站): records, lookup, maps and coverage."""

@@ -34,7 +34,8 @@ def _setting(default: Any, help: str) -> Any:
 class Settings(Mapping):
     """The service's settings (see the README's settings table)."""
 
-    store: str = _setting("var/stations.gpkg", "Station store: the path of its GeoPackage file.")
+    store: str = _setting("var/stations.gpkg", "Station store: the path of its GeoPackage file, or a PostGIS database URL "
+                                                   "(postgresql://user@host:port/db).")
     geocoders: str = _setting("offline", "Geocoding chain, comma-separated, tried in order: nominatim, amap, offline.")
     geocode_cache: str = _setting("var/geocode-cache.sqlite", "On-disk geocoding cache (SQLite).")
     nominatim_url: str = _setting("", "Base URL of a self-hosted Nominatim, e.g. http://127.0.0.1:8080.")

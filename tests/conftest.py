@@ -20,6 +20,38 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL + PostGIS server for the whole session (see tests/pgserver.py);
+    stopped and removed at the end, also when tests fail."""
+    from pgserver import PGServer
+
+    server = PGServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL of a fresh PostGIS database (made from the template), dropped after the test."""
+    url = pg_server.new_database()
+    yield url
+    if not pg_server.running:  # a test that stopped the server and failed before starting it
+        pg_server.start()
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["geopackage", "postgis"])
+def any_store(request, tmp_path):
+    """A fresh store of each backend: a GeoPackage file, then a PostGIS database."""
+    from stations.store import open_store
+
+    location = tmp_path / "stations.gpkg" if request.param == "geopackage" else request.getfixturevalue("pg_url")
+    s = open_store(location)
+    yield s
+    s.close()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -30,8 +30,7 @@ def station(sid: str, adcode: str, **extra) -> dict:
     return rec
 
 
-@pytest.fixture
-def seeded(store):
+def _seed(store):
     store.apply([Change("add", station("A1", "130322")), Change("add", station("B1", "130324")),
                  Change("add", station("Z1", "110101"))], command="seed")
     add_user(store, "admin1", role="admin", password=PASSWORD)
@@ -39,6 +38,17 @@ def seeded(store):
     add_user(store, "qhd", role="moderator", areas=["1303"], password=PASSWORD)
     add_user(store, "looker", role="viewer", areas="13")
     return store
+
+
+@pytest.fixture
+def seeded(any_store):
+    """Seeded stores of both backends (GeoPackage, PostGIS)."""
+    return _seed(any_store)
+
+
+@pytest.fixture
+def seeded_gpkg(store):
+    return _seed(store)
 
 
 def user(store, name):
@@ -244,8 +254,8 @@ def test_an_old_store_gains_the_new_tables_by_upgrade_not_on_open(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
-def test_gdal_lists_only_the_station_layers(seeded):
-    out = subprocess.run(["ogrinfo", "-ro", "-q", str(seeded.path)], capture_output=True, text=True, timeout=60)
+def test_gdal_lists_only_the_station_layers(seeded_gpkg):
+    out = subprocess.run(["ogrinfo", "-ro", "-q", str(seeded_gpkg.path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "stations" in out.stdout
     for private in ("users", "api_tokens", "sessions", "rate_events", "app_secrets"):
@@ -274,3 +284,18 @@ def test_upload_dry_run_then_apply_names_the_user(seeded, tmp_path):
     with pytest.raises(Forbidden):
         upload_apply(seeded, user(seeded, "changli"), outside)
     assert seeded.get("F1") is None
+
+
+def test_staff_search_ignores_ascii_case_on_both_backends(seeded):
+    from stations.accounts import area_stations
+
+    admin = user(seeded, "admin1")
+
+    def found(text):
+        return sorted(r["station_id"] for r in area_stations(seeded, admin, search=text, stale_days=180))
+
+    assert found("a1") == found("A1") == ["A1"]
+    assert found("驿站b") == found("驿站B") == ["B1"]  # names are 驿站<id>
+    assert found("z") == ["Z1"] and found("nowhere") == []
+    editor = user(seeded, "changli")  # sees only 130322
+    assert sorted(r["station_id"] for r in area_stations(seeded, editor, stale_days=180)) == ["A1"]

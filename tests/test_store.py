@@ -1,15 +1,21 @@
-"""The GeoPackage store: a real GeoPackage that GDAL reads, transactions, append-only history."""
+"""The stores: a real GeoPackage that GDAL reads, and a real PostGIS database (a server the tests
+start themselves); transactions, append-only history, the same answers from both backends."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import pandas as pd
+import psycopg
 import pyogrio
 import pytest
 
+from stations.errors import StoreError, ValidationError
 from stations.records import empty_record
 from stations.store import Change, open_store
 from stations.store.gpkg import blob_point, point_blob
+
+from conftest import snapshot
 
 
 def _rec(sid, name, lat=None, lon=None):
@@ -42,7 +48,8 @@ def test_gdal_reads_the_store_as_a_geopackage(store, tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_apply_is_all_or_nothing(store):
+def test_apply_is_all_or_nothing(any_store):
+    store = any_store
     store.apply([Change("add", _rec("A", "一"))], command="test")
     before = (store.revision(), store.count())
     with pytest.raises(Exception):
@@ -52,7 +59,8 @@ def test_apply_is_all_or_nothing(store):
     assert store.get("B") is None
 
 
-def test_history_is_append_only_and_names_the_batch(store):
+def test_history_is_append_only_and_names_the_batch(any_store):
+    store = any_store
     store.apply([Change("add", _rec("A", "一"))], command="import", source="a.csv")
     new = _rec("A", "一号驿站")
     store.apply([Change("update", new, changed={"name": ["一", "一号驿站"]})], command="import", source="b.csv",
@@ -61,8 +69,16 @@ def test_history_is_append_only_and_names_the_batch(store):
     assert [h["action"] for h in hist] == ["update", "add"]
     assert hist[0]["changes"] == {"name": ["一", "一号驿站"]}
     assert hist[0]["source"] == "b.csv" and hist[0]["reason"] == "renamed"
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        db.execute("DELETE FROM station_history")
+    if store.kind == "geopackage":
+        with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM station_history")
+        return
+    # PostGIS: the database refuses it, whoever asks (plain psycopg, not the store's code).
+    for sql in ("DELETE FROM station_history", "UPDATE station_history SET reason = 'x'",
+                "TRUNCATE station_history", "DELETE FROM station_history WHERE false"):
+        with psycopg.connect(store.url, autocommit=True) as db, pytest.raises(psycopg.Error, match="append-only"):
+            db.execute(sql)
+    assert [h["action"] for h in store.history("A")] == ["update", "add"]
 
 
 def test_reopen_keeps_data(tmp_path):
@@ -90,7 +106,8 @@ def test_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path):
         open_store(bad)
 
 
-def test_any_past_state_is_rebuilt_from_the_history(store):
+def test_any_past_state_is_rebuilt_from_the_history(any_store):
+    store = any_store
     first = _rec("A", "一号", 40.0, 116.0)
     b1 = store.apply([Change("add", first)], command="import").batch_id
     second = dict(first, name="一号驿站", opening_hours="24/7")
@@ -129,22 +146,169 @@ def test_change_token_moves_with_every_commit_from_anywhere(tmp_path):
         assert reader.change_token() != t2
 
 
-def test_a_postgresql_url_is_refused_with_a_clear_message():
-    from stations.errors import StoreError
-
-    with pytest.raises(StoreError, match="PostGIS backend is not available yet.*GeoPackage path"):
-        open_store("postgresql://stations@db/stations")
-
-
-def test_the_store_help_offers_only_what_exists():
+def test_the_store_help_offers_both_backends():
     from click.testing import CliRunner
 
     from stations.cli import main
     from stations.config import BY_NAME
 
-    assert "GeoPackage" in BY_NAME["store"].help and "postgres" not in BY_NAME["store"].help.lower()
+    assert "GeoPackage" in BY_NAME["store"].help and "postgresql://" in BY_NAME["store"].help
     out = CliRunner().invoke(main, ["--help"], obj={}).output
-    assert "--store" in out and "postgres" not in out.lower()
+    assert "--store" in out and "GeoPackage" in out and "postgresql://" in out
+
+
+# -- PostGIS -------------------------------------------------------------------------------------
+def _same_sequence(store) -> list[int]:
+    """The same applies on any backend: adds, an update, a batch without changes, a remove."""
+    first = _rec("A", "一号", 40.0, 116.0)
+    batches = [store.apply([Change("add", first), Change("add", _rec("B", "二号"))], command="import").batch_id]
+    second = dict(first, name="一号驿站", opening_hours="24/7")
+    batches.append(store.apply([Change("update", second, changed={"name": ["一号", "一号驿站"],
+                                                                  "opening_hours": [None, "24/7"]})],
+                               command="edit", user="ed").batch_id)
+    batches.append(store.apply([], command="import", summary={"unchanged": 2}).batch_id)
+    batches.append(store.apply([Change("add", _rec("C", "三号", 39.9, 116.4), flags=("needs_review",)),
+                                Change("remove", dict(second, status="removed", status_reason="拆除"),
+                                       changed={"status": ["open", "removed"], "status_reason": [None, "拆除"]})],
+                               command="import", reason="spring").batch_id)
+    return batches
+
+
+def _without_times(page):
+    return [(e.history_id, e.revision, e.station_id, e.action, e.changed, e.record) for e in page.entries]
+
+
+def test_both_backends_give_the_same_answers_for_the_same_applies(tmp_path, pg_url):
+    gpkg, pg = open_store(tmp_path / "s.gpkg"), open_store(pg_url)
+    try:
+        assert _same_sequence(gpkg) == _same_sequence(pg) == [1, 2, 3, 4]
+        assert gpkg.revision() == pg.revision() == 3 and gpkg.count() == pg.count() == 3
+        pd.testing.assert_frame_equal(gpkg.frame(), pg.frame())
+        pd.testing.assert_frame_equal(gpkg.frame(statuses=["open"]), pg.frame(statuses=["open"]))
+        assert list(pg.frame(statuses=["removed"])["station_id"]) == ["A"]
+        assert pg.get("C")["flags"] == ["needs_review"] and gpkg.get("C") == pg.get("C")
+        for rev in range(4):
+            for after, limit in ((0, 1000), (0, 1), (2, 2)):
+                a, b = gpkg.changes_since(rev, after=after, limit=limit), pg.changes_since(rev, after=after,
+                                                                                            limit=limit)
+                assert (a.revision, a.more, _without_times(a)) == (b.revision, b.more, _without_times(b))
+        assert [e.revision for e in pg.changes_since(0).entries] == [1, 1, 2, 3, 3]
+        drop = ("at",)
+        assert ([{k: v for k, v in h.items() if k not in drop} for h in gpkg.history(limit=100)]
+                == [{k: v for k, v in h.items() if k not in drop} for h in pg.history(limit=100)])
+        assert [h["station_id"] for h in pg.history(user="ed")] == ["A"]
+        assert ([{k: v for k, v in b.items() if k not in drop} for b in gpkg.batches()]
+                == [{k: v for k, v in b.items() if k not in drop} for b in pg.batches()])
+        assert pg.batches(user="ed")[0]["batch_id"] == 2
+        assert pg.record_as_of("A", 1)["name"] == "一号" and pg.record_as_of("A", 0) is None
+        assert pg.revision_at(0) is None and pg.revision_at(3) == pg.batches(limit=1)[0]["at"]
+        assert pg.revision_at(2) == pg.batches()[2]["at"]  # revision 2 is batch 2, not the empty batch 3
+        assert pg.consistent_frame()[0] == 3
+        with pytest.raises(ValidationError):
+            pg.changes_since(4)
+    finally:
+        gpkg.close()
+        pg.close()
+
+
+def test_open_store_picks_postgis_for_both_url_schemes(pg_url):
+    with open_store(pg_url) as s:
+        assert s.kind == "postgis" and s.schema_version() == 2 and s.upgrade() == []
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+    with open_store("postgres://" + pg_url.split("://", 1)[1], create=False) as s, open_store(pg_url) as writer:
+        assert s.get("A")["lat"] == 40.0 and s.revision() == 1
+        token = s.change_token()
+        s.frame()
+        assert s.change_token() == token
+        writer.apply([Change("add", _rec("B", "二", 40.0, 116.1))], command="test")
+        assert s.change_token() != token and s.count() == 2
+
+
+def test_the_geometry_follows_the_position_and_knn_finds_the_nearest(pg_url):
+    with open_store(pg_url) as s:
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0)), Change("add", _rec("B", "二", 40.0, 116.1)),
+                 Change("add", _rec("N", "无坐标"))], command="test")
+        with psycopg.connect(pg_url) as db:
+            rows = db.execute("SELECT station_id, ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM stations "
+                              "ORDER BY station_id").fetchall()
+            assert rows == [("A", 116.0, 40.0, 4326), ("B", 116.1, 40.0, 4326), ("N", None, None, None)]
+            # 116.09 E is 0.01 degree (about 850 m at 40 N) from B and 0.09 from A.
+            near = db.execute("SELECT station_id FROM stations WHERE geom IS NOT NULL ORDER BY "
+                              "geom::geography <-> ST_MakePoint(116.09, 40.0)::geography LIMIT 2").fetchall()
+            assert near == [("B",), ("A",)]
+
+
+def test_without_create_an_empty_database_is_refused_and_left_alone(pg_url):
+    tables = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+    with psycopg.connect(pg_url) as db:
+        before = db.execute(tables).fetchone()[0]
+    with pytest.raises(StoreError, match="not a stations store"):
+        open_store(pg_url, create=False)
+    with psycopg.connect(pg_url) as db:
+        assert db.execute(tables).fetchone()[0] == before
+
+
+def test_a_newer_schema_is_refused(pg_url):
+    open_store(pg_url).close()
+    with psycopg.connect(pg_url) as db:
+        db.execute("UPDATE station_meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match=r"schema version 3 is newer than this stations understands \(2\); "
+                                         "upgrade stations"):
+        open_store(pg_url, create=False)
+
+
+def test_an_unreachable_server_is_named_without_the_password(pg_server):
+    from pgserver import _free_port
+
+    url = f"postgresql://stations:s3cret@127.0.0.1:{_free_port()}/stations"
+    with pytest.raises(StoreError, match="cannot be reached") as err:
+        open_store(url, create=False)
+    assert "s3cret" not in str(err.value) and "stations@127.0.0.1" in str(err.value)
+
+
+def test_a_failing_change_mid_batch_on_postgis_leaves_everything_as_before(pg_url):
+    with open_store(pg_url) as s:
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+        before = snapshot(s), s.batches(limit=100)
+        many = [Change("add", _rec(f"N{i:04d}", f"新{i}", 40.0, 116.0 + i * 1e-4)) for i in range(1200)]
+        many.insert(700, Change("add", _rec("A", "重复")))  # a duplicate id in the middle of a COPY
+        with pytest.raises(StoreError, match="uq_station_id|duplicate"):
+            s.apply(many, command="test")
+        with pytest.raises(ValueError, match="late"):
+            s.apply(many[:5], command="test", after=lambda db, batch_id: (_ for _ in ()).throw(ValueError("late")))
+        assert (snapshot(s), s.batches(limit=100)) == before
+        assert s.get("N0000") is None
+
+
+def test_a_writer_waits_for_another_then_gets_store_busy(pg_url):
+    from stations.store import StoreBusy
+    from stations.store.postgis import PostGISStore
+
+    with PostGISStore(pg_url, writer_wait_s=0.3) as s:
+        with psycopg.connect(pg_url) as other:  # another writer, mid-transaction
+            other.execute("SELECT value FROM station_meta WHERE key = 'revision' FOR UPDATE")
+            with pytest.raises(StoreBusy, match="locked by another writer"):
+                s.apply([Change("add", _rec("A", "一"))], command="test")
+            assert s.revision() == 0 and s.count() == 0  # readers do not wait
+        assert s.apply([Change("add", _rec("A", "一"))], command="test").revision == 1
+
+
+def test_a_database_restart_is_a_store_error_then_reads_work_again(pg_server, pg_url):
+    from stations.store.postgis import PostGISStore
+
+    with PostGISStore(pg_url, timeout_s=1) as s:
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+        pg_server.stop_server()
+        try:
+            for read in (s.revision, s.frame, lambda: s.get("A"), s.count):
+                with pytest.raises(StoreError, match="cannot be reached") as err:
+                    read()
+                assert "postgres@127.0.0.1" in str(err.value)
+        finally:
+            pg_server.start()
+        assert s.revision() == 1 and s.get("A")["name"] == "一"
+        s.apply([Change("add", _rec("B", "二"))], command="test")
+        assert s.count() == 2
 
 
 def test_without_create_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path):

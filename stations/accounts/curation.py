@@ -170,7 +170,10 @@ def _groups_of(changed: Iterable[str]) -> list[str]:
 
 def _write_checks(db, station_id: str, groups: Iterable[str], *, by: str, via: str, batch_id: int) -> None:
     at = now_iso()
-    db.executemany("INSERT OR REPLACE INTO station_checks VALUES (?, ?, ?, ?, ?, ?)",
+    # Upsert syntax both SQLite (3.24+) and PostgreSQL take.
+    db.executemany("INSERT INTO station_checks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (station_id, field_group) "
+                   "DO UPDATE SET checked_at = excluded.checked_at, checked_by = excluded.checked_by, "
+                   "via = excluded.via, batch_id = excluded.batch_id",
                    [(station_id, g, at, by, via, batch_id) for g in groups])
 
 
@@ -428,8 +431,10 @@ def area_stations(store, user: User, *, search: str = "", stale_days: float, lim
            f"s.last_verified, (SELECT count(*) FROM station_reports r WHERE r.station_id = s.station_id "
            f"AND r.status = 'open') AS open_reports FROM stations s WHERE {cond}")
     if search:
-        sql += " AND (s.station_id LIKE ? OR s.name LIKE ? OR s.address LIKE ? OR s.county LIKE ?)"
-        params = params + [f"%{search}%"] * 4
+        # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        sql += (" AND (lower(s.station_id) LIKE ? OR lower(s.name) LIKE ? OR lower(s.address) LIKE ? "
+                "OR lower(s.county) LIKE ?)")
+        params = params + [f"%{search.lower()}%"] * 4
     rows = store.query(sql + " ORDER BY s.name LIMIT ?", (*params, int(limit)))
     for r in rows:
         info = check_info(store, r["station_id"], stale_days=stale_days, record=r)

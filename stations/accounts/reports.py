@@ -63,9 +63,9 @@ def submit_report(store, station_id: str, doc: Mapping[str, Any], *, client: str
     hit_rate_limit(store, "report", client, limit=limit_per_hour, window_s=3600)
     with store.transaction() as db:
         cur = db.execute("INSERT INTO station_reports (station_id, kind, amenity, text, client_hash, created_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         "VALUES (?, ?, ?, ?, ?, ?) RETURNING report_id",
                          (station_id, kind, amenity, text, client_hash(store, client), now_iso()))
-        report_id = cur.lastrowid
+        report_id = cur.fetchall()[0][0]
     return {"report_id": report_id, "station_id": station_id, "kind": kind, "status": "open",
             "note": "Thank you. Staff will check it; the station's record is not changed until they do."}
 

@@ -99,8 +99,8 @@ def may_edit(user: User | None, adcode: str | None) -> bool:
 
 def area_sql(user: User, column: str = "adcode") -> tuple[str, list[str]]:
     """A SQL condition (and its parameters) selecting the rows inside the user's areas."""
-    if user.role == "admin":
-        return "1", []
+    if user.role == "admin":  # "1 = 1", not "1": PostgreSQL wants a boolean
+        return "1 = 1", []
     if not user.areas:
-        return "0", []
+        return "1 = 0", []
     return "(" + " OR ".join(f"{column} LIKE ?" for _ in user.areas) + ")", [a + "%" for a in user.areas]

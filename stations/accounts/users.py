@@ -69,9 +69,9 @@ def add_user(store, name: str, *, role: str, areas=(), password: str | None = No
         if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"a user named {name!r} already exists", [Problem("name", name, "already exists",
                                                                                 "a new name")])
-        cur = db.execute("INSERT INTO users (name, role, areas, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                         (name, role, ",".join(area_codes), pw_hash, now_iso()))
-        user_id = cur.lastrowid
+        cur = db.execute("INSERT INTO users (name, role, areas, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
+                         "RETURNING user_id", (name, role, ",".join(area_codes), pw_hash, now_iso()))
+        user_id = cur.fetchall()[0][0]  # fetchall: the statement ends before COMMIT
     return User(user_id, name, role, area_codes)
 
 
@@ -137,9 +137,9 @@ def create_token(store, name: str, *, label: str = "") -> tuple[int, str]:
         raise Conflict(f"user {name!r} is disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as db:
-        cur = db.execute("INSERT INTO api_tokens (user_id, token_sha256, label, created_at) VALUES (?, ?, ?, ?)",
-                         (user.user_id, sha256_hex(token), label or None, now_iso()))
-        token_id = cur.lastrowid
+        cur = db.execute("INSERT INTO api_tokens (user_id, token_sha256, label, created_at) VALUES (?, ?, ?, ?) "
+                         "RETURNING token_id", (user.user_id, sha256_hex(token), label or None, now_iso()))
+        token_id = cur.fetchall()[0][0]
     return token_id, token
 
 
@@ -205,7 +205,7 @@ def app_secret(store, name: str) -> str:
     if rows:
         return rows[0]["value"]
     with store.transaction() as db:
-        db.execute("INSERT OR IGNORE INTO app_secrets VALUES (?, ?)", (name, secrets.token_hex(32)))
+        db.execute("INSERT INTO app_secrets VALUES (?, ?) ON CONFLICT DO NOTHING", (name, secrets.token_hex(32)))
     return store.query("SELECT value FROM app_secrets WHERE name = ?", (name,))[0]["value"]
 
 
