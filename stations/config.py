@@ -82,6 +82,9 @@ class Settings(Mapping):
     embed_origins: str = _setting("", "Origins allowed to show /embed in a frame, space-separated "
                                       "(https://example.org https://*.example.org); the service's own origin always "
                                       "may. Empty: only its own.")
+    proxy_hops: int = _setting(0, "Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host headers "
+                                  "are trusted (0: none; a client's own X-Forwarded-For is then ignored). Rate "
+                                  "limits count the client address they give.")
 
     # A read-only mapping of the same values, for code that takes options as a mapping.
     def __getitem__(self, name: str) -> Any:
@@ -150,6 +153,8 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
             problems.append(Problem(name, typed[name], "out of range", f"more than 0 and at most {mode.max_speed_kmh:g}"))
     if "circuity" in typed and not 1.0 <= typed["circuity"] <= 2.0:
         problems.append(Problem("circuity", typed["circuity"], "out of range", "1.0 to 2.0 (cities: 1.2-1.4)"))
+    if "proxy_hops" in typed and not 0 <= typed["proxy_hops"] <= 5:
+        problems.append(Problem("proxy_hops", typed["proxy_hops"], "out of range", "a whole number from 0 to 5"))
     if "changes_keep_days" in typed and not typed["changes_keep_days"] >= 0:
         problems.append(Problem("changes_keep_days", typed["changes_keep_days"], "out of range", "a number >= 0"))
     if "embed_origins" in typed:

@@ -464,3 +464,36 @@ def test_the_honeypot_refuses_any_value(env, website):
     resp = client.post("/api/v1/stations/A1/reports", json={"kind": "closed", "website": website})
     assert resp.status_code == 400 and resp.get_json()["errors"][0]["parameter"] == "website"
     assert client.get("/api/v1/stations/A1/checks").get_json()["reports"] is None
+
+
+def test_behind_a_trusted_proxy_rate_limits_count_the_forwarded_client(tmp_path):
+    """With ``proxy_hops=1`` (one nginx in front) each courier behind the proxy has their own
+    report allowance; without it a client's own X-Forwarded-For changes nothing."""
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as s:
+        s.apply([Change("add", station("A1", "130322"))], command="seed")
+
+    def codes(proxy_hops: int) -> list[int]:
+        app = create_app({"store": str(path), "reports_per_hour": 2, "proxy_hops": proxy_hops,
+                          "upload_dir": str(tmp_path / f"uploads{proxy_hops}")})
+        client = app.test_client()
+        out = []
+        for forwarded in ["10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"]:
+            resp = client.post("/api/v1/stations/A1/reports", json={"kind": "closed"},
+                               headers={"X-Forwarded-For": forwarded})
+            out.append(resp.status_code)
+        app.extensions["stations"].close()
+        return out
+
+    assert codes(1) == [201, 201, 429, 201]  # 10.0.0.2 is another courier
+    # Without trusted proxies every request counts for the peer address (the test client's):
+    # a client cannot buy a new allowance by sending another X-Forwarded-For.
+    assert codes(0) == [201, 201, 429, 429]
+
+
+def test_proxy_hops_out_of_range_is_refused():
+    from stations.config import load_settings
+    from stations.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="proxy_hops"):
+        load_settings({"proxy_hops": -1})

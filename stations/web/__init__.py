@@ -31,6 +31,7 @@ from typing import Any, Mapping
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import load_settings
 from ..errors import GeocodeError, NotFoundError, Problem, StationsError, StoreError
@@ -68,6 +69,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["STATIONS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
+    if settings.proxy_hops > 0:
+        # Behind reverse proxies: the client address (rate limits), scheme (Secure cookies,
+        # links) and host come from the headers the trusted proxies set; no more hops than
+        # configured, so a client cannot claim another address by sending the header itself.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from ..lookup import Travel
     from ..navigation import LinkSettings
 
