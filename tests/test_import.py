@@ -187,6 +187,27 @@ def test_duplicates_are_flagged(store, tmp_path):
     assert sum(any(f.startswith("possible_duplicate:") for f in fl) for fl in flags.values()) == 2
 
 
+def test_a_row_with_a_repeated_id_is_rejected_before_any_geocoder_request(store, tmp_path):
+    """Online geocoders are slow and metered: a row rejected for its repeated id is not sent."""
+    from stations.geocode import build_chain
+
+    asked = []
+
+    class Counting:
+        def geocode(self, address, *, province=None, city=None, county=None):
+            asked.append(address)
+            return build_chain({"geocoders": "offline", "geocode_cache": str(tmp_path / "c.sqlite")}).geocode(
+                address, province=province, city=city, county=county)
+
+    header = ["站点编号", "站点名称", "地址", "经度", "纬度"]
+    rows = [["S1", "碣阳驿站", "河北省秦皇岛市昌黎县碣阳大街1号", "", ""],
+            ["S1", "碣阳驿站二", "河北省秦皇岛市昌黎县碣阳大街2号", "", ""]]
+    report = import_file(store, write_csv(tmp_path / "s.csv", header, rows), geocoder=Counting())
+    assert (report.added, report.rejected, report.geocoded) == (1, 1, 1)
+    assert asked == ["河北省秦皇岛市昌黎县碣阳大街1号"]
+    assert [p.field for p in report.rejected_rows] == ["station_id"]
+
+
 def test_address_only_rows_are_geocoded_to_county_and_flagged(store, tmp_path):
     from stations.geocode import build_chain
 

@@ -237,8 +237,7 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
         res.errors.insert(0, Problem("row", None, "the row is cut short: the file looks truncated",
                                      "a complete row with every column", res.row))
         res.record = None
-    _geocode(results, geocoder, report, progress)
-    report.admin_filled = fill_admin_areas(results)
+    # Repeated ids are rejected first, so that no geocoder request is spent on a rejected row.
     seen: dict[str, int] = {}
     for res in results:
         if res.record is None:
@@ -250,6 +249,8 @@ def prepare(path: str | Path, *, fmt: str | None = None, default_crs: str = "wgs
             res.record = None
         else:
             seen[sid] = res.row
+    _geocode(results, geocoder, report, progress)
+    report.admin_filled = fill_admin_areas(results)
     for res in results:
         report.warnings.extend(res.warnings)
         if res.record is None:
