@@ -379,7 +379,8 @@ class GeoPackageStore(StationStore):
                 self._db.execute("COMMIT")
 
     def count(self) -> int:
-        return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+        with self._reading():
+            return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
     def revision(self) -> int:
         with self._reading():
