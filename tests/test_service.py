@@ -188,7 +188,8 @@ def test_a_missing_text_reads_as_none_when_others_have_one(tmp_path):
     """pandas reads a text column with some values as strings with NaN for the missing ones:
     a record must say None (and a station without an address still gets navigation links)."""
     from stations.config import load_settings
-    from stations.lookup import Travel, nearest
+    from stations.lookup import nearest
+    from stations.travel import travels_from_settings
 
     header = HEADER + ["地址"]
     rows = [STATIONS[0] + [""], STATIONS[1] + ["河北省秦皇岛市昌黎县某路1号"]]
@@ -196,7 +197,7 @@ def test_a_missing_text_reads_as_none_when_others_have_one(tmp_path):
         snap = service.snapshot()
         assert snap.record(snap.by_id["N100"])["address"] is None
         assert snap.record(snap.by_id["N200"])["address"] == "河北省秦皇岛市昌黎县某路1号"
-        answer = nearest(snap, lat=Q_LAT, lon=Q_LON, k=2, travel=Travel.from_settings(load_settings()))
+        answer = nearest(snap, lat=Q_LAT, lon=Q_LON, k=2, travels=travels_from_settings(load_settings()))
         assert [r["station_id"] for r in answer["results"]] == ["N100", "N200"]
         assert "amap" in answer["results"][0]["navigation"]
 

@@ -226,9 +226,9 @@ def _json_response(body, status: int = 200, *, headers=None) -> Response:
                     headers=headers)
 
 
-def _travel():
-    """Speeds and circuity from the settings (made by create_app)."""
-    return current_app.extensions["stations.travel"]
+def _travels():
+    """One Travel per mode, from the settings (made by create_app)."""
+    return current_app.extensions["stations.travels"]
 
 
 def _links():
@@ -252,7 +252,7 @@ def nearest_view():
     app = current_app._get_current_object()  # one proxy lookup for the three below
     q = parse(NEAREST_PARAMS, request.args, settings=app.config["STATIONS"])
     # The parameters are lookup.nearest's own (NEAREST_PARAMS declares them, with its defaults).
-    answer = nearest(app.extensions["stations"].snapshot(), travel=app.extensions["stations.travel"],
+    answer = nearest(app.extensions["stations"].snapshot(), travels=app.extensions["stations.travels"],
                      links=app.extensions["stations.links"], **q)
     return Response(orjson.dumps(answer), content_type="application/json")
 
@@ -306,11 +306,11 @@ def nearest_batch_view():
             coords.append((p["lat"], p["lon"], pid))
     if problems:
         raise ValidationError.from_problems(problems[:100], what="request")
-    snap, travel = _service().snapshot(), _travel()
+    snap, travels = _service().snapshot(), _travels()
     kwargs = _nearest_kwargs({**q, "lang": "zh"})
     results = []
     for lat, lon, pid in coords:
-        body = nearest(snap, lat=lat, lon=lon, travel=travel, links=_links(), **kwargs)
+        body = nearest(snap, lat=lat, lon=lon, travels=travels, links=_links(), **kwargs)
         results.append({"id": pid, "results": [{"station_id": r["station_id"], "name": r["name"],
                                                 "position": r["position"], "distance_m": r["distance_m"],
                                                 "minutes": r["minutes"]} for r in body["results"]]})
