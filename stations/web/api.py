@@ -200,10 +200,10 @@ def _batch_body(settings) -> dict:
     for name in ("lat", "lon"):
         point["properties"][name].pop("nullable")
     return {"type": "object", "required": ["points"], "additionalProperties": False,
-            "description": f"At most `batch_max_points` ({settings['batch_max_points']}) points, and at most "
-                           f"`batch_max_results` ({settings['batch_max_results']}) results: points × k. "
+            "description": f"At most `batch_max_points` ({settings.batch_max_points}) points, and at most "
+                           f"`batch_max_results` ({settings.batch_max_results}) results: points × k. "
                            "The other members are /nearest's parameters as JSON values (null: left out).",
-            "properties": {"points": {"type": "array", "items": point, "maxItems": int(settings["batch_max_points"])},
+            "properties": {"points": {"type": "array", "items": point, "maxItems": int(settings.batch_max_points)},
                            **{p.name: {**json_schema(p, settings, in_query=False), "description": p.description}
                               for p in BATCH_PARAMS}}}
 
@@ -274,13 +274,13 @@ def nearest_batch_view():
     if not isinstance(points, list):
         raise ValidationError.from_problems([Problem("points", short_value(points), "missing or not a list",
                                                      '[{"lat": 39.7, "lon": 119.1}, ...]')], what="request")
-    limit = int(settings["batch_max_points"])
+    limit = int(settings.batch_max_points)
     if len(points) > limit:
         raise ValidationError.from_problems([Problem("points", len(points), "too many points",
                                                      f"at most {limit} per request (setting batch_max_points)")],
                                             what="request")
     q = parse_json(BATCH_PARAMS, {k: v for k, v in doc.items() if k != "points"}, settings=settings)
-    results_max = int(settings["batch_max_results"])
+    results_max = int(settings.batch_max_results)
     if len(points) * q["k"] > results_max:
         raise ValidationError.from_problems([Problem(
             "points", len(points), f"{len(points)} points × k {q['k']} = {len(points) * q['k']} results",
@@ -417,7 +417,7 @@ def _study(area: str, mode: str, minutes: float, cell_m: float):
 
     unit = find_unit(area)
     settings = _settings()
-    key = (unit.adcode, mode, minutes, cell_m, settings["circuity"], settings.get(f"{mode}_speed_kmh"))
+    key = (unit.adcode, mode, minutes, cell_m, settings.circuity, getattr(settings, f"{mode}_speed_kmh"))
     study = _STUDIES.get(key)
     if study is None:
         study = CoverageStudy(unit, travel=Travel.from_settings(settings, mode=mode, minutes=minutes), cell_m=cell_m,
