@@ -265,8 +265,8 @@ def main() -> None:
     ping = [run[0] for run in runs[endpoints[0][0]]]
     baseline = [run[0] for run in runs[endpoints[-1][0]]]
     ping_cpu = statistics.median(run[3] for run in runs[endpoints[0][0]])
-    print(f"\nHTTP benchmark: {args.n:,} stations, gunicorn {args.workers} sync workers (both servers), wrk 1 thread "
-          f"{args.connections} connections, loopback; {args.rounds} rounds of {args.seconds} s per endpoint, "
+    print(f"\nHTTP benchmark: {args.n:,} stations, gunicorn {args.workers} workers (stations: gevent; plain app: "
+          f"sync), wrk 1 thread {args.connections} connections, loopback; {args.rounds} rounds of {args.seconds} s per endpoint, "
           f"endpoints in turn; {args.points:,} random points in mainland China")
     print(f"{'endpoint':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'x ping':>7} {'x plain':>8} "
           f"{'CPU us':>7} {'ping/CPU':>8}  per round (x ping)")

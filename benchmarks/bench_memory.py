@@ -32,7 +32,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
@@ -104,9 +103,10 @@ def stages(store: str, queries: int) -> dict:
             if id(v) not in seen:
                 seen.add(id(v))
                 objects += sys.getsizeof(v)
-    index_arrays = sum(v.nbytes for v in vars(snap.index).values() if isinstance(v, np.ndarray))
+    views = sum(len(v) for k, v in snap.cache.items() if isinstance(k, tuple) and k[0] == "nearest.views")
     return {"rss": out, "frame_arrays_mb": arrays / 2**20, "frame_objects_mb": objects / 2**20,
-            "index_arrays_mb": index_arrays / 2**20, "columns": len(frame.columns),
+            "index_cache_mb": snap.index.cache_info()["bytes"] / 2**20,
+            "station_views": views, "columns": len(frame.columns),
             "categorical": sum(isinstance(d, pd.CategoricalDtype) for d in frame.dtypes),
             "heavy": sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))}
 
@@ -145,15 +145,17 @@ def main() -> None:
             rows.append((n, json.loads(out.strip().splitlines()[-1]), served(store, args.queries, args.workers)))
     print(f"\nMemory per worker, MB; {args.queries:,} random /api/v1/nearest queries (mixed filters)")
     print(f"{'stations':>9} {'imports':>8} {'app':>7} {'queries':>8} {'frame arr':>9} {'frame obj':>9} "
-          f"{'index':>6}  {'served RSS / USS per worker':30}")
+          f"{'filters':>7} {'views':>6}  {'served RSS / USS per worker':30}")
     for n, st, mem in rows:
         rss = list(st["rss"].values())
         print(f"{n:9,} {rss[1]:8.0f} {rss[2]:7.0f} {rss[3]:8.0f} {st['frame_arrays_mb']:9.1f} "
-              f"{st['frame_objects_mb']:9.1f} {st['index_arrays_mb']:6.1f}  "
+              f"{st['frame_objects_mb']:9.1f} {st['index_cache_mb']:7.1f} "
+              f"{st['station_views']:6,}  "
               f"{', '.join(f'{r:.0f} / {u:.0f}' for r, u in mem)}")
     print("(imports / app / queries: RSS of one process after `import stations.web`, after create_app, after the "
           "queries; frame arr: the snapshot frame's column arrays; frame obj: the distinct objects they point to; "
-          f"index: the nearest index's arrays; heavy libraries loaded: {', '.join(rows[-1][1]['heavy'])})")
+          "filters: the index's cache of filtered masks and sub-trees; views: station "
+          f"views kept for answers; heavy libraries loaded: {', '.join(rows[-1][1]['heavy'])})")
     if len(rows) >= 2:
         (n0, _, m0), (n1, _, m1) = rows[0], rows[-1]
         r0, r1 = max(r for r, _ in m0), max(r for r, _ in m1)
