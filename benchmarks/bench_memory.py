@@ -160,7 +160,7 @@ def main() -> None:
         (n0, _, m0), (n1, _, m1) = rows[0], rows[-1]
         r0, r1 = max(r for r, _ in m0), max(r for r, _ in m1)
         per = (r1 - r0) / (n1 - n0)
-        print(f"\nscaling: {per * 1e6 / 1e3:.0f} MB per 1,000,000 stations beyond the first {n0:,}; "
+        print(f"\nscaling: {per * 1e3:.2f} MB per 1,000 stations beyond the first {n0:,}; "
               f"at 1,000,000 stations about {r0 + per * (1_000_000 - n0):.0f} MB RSS per worker (linear)")
     at = {n: max(r for r, _ in mem) for n, _, mem in rows}
     if 200_000 in at:
