@@ -20,7 +20,9 @@ from pathlib import Path
 import orjson
 
 from stations.accounts.overlay import TOKEN_SQL, CurationKeeper, CurationOverlay
-from stations.lookup import Travel, nearest
+from stations.config import load_settings
+from stations.lookup import nearest
+from stations.travel import travels_from_settings
 from stations.records import empty_record
 from stations.service import build_snapshot
 from stations.store import Change, open_store
@@ -74,11 +76,11 @@ def main() -> None:
             ungated_s = _median_s(lambda: keeper.refresh(store), 21)
             revision, frame = store.consistent_frame()
         snap = build_snapshot(frame, revision)
-        travel = Travel(speeds_m_s={"walk": 1.2, "ebike": 4.0, "tricycle": 3.0, "car": 8.0})
+        travels = travels_from_settings(load_settings())
         points = [(39.0 + rng.random(), 119.0 + rng.random()) for _ in range(200)]
 
         def answers(curation):
-            return [nearest(snap, lat=la, lon=lo, k=5, travel=travel, curation=curation) for la, lo in points]
+            return [nearest(snap, lat=la, lon=lo, k=5, travels=travels, curation=curation) for la, lo in points]
 
         answers(keeper.current)
         plain_s = _median_s(lambda: answers(None), 5) / len(points)

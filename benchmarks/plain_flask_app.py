@@ -23,7 +23,7 @@ from flask import Flask, jsonify, request
 from scipy.spatial import cKDTree
 
 from stations.amenities import AMENITY_CODES
-from stations.config import load_settings, speeds_m_s
+from stations.config import load_settings
 from stations.geo import EARTH_RADIUS_M
 from stations.hours import open_status
 from stations.navigation import navigation_links
@@ -51,7 +51,7 @@ def create_app(store: str | None = None) -> Flask:
               *(f"amenity_{c}" for c in AMENITY_CODES)]
     columns = {name: frame[name].to_numpy(dtype=object) for name in fields}
     settings = load_settings({})
-    per_m = {mode: settings["circuity"] / speed / 60 for mode, speed in speeds_m_s(settings).items()}
+    per_m = {mode: settings.circuity / speed / 60 for mode, speed in settings.speeds_m_s.items()}
     app = Flask(__name__)
 
     @app.get("/nearest")
@@ -64,7 +64,7 @@ def create_app(store: str | None = None) -> Flask:
         for chord, row in zip(chords, rows):
             rec = {name: values[row] for name, values in columns.items()}
             distance_m = 2 * EARTH_RADIUS_M * np.arcsin(min(chord / 2, 1.0))
-            tz = rec["timezone"] or "Asia/Shanghai"
+            tz = rec["timezone"] or settings.timezone
             hours = rec["opening_hours"] if isinstance(rec["opening_hours"], str) else None
             address = rec["address"] if isinstance(rec["address"], str) else None
             results.append({
@@ -76,7 +76,8 @@ def create_app(store: str | None = None) -> Flask:
                             "amenities": {c: rec[f"amenity_{c}"] for c in AMENITY_CODES},
                             "open_status": _status(hours, tz, int(now.timestamp() // 60))},
                 "navigation": navigation_links(lat=rec["lat"], lon=rec["lon"], name=rec["name"], address=address,
-                                               from_lat=lat, from_lon=lon),
+                                               from_lat=lat, from_lon=lon, baidu_src=settings.baidu_src,
+                                               tencent_referer=settings.tencent_referer),
             })
         return jsonify({"count": len(results), "results": results})
 

@@ -114,7 +114,7 @@ def import_cmd(ctx, path, fmt, default_crs, sheet, geocode, dry_run, all_or_noth
 
     settings = _settings(ctx)
     crs = parse_crs(default_crs) or "wgs84"
-    max_bytes = int((max_mb if max_mb is not None else settings["import_max_mb"]) * 1e6)
+    max_bytes = int((max_mb if max_mb is not None else settings.import_max_mb) * 1e6)
     with _store(ctx) as store:
         report = import_file(store, path, fmt=fmt, default_crs=crs, geocoder=_geocoder(settings) if geocode else None,
                              dry_run=dry_run, max_bytes=max_bytes, sheet=sheet, reason=reason,
@@ -141,7 +141,7 @@ def validate_cmd(ctx, path, fmt, default_crs, problems_csv, as_json):
 
     settings = _settings(ctx)
     _results, report = prepare(path, fmt=fmt, default_crs=parse_crs(default_crs) or "wgs84",
-                              max_bytes=int(settings["import_max_mb"] * 1e6))
+                              max_bytes=int(settings.import_max_mb * 1e6))
     report.dry_run = True
     if problems_csv:
         report.write_problems_csv(problems_csv)
@@ -213,7 +213,7 @@ def show_cmd(ctx, station_id):
     import datetime as dt
 
     status = open_status(rec.get("opening_hours"), dt.datetime.now(dt.timezone.utc), rec.get("timezone") or
-                         "Asia/Shanghai", lang="en")
+                         ctx.obj["settings"].timezone, lang="en")
     click.echo(f"{'open now':20} {status['label']}")
 
 
@@ -393,7 +393,7 @@ def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
         frame = store.frame(statuses=("open", "temporarily_closed"))
     if county:
         frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
-    m = build_map(frame, tiles=tiles or settings["tiles"], tiles_crs=tiles_crs or settings["tiles_crs"], lang=lang,
+    m = build_map(frame, tiles=tiles or settings.tiles, tiles_crs=tiles_crs or settings.tiles_crs, lang=lang,
                   links=links)
     out.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(out))
@@ -510,8 +510,8 @@ def serve_cmd(ctx, host, port, workers, access_log):
     settings = load_settings({"store": _settings(ctx)["store"], "host": host, "port": port, "workers": workers})
     with _store(ctx, create=False) as store:  # serving never creates a store
         n = store.count()
-    click.echo(f"serving {n} stations from {settings['store']} on http://{settings['host']}:{settings['port']}/")
-    serve(settings, overrides={"store": settings["store"]}, access_log=access_log)
+    click.echo(f"serving {n} stations from {settings.store} on http://{settings.host}:{settings.port}/")
+    serve(settings, overrides={"store": settings.store}, access_log=access_log)
 
 
 @main.group("db")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .errors import Problem, ValidationError
+from .records import DEFAULT_TIMEZONE
 from .travel import DEFAULT_CIRCUITY, MODES
 
 
@@ -50,7 +51,7 @@ class Settings(Mapping):
                                          "Tricycle speed, km/h (" + MODES["tricycle"].source + ").")
     car_speed_kmh: float = _setting(MODES["car"].speed_kmh, "Car speed, km/h (" + MODES["car"].source + ").")
     circuity: float = _setting(DEFAULT_CIRCUITY, "Road distance / straight-line distance (DOMAIN: 1.2-1.4 in cities).")
-    timezone: str = _setting("Asia/Shanghai", "Time zone of stations and of times given without an offset.")
+    timezone: str = _setting(DEFAULT_TIMEZONE, "Time zone of stations and of times given without an offset.")
     max_k: int = _setting(100, "Largest k a nearest query may ask for.")
     batch_max_points: int = _setting(10000, "Largest number of points in one batch-nearest request.")
     batch_max_results: int = _setting(100000, "Largest batch-nearest answer: points × k results.")

@@ -10,53 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from .amenities import AMENITY_CODES
 from .errors import Problem, ValidationError
-from .config import Settings
 from .mapping.status import map_status
 from .navigation import VENDORS, LinkSettings, navigation_links, osm_point, osm_route
 from .records import ACCESS_LABELS, DEFAULT_TIMEZONE, ENTRY_LABELS, STATUS_LABELS
 from .service import Snapshot
+from .travel import MODES as TRAVEL_MODES, Travel
 
-MODES = ("walk", "ebike", "tricycle", "car")
+MODES = tuple(TRAVEL_MODES)  # walk, ebike, tricycle, car
 OUTPUT_CRS = ("wgs84", "gcj02", "bd09")
 OPEN_FILTERS = ("now", "at", "arrival")
 LANGS = ("zh", "en")
 #: How much of each station a nearest answer carries: ``lean`` (what a phone's list shows)
 #: or ``full`` (every public field); see :func:`nearest`.
 DETAILS = ("lean", "full")
-
-
-@dataclass(frozen=True)
-class Travel:
-    """Speeds (m/s) by mode and the circuity factor (road distance / straight line)."""
-
-    speeds_m_s: Mapping[str, float]
-    circuity: float = 1.3
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Travel":
-        return cls(speeds_m_s=settings.speeds_m_s, circuity=settings.circuity)
-
-    def __post_init__(self) -> None:
-        # Tenths of a minute per metre, by mode: one multiplication per mode and answer.
-        object.__setattr__(self, "_tenths_per_m", {mode: self.circuity / speed / 6.0
-                                                   for mode, speed in self.speeds_m_s.items()})
-
-    def seconds(self, distance_m: float, mode: str) -> float:
-        """Travel time by ``mode`` over a great-circle distance: ``distance_m * circuity / speed``."""
-        return distance_m * self.circuity / self.speeds_m_s[mode]
-
-    def minutes(self, distance_m: float, mode: str | None = None) -> dict[str, float] | float:
-        """Travel minutes by mode (:meth:`seconds` / 60) to a tenth, halves up as in
-        :func:`tenths`; one mode's minutes if ``mode`` is given."""
-        if mode is not None:
-            return int(distance_m * self._tenths_per_m[mode] + 0.5) / 10.0
-        return {m: int(distance_m * per_m + 0.5) / 10.0 for m, per_m in self._tenths_per_m.items()}
 
 
 def tenths(x: float) -> float:
@@ -137,7 +108,7 @@ def position(rec: Mapping[str, Any], crs: str) -> dict | None:
 def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k: int = 5,
             amenities: Iterable[str] = (), open: str | None = None, at: dt.datetime | None = None,
             mode: str = "walk", max_distance_m: float | None = None, open_24h: bool | None = None,
-            access: Iterable[str] | None = None, include_imprecise: bool = False, travel: Travel,
+            access: Iterable[str] | None = None, include_imprecise: bool = False, travels: Mapping[str, Travel],
             lang: str = "zh", detail: str = "lean", now: dt.datetime | None = None,
             links: LinkSettings | None = None, curation: Any = None, stale_days: float = 180.0) -> dict:
     """The ``k`` stations nearest to (``lat``, ``lon``) that pass every filter.
@@ -151,6 +122,9 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         (open when the user gets there travelling by ``mode``: now + travel time).
     mode
         Travel mode whose speed sets arrival times: walk, ebike, tricycle, car.
+    travels
+        One :class:`~stations.travel.Travel` per mode (speed and circuity):
+        :func:`stations.travel.travels_from_settings`.
     lang
         Language of labels: zh, en.
     detail
@@ -204,11 +178,12 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     _check_query(crs=crs, open=open, at=at, mode=mode, lang=lang, detail=detail)
     now = now or dt.datetime.now(dt.timezone.utc)
     wlat, wlon = to_wgs84_point(lat=lat, lon=lon, crs=crs)
+    travel = travels[mode]
     when = at if open == "at" else now if open in ("now", "arrival") else None
     hits = snapshot.index.nearest(
         lat=wlat, lon=wlon, k=k, amenities=tuple(amenities), open_at=when, open_24h=open_24h,
         access=tuple(access) if access else None, max_distance_m=max_distance_m, include_imprecise=include_imprecise,
-        arrival_speed_m_s=travel.speeds_m_s[mode] if open == "arrival" else None, circuity=travel.circuity)
+        arrival_speed_m_s=travel.speed_m_s if open == "arrival" else None, circuity=travel.circuity)
     route_from = osm_route(osm_point(wlat, wlon), "")  # the user's end of every OpenStreetMap route
     olat, olon = positions_in(snapshot, crs) if crs != "wgs84" else (None, None)
     status_at = when or now
@@ -219,7 +194,7 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
     for hit in hits:
         view = _station_view(snapshot, hit.row, links)
         if minute is None:  # the station's own arrival time, or a wall-clock time in its zone
-            status_at = now + dt.timedelta(seconds=travel.seconds(hit.distance_m, mode)) if open == "arrival" \
+            status_at = now + dt.timedelta(seconds=travel.seconds_for(hit.distance_m)) if open == "arrival" \
                 else when
             at_minute = _minute_of(status_at, view.timezone)
         else:
@@ -238,7 +213,7 @@ def nearest(snapshot: Snapshot, *, lat: float, lon: float, crs: str = "wgs84", k
         else:
             station = {"status": view.status, "address": view.address, "amenities": view.amenities.copy(),
                        "map_status": map_status(view.status, status), "open_status": status}
-        result["minutes"] = travel.minutes(hit.distance_m)
+        result["minutes"] = {code: t.minutes_to_tenth(hit.distance_m) for code, t in travels.items()}
         result["station"] = station
         if curation is not None:
             result["checked"], result["reports"] = curation.public(

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
 from urllib.parse import quote, quote_plus
 
 from .config import Settings
@@ -75,8 +74,8 @@ class LinkSettings:
             raise ValidationError.from_problems(problems, what="setting")
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "LinkSettings":
-        return cls(baidu_src=settings["baidu_src"], tencent_referer=settings["tencent_referer"])
+    def from_settings(cls, settings: Settings) -> "LinkSettings":
+        return cls(baidu_src=settings.baidu_src, tencent_referer=settings.tencent_referer)
 
     @classmethod
     def defaults(cls) -> "LinkSettings":

@@ -214,6 +214,9 @@ class StationService:
     refresh_s
         Seconds between two checks of the store by the refresher thread; ``None`` starts no
         thread (the caller calls :meth:`refresh`).
+    retry_s
+        After a failed build, seconds until it is tried again when nothing was committed
+        meanwhile; a commit (the store's change token moving) makes it try at the next check.
     build
         ``build(frame, revision) -> Snapshot``; :func:`build_snapshot` unless a test needs another.
     warm_up
@@ -221,11 +224,16 @@ class StationService:
         find what they need built (the web app runs a few queries).
     """
 
-    def __init__(self, location: str, *, refresh_s: float | None = 0.5,
+    def __init__(self, location: str, *, refresh_s: float | None = 0.5, retry_s: float = 10.0,
                  build: Callable[[pd.DataFrame, int], Snapshot] = build_snapshot,
                  warm_up: Callable[[Snapshot], Any] | None = None):
         self.location = str(location)
         self.refresh_s = refresh_s
+        self.retry_s = retry_s
+        # Set while the store holds data the snapshot lacks (another file, or a build failed):
+        # (change token when the last build failed, monotonic seconds when it failed) or, before
+        # any failure, (None, 0.0). None when the snapshot is up to date.
+        self._pending: tuple[Any, float] | None = None
         self._build = build
         self._warm_up = warm_up
         self._refresh_lock = threading.Lock()  # one refresh at a time; readers never take it
@@ -295,8 +303,10 @@ class StationService:
     def refresh(self) -> bool:
         """Check the store once; when it changed, build the new snapshot and swap it in.
 
-        Returns whether a new snapshot was swapped in. A store that cannot be read leaves the
-        current snapshot in place; :meth:`health` reports why until it can be read again.
+        Returns whether a new snapshot was swapped in. A store that cannot be read, or a build
+        that fails, leaves the current snapshot in place; :meth:`health` reports why until a
+        snapshot of the store is swapped in. A failed build is tried again at the first check
+        after the next commit, or after ``retry_s`` without one.
         """
         with self._refresh_lock:
             if "store" not in self._held:
@@ -314,29 +324,44 @@ class StationService:
                               exc_info=not isinstance(exc, StoreError))
                 self._problem = problem
             else:
-                if self._problem is not None:
+                # A failed build waiting for its retry leaves the problem standing.
+                if self._problem is not None and self._pending is None:
                     log.warning("store %r can be read again (revision %d)", self.location, self._snapshot.revision)
-                self._problem = None
+                    self._problem = None
             self._checked_at_s = time.time()
             return swapped
 
     def _refresh(self) -> bool:
-        reopened = self._problem is not None or self._store.replaced()
-        if reopened:  # replaced, deleted, or unreadable at the last check: open the path again
+        if self._problem is not None or self._store.replaced():
+            # Replaced, deleted, or unreadable at the last check (corrupted, then perhaps
+            # restored in place): open the path again and read it whole, whatever its
+            # revision and change token say (a backup can carry the old file's).
             store = open_store(self.location, create=False)
             old, self._held["store"] = self._store, store
             old.close()
+            if self._pending is None:
+                self._pending = (None, 0.0)
         token = self._store.change_token()  # read before the revision: a commit in between shows next time
-        if not reopened and token == self._token:
-            return False
-        if not reopened and self._store.revision() == self._snapshot.revision:
-            self._token = token
-            return False
+        if self._pending is None:
+            if token == self._token:
+                return False
+            if self._store.revision() == self._snapshot.revision:
+                self._token = token
+                return False
+            self._pending = (None, 0.0)
+        failed_token, failed_at_s = self._pending
+        if failed_token is not None and token == failed_token and time.monotonic() < failed_at_s + self.retry_s:
+            return False  # the last build failed: again after the next commit, or when the retry is due
         # Another file, or new data: read and build beside the snapshot being served, one
         # process at a time, so that the other workers answer at full speed meanwhile.
         old = self._snapshot
-        with _build_turn(self.location):
-            self._token, self._snapshot = self._load(token)
+        try:
+            with _build_turn(self.location):
+                self._token, self._snapshot = self._load(token)
+        except BaseException:
+            self._pending = (token, time.monotonic())
+            raise
+        self._pending = None
         _free_gradually(old)
         return True
 

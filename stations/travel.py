@@ -120,6 +120,11 @@ class Travel:
         return self.speed_kmh * 1000.0 / 60.0
 
     @property
+    def speed_m_s(self) -> float:
+        """Speed, metres per second."""
+        return self.speed_kmh / 3.6
+
+    @property
     def radius_m(self) -> float:
         """Straight-line service radius, metres: ``speed * minutes / circuity``."""
         return self.speed_m_per_min * self.minutes / self.circuity
@@ -127,6 +132,15 @@ class Travel:
     def minutes_for(self, distance_m: Any) -> Any:
         """Straight-line distance (m) to travel minutes: ``d * circuity / speed``."""
         return distance_m * (self.circuity / self.speed_m_per_min)
+
+    def seconds_for(self, distance_m: Any) -> Any:
+        """Straight-line distance (m) to travel seconds: ``d * circuity / speed``."""
+        return distance_m * self.circuity / self.speed_m_s
+
+    def minutes_to_tenth(self, distance_m: float) -> float:
+        """:meth:`minutes_for` a straight-line distance (m), to the nearest tenth of a minute,
+        halves up (``int(10 x + 0.5) / 10``, as in the nearest answers)."""
+        return int(distance_m * (self.circuity / self.speed_m_s / 6.0) + 0.5) / 10.0
 
     def describe(self) -> str:
         m = MODES[self.mode]
@@ -138,12 +152,13 @@ class Travel:
                       minutes: float = DEFAULT_MINUTES) -> "Travel":
         """One mode at the speed and circuity of the project settings."""
         code = mode_code(mode)
-        return cls(mode=code, minutes=minutes, circuity=float(settings["circuity"]),
-                   speed_kmh=float(settings[f"{code}_speed_kmh"]))
+        return cls(mode=code, minutes=minutes, circuity=settings.circuity,
+                   speed_kmh=getattr(settings, f"{code}_speed_kmh"))
 
 
 def travels_from_settings(settings: "Settings") -> dict[str, Travel]:
-    """One :class:`Travel` per mode (walk, ebike, tricycle, car), in that order, from the settings."""
+    """One :class:`Travel` per mode (walk, ebike, tricycle, car), in that order, from the
+    settings: what :func:`stations.lookup.nearest` takes for its minutes and arrival times."""
     return {code: Travel.from_settings(settings, mode=code) for code in MODES}
 
 

@@ -35,19 +35,21 @@ from stations.geo import from_wgs84, haversine_m, to_wgs84
 from stations.hours import open_status
 from stations.index import nearest_bruteforce
 from stations.io.export import records_of
-from stations.lookup import DETAILS, MODES, OUTPUT_CRS, Travel, nearest
+from stations.lookup import DETAILS, MODES, OUTPUT_CRS, nearest
 from stations.navigation import LinkSettings, navigation_links
 from stations.records import ACCESS_LABELS, ACCESS_VALUES, ENTRY_LABELS, STATUS_LABELS
 from stations.service import build_snapshot
 from stations.store import Change, open_store
 from stations.synthetic import national_stations
+from stations.travel import Travel
 
 from conftest import ROOT
 
-SPEEDS_M_S = {"walk": 4.5 / 3.6, "ebike": 15 / 3.6, "tricycle": 10 / 3.6, "car": 30 / 3.6}
+SPEEDS_KMH = {"walk": 4.5, "ebike": 15.0, "tricycle": 10.0, "car": 30.0}
+SPEEDS_M_S = {mode: kmh / 3.6 for mode, kmh in SPEEDS_KMH.items()}
 CIRCUITY = 1.3
 LINKS = LinkSettings.defaults()  # what nearest uses when given no link settings
-TRAVEL = Travel(speeds_m_s=SPEEDS_M_S, circuity=CIRCUITY)
+TRAVELS = {mode: Travel(mode, circuity=CIRCUITY, speed_kmh=kmh) for mode, kmh in SPEEDS_KMH.items()}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -220,7 +222,7 @@ def requests(draw, stations: list[tuple[float, float]]):
 
 
 def _ask(snapshot, q: dict) -> dict:
-    return nearest(snapshot, travel=TRAVEL, **q)
+    return nearest(snapshot, travels=TRAVELS, **q)
 
 
 def test_random_sequences_of_requests_match_the_reference(world):
@@ -264,7 +266,7 @@ def test_each_edge_case_station_answers_as_the_reference(world, crs, detail):
 def test_outside_mainland_positions_stay_as_they_are_in_gcj02(world):
     snapshot, _, records = world
     hk = next(r for r in records.values() if r["name"] == "香港驿站")
-    got = nearest(snapshot, lat=hk["lat"], lon=hk["lon"], k=1, crs="wgs84", travel=TRAVEL)
+    got = nearest(snapshot, lat=hk["lat"], lon=hk["lon"], k=1, crs="wgs84", travels=TRAVELS)
     assert got["results"][0]["position"] == {"lat": hk["lat"], "lon": hk["lon"], "crs": "wgs84"}
     assert f"position={hk['lon']:.6f}%2C{hk['lat']:.6f}" in got["results"][0]["navigation"]["amap"]
 
@@ -275,7 +277,7 @@ def test_a_station_without_an_address_among_others_is_answered(world):
     snapshot, _, records = world
     rec = next(r for r in records.values() if r["address"] is None)
     assert any(r["address"] for r in records.values())
-    got = nearest(snapshot, lat=rec["lat"], lon=rec["lon"], k=1, travel=TRAVEL, include_imprecise=True)
+    got = nearest(snapshot, lat=rec["lat"], lon=rec["lon"], k=1, travels=TRAVELS, include_imprecise=True)
     first = got["results"][0]
     assert first["station_id"] == rec["station_id"] and first["station"]["address"] is None
     assert f"&content={quote_plus(rec['name'])}&" in first["navigation"]["baidu"]  # the name stands in
@@ -307,7 +309,7 @@ def test_bad_query_values_are_named(world):
     from stations.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
-        nearest(snapshot, lat=39.9, lon=116.4, travel=TRAVEL, detail="everything", lang="fr", mode="boat")
+        nearest(snapshot, lat=39.9, lon=116.4, travels=TRAVELS, detail="everything", lang="fr", mode="boat")
     assert {p.field for p in err.value.problems} == {"detail", "lang", "mode"}
     assert any(p.allowed == "lean, full" for p in err.value.problems)
 
@@ -342,7 +344,7 @@ def test_lean_answer_has_what_the_locator_reads_and_is_under_2_5_kb_gzipped(samp
     now = dt.datetime(2026, 11, 23, 19, 45, tzinfo=SHANGHAI)
     sizes = []
     for lat, lon in zip(frame["lat"], frame["lon"]):
-        answer = nearest(snapshot, lat=lat, lon=lon, travel=TRAVEL, now=now)
+        answer = nearest(snapshot, lat=lat, lon=lon, travels=TRAVELS, now=now)
         assert answer["count"] == 5
         for r in answer["results"]:
             assert set(r) == LOCATOR_RESULT and set(r["station"]) == LOCATOR_STATION
@@ -350,7 +352,7 @@ def test_lean_answer_has_what_the_locator_reads_and_is_under_2_5_kb_gzipped(samp
             assert set(r["station"]["open_status"]) >= {"state", "open_24h", "label"}
         sizes.append(len(gzip.compress(orjson.dumps(answer), compresslevel=6)))
     assert max(sizes) <= 2560, max(sizes)
-    full = nearest(snapshot, lat=lat, lon=lon, travel=TRAVEL, now=now, detail="full")
+    full = nearest(snapshot, lat=lat, lon=lon, travels=TRAVELS, now=now, detail="full")
     assert len(orjson.dumps(full)) > len(orjson.dumps(answer)) + 5 * 600  # the full record is behind detail=full
 
 

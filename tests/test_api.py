@@ -304,7 +304,8 @@ def test_queries_during_an_import_see_old_or_new_data_never_half(store_path, tmp
 ])
 def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params):
     """The HTTP answer is assembled from cached JSON pieces; the library's dict must equal it."""
-    from stations.lookup import Travel, nearest
+    from stations.lookup import nearest
+    from stations.travel import travels_from_settings
 
     app = client.application
     with app.app_context():
@@ -314,8 +315,8 @@ def test_the_answer_is_valid_json_and_the_library_gives_the_same(client, params)
         now = dt.datetime.fromisoformat(got["query"]["at"]) if got["query"]["at"] else None
         service = app.extensions["stations"]
         mine = nearest(service.snapshot(), lat=q["lat"], lon=q["lon"], now=now,
-                       travel=Travel.from_settings(app.config["STATIONS"]), curation=service.curation(),
-                       stale_days=app.config["STATIONS"]["check_stale_days"], **_nearest_kwargs(q))
+                       travels=travels_from_settings(app.config["STATIONS"]), curation=service.curation(),
+                       stale_days=app.config["STATIONS"].check_stale_days, **_nearest_kwargs(q))
     assert got["count"] == len(got["results"]) > 0
     for a, b in zip(got["results"], mine["results"]):
         a["station"].pop("open_status"), b["station"].pop("open_status")  # "now" moved on in between

@@ -71,7 +71,11 @@ def test_export_and_validate(run, tmp_path):
 
 def test_errors_are_one_clear_line(run, tmp_path):
     res = run("show", "NOPE")
-    assert res.exit_code == 2 and "does not exist; create it with `stations --store" in res.output
+    store = tmp_path / "cli.gpkg"
+    assert res.exit_code == 2 and res.output == (
+        f"error: store {str(store)!r} does not exist; create it with `stations --store {store} import FILE`, "
+        "or set --store (setting `store`) to an existing store\n")
+    assert not store.exists()  # reading never creates a store
     run("import", SAMPLE)
     res = run("show", "NOPE")
     assert res.exit_code == 2 and "no station with id 'NOPE'" in res.output

@@ -13,7 +13,9 @@ import pytest
 from stations.accounts import (accept_report, add_user, check_info, get_user, patch_station, reject_report,
                                submit_report, summaries, verify_station)
 from stations.accounts.overlay import CurationKeeper, CurationOverlay
-from stations.lookup import Travel, nearest
+from stations.config import load_settings
+from stations.lookup import nearest
+from stations.travel import travels_from_settings
 from stations.service import StationService
 from stations.store import Change, open_store
 from stations.web import create_app
@@ -174,8 +176,8 @@ def test_nearest_carries_reports_and_check_dates(curated):
     snap = build_snapshot(frame, revision)
     keeper = CurationKeeper()
     keeper.refresh(curated)
-    travel = Travel(speeds_m_s={"walk": 1.2, "ebike": 4.0, "tricycle": 3.0, "car": 8.0})
-    answer = nearest(snap, lat=39.7, lon=119.16, k=4, travel=travel, lang="en", curation=keeper.current)
+    travels = travels_from_settings(load_settings())
+    answer = nearest(snap, lat=39.7, lon=119.16, k=4, travels=travels, lang="en", curation=keeper.current)
     by_id = {r["station_id"]: r for r in answer["results"]}
     assert by_id["A1"]["reports"]["label"] == "2 reports: closed (today), unconfirmed"
     assert by_id["A1"]["reports"]["kinds"] == {"closed": 2}
@@ -185,10 +187,10 @@ def test_nearest_carries_reports_and_check_dates(curated):
                                                  "never; may be out of date"}
     assert by_id["A2"]["reports"] is None
     assert by_id["A2"]["checked"]["stale"] is False and by_id["A2"]["checked"]["label"] == "checked today"
-    full = nearest(snap, lat=39.7, lon=119.16, k=4, travel=travel, detail="full", curation=keeper.current)
+    full = nearest(snap, lat=39.7, lon=119.16, k=4, travels=travels, detail="full", curation=keeper.current)
     a2 = {r["station_id"]: r for r in full["results"]}["A2"]
     assert a2["checked"] == check_info(curated, "A2", stale_days=180, now=dt.datetime.now(dt.timezone.utc))
-    plain = nearest(snap, lat=39.7, lon=119.16, k=4, travel=travel)
+    plain = nearest(snap, lat=39.7, lon=119.16, k=4, travels=travels)
     assert "checked" not in plain["results"][0], "without an overlay, answers as before"
 
 

@@ -13,16 +13,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from stations.io.export import records_of
-from stations.lookup import Travel, tenths
+from stations.lookup import tenths
 from stations.service import VOCABULARIES, StationPositions, build_snapshot
 from stations.synthetic import national_stations
+from stations.travel import Travel
 
 
 def test_minutes_by_hand():
     # 1,300 m at 1.3 circuity = 1,690 m of road; walking 4.5 km/h = 1.25 m/s: 1,352 s, 22.5 minutes.
-    travel = Travel(speeds_m_s={"walk": 4.5 / 3.6, "car": 30 / 3.6}, circuity=1.3)
-    assert travel.seconds(1300.0, "walk") == pytest.approx(1352.0)
-    assert travel.minutes(1300.0) == {"walk": 22.5, "car": 3.4} and travel.minutes(1300.0, "walk") == 22.5
+    walk, car = Travel("walk", circuity=1.3, speed_kmh=4.5), Travel("car", circuity=1.3, speed_kmh=30.0)
+    assert walk.seconds_for(1300.0) == pytest.approx(1352.0)
+    assert (walk.minutes_to_tenth(1300.0), car.minutes_to_tenth(1300.0)) == (22.5, 3.4)
 
 
 @settings(max_examples=300)
@@ -41,12 +42,11 @@ def test_tenths_by_hand():
 @settings(max_examples=100)
 @given(distance_m=st.floats(0, 2.1e7))
 def test_minutes_are_distance_times_circuity_over_speed(distance_m):
-    travel = Travel(speeds_m_s={"walk": 1.25, "ebike": 15 / 3.6}, circuity=1.3)
-    minutes = travel.minutes(distance_m)
-    for mode, speed in travel.speeds_m_s.items():
-        exact = distance_m * 1.3 / speed / 60
-        assert abs(minutes[mode] - exact) <= 0.05 + 1e-9 * max(1.0, exact) and minutes[mode] == round(minutes[mode], 1)
-        assert travel.minutes(distance_m, mode) == minutes[mode]
+    for travel, speed_m_s in ((Travel("walk", circuity=1.3, speed_kmh=4.5), 1.25),
+                              (Travel("ebike", circuity=1.3, speed_kmh=15.0), 15 / 3.6)):
+        minutes, exact = travel.minutes_to_tenth(distance_m), distance_m * 1.3 / speed_m_s / 60
+        assert abs(minutes - exact) <= 0.05 + 1e-9 * max(1.0, exact) and minutes == round(minutes, 1)
+        assert travel.minutes_for(distance_m) == pytest.approx(exact)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from stations.geo import wgs84_to_gcj02
+from stations.config import load_settings
 from stations.errors import ValidationError
 from stations.navigation import LinkSettings, navigation_links
 
@@ -114,7 +115,8 @@ def test_osm_directions_from_the_user():
 
 
 def test_link_settings_are_checked_once_with_what_is_allowed():
-    assert LinkSettings.from_settings({"baidu_src": "webapp.acme.finder", "tencent_referer": "acme"}) == \
+    assert LinkSettings.from_settings(load_settings({"baidu_src": "webapp.acme.finder", "tencent_referer": "acme"},
+                                                      environ={})) == \
         LinkSettings(baidu_src="webapp.acme.finder", tencent_referer="acme")
     for bad in ("stations", "webapp.stations", "webapp..x", "webapp.a.b c", "web.a.b"):
         with pytest.raises(ValidationError) as info:

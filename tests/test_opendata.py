@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from opendata_records import all_records, make_store
+from stations.config import load_settings
 from stations.io.importer import import_file
 from stations.opendata import (CSV_COLUMNS, PUBLIC_FIELDS, DataLicence, DumpMeta, public_feature, snapshot_records,
                                write_csv, write_dump, write_geojson)
@@ -24,8 +25,8 @@ from stations.web import create_app
 from conftest import write_csv as write_csv_file
 
 RECORDS = all_records()
-LICENCE = DataLicence.from_settings({"data_licence": "CC-BY-4.0", "data_licence_url": "",
-                                     "data_attribution": "昌黎县总工会"})
+LICENCE = DataLicence.from_settings(load_settings({"data_licence": "CC-BY-4.0", "data_licence_url": "",
+                                                   "data_attribution": "昌黎县总工会"}, environ={}))
 SECRETS = ("secret-token-4f1d", "reporter@example.org", "内部审核意见", "private-import-file.xlsx")
 
 

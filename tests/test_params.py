@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from werkzeug.datastructures import MultiDict
 
+from stations.config import load_settings
 from stations.errors import ValidationError
 from stations.web.params import DATETIME_PATTERN, Param, json_schema, parse, parse_json
 
@@ -17,7 +18,7 @@ TAGS = Param("tags", "list", "Tags.", default=(), enum=("a", "b", "c"))
 BOX = Param("bbox", "bbox", "A box.")
 NAME = Param("name", "str", "A name.", required=True)
 SPECS = (K, DIST, FLAG, AT, TAGS, BOX, NAME)
-SETTINGS = {"max_k": 7}
+SETTINGS = load_settings({"max_k": 7}, environ={})
 
 
 def problems(args, specs=SPECS):
@@ -46,13 +47,13 @@ def test_empty_and_repeated_values_are_refused():
 
 
 def test_the_maximum_is_read_from_the_settings():
-    assert parse((K,), {"k": "7"}, settings={"max_k": 7})["k"] == 7
-    assert parse((K,), {"k": "150"}, settings={"max_k": 200})["k"] == 150
+    assert parse((K,), {"k": "7"}, settings=load_settings({"max_k": 7}, environ={}))["k"] == 7
+    assert parse((K,), {"k": "150"}, settings=load_settings({"max_k": 200}, environ={}))["k"] == 150
     with pytest.raises(ValidationError, match="an integer from 1 to 7"):
-        parse((K,), {"k": "8"}, settings={"max_k": 7})
+        parse((K,), {"k": "8"}, settings=load_settings({"max_k": 7}, environ={}))
     with pytest.raises(ValueError, match="max_k"):
         parse((K,), {"k": "3"})  # a setting's limit without settings: a programming error, said plainly
-    assert json_schema(K, {"max_k": 42})["maximum"] == 42
+    assert json_schema(K, load_settings({"max_k": 42}, environ={}))["maximum"] == 42
 
 
 @pytest.mark.parametrize("raw,value", [("12", 12.0), ("-1.5", None), ("2e2", 200.0), ("1E+2", 100.0), ("0.000", 0.0),

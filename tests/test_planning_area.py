@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
+from stations.config import load_settings
 from stations.errors import NotFoundError, ValidationError
 from stations.planning import Travel, load_area
 from stations.planning.area import area_from_local, children, find_unit, local_crs
@@ -165,7 +166,8 @@ def test_travel_modes_and_radius():
     assert walk.radius_m == pytest.approx(4500 / 60 * 15 / 1.3)
     assert Travel("e-bike").speed_kmh == 15 and Travel("三轮车").speed_kmh == 10
     assert walk.minutes_for(1000.0) == pytest.approx(1000 * 1.3 / 75)
-    assert Travel.from_settings({"walk_speed_kmh": 4.8, "circuity": 1.25}).radius_m == pytest.approx(80 * 15 / 1.25)
+    settings = load_settings({"walk_speed_kmh": 4.8, "circuity": 1.25}, environ={})
+    assert Travel.from_settings(settings).radius_m == pytest.approx(80 * 15 / 1.25)
 
 
 @pytest.mark.parametrize("kwargs, field", [

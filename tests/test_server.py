@@ -141,7 +141,8 @@ def test_answers_during_an_import_are_the_old_or_the_new_never_an_error(server):
     """Readers hammer /nearest while a few thousand stations land: each answer is whole, from
     before or after, and no request fails."""
     from stations.config import load_settings
-    from stations.lookup import Travel, nearest
+    from stations.lookup import nearest
+    from stations.travel import travels_from_settings
     from stations.service import build_snapshot
     from stations.synthetic import write_national_csv
 
@@ -150,10 +151,10 @@ def test_answers_during_an_import_are_the_old_or_the_new_never_an_error(server):
     with open_store(store) as s:
         old = build_snapshot(s.frame())
     points = [(Q_LAT, Q_LON)] + [(float(a), float(b)) for a, b in pd.read_csv(csv)[["纬度", "经度"]].to_numpy()[::500]]
-    travel = Travel.from_settings(load_settings())
+    travels = travels_from_settings(load_settings())
 
     def ids(snapshot, lat, lon):
-        return [r["station_id"] for r in nearest(snapshot, lat=lat, lon=lon, k=3, travel=travel)["results"]]
+        return [r["station_id"] for r in nearest(snapshot, lat=lat, lon=lon, k=3, travels=travels)["results"]]
 
     before = {p: ids(old, *p) for p in points}
     answers, failures, stop = [], [], threading.Event()

@@ -188,7 +188,8 @@ def test_a_missing_text_reads_as_none_when_others_have_one(tmp_path):
     """pandas reads a text column with some values as strings with NaN for the missing ones:
     a record must say None (and a station without an address still gets navigation links)."""
     from stations.config import load_settings
-    from stations.lookup import Travel, nearest
+    from stations.lookup import nearest
+    from stations.travel import travels_from_settings
 
     header = HEADER + ["地址"]
     rows = [STATIONS[0] + [""], STATIONS[1] + ["河北省秦皇岛市昌黎县某路1号"]]
@@ -196,7 +197,7 @@ def test_a_missing_text_reads_as_none_when_others_have_one(tmp_path):
         snap = service.snapshot()
         assert snap.record(snap.by_id["N100"])["address"] is None
         assert snap.record(snap.by_id["N200"])["address"] == "河北省秦皇岛市昌黎县某路1号"
-        answer = nearest(snap, lat=Q_LAT, lon=Q_LON, k=2, travel=Travel.from_settings(load_settings()))
+        answer = nearest(snap, lat=Q_LAT, lon=Q_LON, k=2, travels=travels_from_settings(load_settings()))
         assert [r["station_id"] for r in answer["results"]] == ["N100", "N200"]
         assert "amap" in answer["results"][0]["navigation"]
 
@@ -233,3 +234,71 @@ def test_a_replaced_snapshot_still_read_stays_whole(path, tmp_path, monkeypatch)
         assert service.refresh()
         assert held.record(held.by_id["N100"])["name"] == "北100米" and len(held.frame) == 5
         assert held.index.nearest(lat=Q_LAT, lon=Q_LON, k=1)[0].row == 0
+
+
+def _same_revision_backup(path, tmp_path):
+    """A backup whose revision and change counter are those of ``path``: only reading it tells them apart."""
+    backup = _store(tmp_path / "backup.gpkg", BACKUP)
+    with open_store(backup) as b, open_store(path) as s:
+        assert b.revision() == s.revision() and b.change_token() == s.change_token()
+    return backup
+
+
+def test_a_failed_build_of_a_restored_file_is_retried(path, tmp_path):
+    """A build that fails (here: the store is busy mid-read) is not the end of it: the refresher
+    tries again, even when the restored file's revision and change counter look like the old ones."""
+    from stations.store import StoreBusy
+
+    calls = []
+
+    def busy_once(frame, revision):
+        calls.append(revision)
+        if len(calls) == 2:  # the first build after the restore
+            raise StoreBusy(f"store {str(path)!r} is locked by a writer")
+        return build_snapshot(frame, revision)
+
+    backup = _same_revision_backup(path, tmp_path)
+    with StationService(str(path), refresh_s=None, build=busy_once, retry_s=0.0) as service:
+        os.replace(backup, path)
+        assert not service.refresh() and len(calls) == 2  # failed
+        assert service.refresh() and _ids(service) == {"R001"}  # retried
+
+
+def test_a_failing_build_is_retried_after_the_next_commit_and_periodically(path, tmp_path):
+    calls = []
+
+    def fail_twice(frame, revision):
+        calls.append(revision)
+        if len(calls) in (2, 3):
+            raise RuntimeError("out of memory, say")
+        return build_snapshot(frame, revision)
+
+    with StationService(str(path), refresh_s=None, build=fail_twice, retry_s=3600.0) as service:
+        with open_store(path) as s:
+            import_file(s, write_csv(tmp_path / "n.csv", HEADER, [["N050"] + STATIONS[0][1:]]))
+        assert not service.refresh() and calls == [1, 2]
+        assert "out of memory" in service.health().problem
+        assert not service.refresh() and calls == [1, 2]  # no new commit, and the retry is an hour away
+        with open_store(path) as s:  # the next commit
+            import_file(s, write_csv(tmp_path / "m.csv", HEADER, [["N051"] + STATIONS[0][1:]]))
+        assert not service.refresh() and calls == [1, 2, 3]
+        service.retry_s = 0.0  # and periodically, without a commit
+        assert service.refresh() and calls == [1, 2, 3, 3] and {"N050", "N051"} <= _ids(service)
+        assert service.health().problem is None
+
+
+def test_a_store_restored_in_place_after_corruption_is_read_again(path, tmp_path):
+    """Corrupted in place, then a backup copied over it in place (the same file, so not
+    'replaced'), with the revision and change counter the old data had: the refresher must open
+    the store again and read it, not go on serving the old snapshot."""
+    backup = _same_revision_backup(path, tmp_path).read_bytes()
+    with StationService(str(path), refresh_s=None) as service:
+        with open(path, "r+b") as fh:
+            fh.write(b"\x00garbage" * 16)
+        service.refresh()
+        assert str(path) in service.health().problem
+        with open(path, "r+b") as fh:  # cp backup.gpkg stations.gpkg: the same inode
+            fh.write(backup)
+            fh.truncate()
+        assert service.refresh() and _ids(service) == {"R001"}
+        assert service.health().problem is None

@@ -106,6 +106,17 @@ def test_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path):
         open_store(bad)
 
 
+@pytest.mark.parametrize("read", ["count", "revision", "consistent_frame"])
+def test_reads_of_a_corrupted_store_raise_store_error_naming_it(tmp_path, read):
+    path = tmp_path / "s.gpkg"
+    with open_store(path) as s:
+        s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
+        with open(path, "r+b") as fh:  # garbage over the header, in place, while the store is open
+            fh.write(b"\x00garbage" * 16)
+        with pytest.raises(StoreError, match=f"store '{path}' cannot be read"):
+            getattr(s, read)()
+
+
 def test_any_past_state_is_rebuilt_from_the_history(any_store):
     store = any_store
     first = _rec("A", "一号", 40.0, 116.0)

@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import opening_hours as _oh
 
 from ..errors import Problem, ValidationError
+from ..records import DEFAULT_TIMEZONE
 
 # --------------------------------------------------------------------------------------
 # Settings
 # --------------------------------------------------------------------------------------
 
 #: Time zone used when a station does not name one (all stations in China).
-DEFAULT_TZ: str = "Asia/Shanghai"
+DEFAULT_TZ: str = DEFAULT_TIMEZONE
 #: ISO country code whose public holidays ``PH`` means; ``None`` evaluates without holidays.
 DEFAULT_COUNTRY: str | None = "CN"
 #: Changes further away than this many days are reported as "no change" (``None``).

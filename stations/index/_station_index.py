@@ -12,13 +12,13 @@ from ..amenities import AMENITY_CODES
 from ..errors import Problem
 from ._arrival import search_arrival
 from ._filters import FilterKey, filter_key, query_problems, raise_problems, validate_k
+from ..travel import DEFAULT_CIRCUITY
 from ._geometry import EARTH_RADIUS_M, search_radius_chord, spatial_order, unit_vectors
 from ._search import BUDGET_POINTS, TIE_REL
 from ._structures import Structures
 from ._table import StationTable, build_table
 
-DEFAULT_MAX_K = 100
-DEFAULT_CIRCUITY = 1.3
+DEFAULT_MAX_K = 100  # the setting max_k's default too (stations.config)
 DEFAULT_CACHE_BYTES = 256 * 2**20
 INF = math.inf
 _TWO_R = 2.0 * EARTH_RADIUS_M

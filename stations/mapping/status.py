@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..records import DEFAULT_TIMEZONE
+
 
 @dataclass(frozen=True)
 class MapStatus:
@@ -78,7 +80,7 @@ def map_status_codes(frame: pd.DataFrame, when: dt.datetime) -> np.ndarray:
     if n == 0:
         return out
     hours = frame["opening_hours"].astype(object).where(frame["opening_hours"].notna(), None)
-    tz = frame["timezone"].astype(object).where(frame["timezone"].notna(), "Asia/Shanghai")
+    tz = frame["timezone"].astype(object).where(frame["timezone"].notna(), DEFAULT_TIMEZONE)
     keys = pd.Series(list(zip(hours, tz)), dtype=object)
     codes, uniques = pd.factorize(keys, use_na_sentinel=False)
     per_unique = np.empty(len(uniques), dtype=np.int8)
@@ -94,7 +96,7 @@ def map_status_codes(frame: pd.DataFrame, when: dt.datetime) -> np.ndarray:
 def _hours_status(oh: str | None, zone: str, when: dt.datetime) -> int:
     from ..hours import open_status
 
-    return _status_index(open_status(oh, when, zone or "Asia/Shanghai"))
+    return _status_index(open_status(oh, when, zone or DEFAULT_TIMEZONE))
 
 
 def _status_index(st: dict) -> int:
@@ -107,7 +109,7 @@ def record_status(rec: dict, when: dt.datetime) -> str:
     """The map status code of one record (see :func:`map_status_codes`); ``"removed"`` if removed."""
     if rec.get("status") in ("removed", "temporarily_closed"):
         return rec["status"]
-    return STATUS_CODES[_hours_status(rec.get("opening_hours"), rec.get("timezone") or "Asia/Shanghai", when)]
+    return STATUS_CODES[_hours_status(rec.get("opening_hours"), rec.get("timezone") or DEFAULT_TIMEZONE, when)]
 
 
 def map_status(status: str | None, open_status: dict) -> str:

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ..amenities import AMENITY_VALUES
+from ..config import Settings
 from ..records import (ACCESS_VALUES, AMENITY_FIELDS, BY_NAME, DEFAULT_TIMEZONE, ENTRY_VALUES, FIELD_NAMES,
                        PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES)
 
@@ -124,10 +125,10 @@ class DataLicence:
     attribution: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "DataLicence":
-        licence = str(settings["data_licence"]).strip()
-        url = str(settings["data_licence_url"]).strip() or KNOWN_LICENCES.get(licence, ("", ""))[1]
-        return cls(licence=licence, url=url, attribution=str(settings["data_attribution"]).strip())
+    def from_settings(cls, settings: Settings) -> "DataLicence":
+        licence = str(settings.data_licence).strip()
+        url = str(settings.data_licence_url).strip() or KNOWN_LICENCES.get(licence, ("", ""))[1]
+        return cls(licence=licence, url=url, attribution=str(settings.data_attribution).strip())
 
     @property
     def title(self) -> str:

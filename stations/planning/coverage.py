@@ -38,6 +38,7 @@ from .gaps import gap_table
 from .grid import MEMORY_LIMIT_BYTES, Grid, make_grid
 from .selection import StationSet, select_stations
 from .travel import StraightLine, Travel
+from ..travel import DEFAULT_CIRCUITY
 
 DEFAULT_CELL_M = 100.0
 
@@ -469,7 +470,7 @@ class CoverageStudy:
 
 
 def analyse_coverage(stations: Any, area: Any, *, mode: str = "walk", minutes: float = 15.0,
-                     circuity: float = 1.3, speed_kmh: float | None = None, cell_m: float = DEFAULT_CELL_M,
+                     circuity: float = DEFAULT_CIRCUITY, speed_kmh: float | None = None, cell_m: float = DEFAULT_CELL_M,
                      demand: Any = None, demand_weight: str | None = None, road_network: Any = None,
                      at: _dt.datetime | None = None, amenity: str | None = None, count_unknown: bool = False,
                      district_level: str | None = "county", max_gaps: int = 100,

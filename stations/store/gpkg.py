@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -66,6 +67,14 @@ _SQL_TYPE = GPKG_SQL_TYPE
 _GP_HEADER = b"GP\x00\x01" + struct.pack("<i", SRS_ID)
 _WKB_POINT = struct.Struct("<BIdd")
 _GP_EMPTY_FLAGS = 0b10001  # little endian + empty geometry
+
+
+def _floats(values: tuple) -> np.ndarray:
+    """A column's values as float64, None and what is not a number as NaN."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):  # a text in a number column (a file written by another program)
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
 
 
 def point_blob(lon: float, lat: float) -> bytes:
@@ -347,20 +356,27 @@ class GeoPackageStore(StationStore):
         # Read in blocks and keep one copy of each repeated text (statuses, amenities, counties,
         # hours...): the frame then holds a pointer per cell, not a string per cell, and the
         # rows are never all held at once. At 200,000 stations a worker's memory after
-        # reading is 0.5 GB smaller (freed per-cell strings stay with the process).
+        # reading is 0.5 GB smaller (freed per-cell strings stay with the process). Numbers
+        # become arrays block by block: a float object per cell kept until the end would sit
+        # between the texts that stay, and the holes it leaves when freed would stay with
+        # the process too (30 MB at 200,000 stations; benchmarks/bench_memory.py).
         columns: list[list] = [[] for _ in cols]
         seen: list[dict | None] = [None if name in FLOAT_FIELDS else {} for name in cols]
         while rows := cursor.fetchmany(4096):
             for out, memo, values in zip(columns, seen, zip(*rows)):
-                out.extend(values if memo is None else [memo.setdefault(v, v) for v in values])
+                if memo is None:
+                    out.append(_floats(values))
+                else:
+                    out.extend([memo.setdefault(v, v) for v in values])
         if columns[0]:
-            df = pd.DataFrame(dict(zip(cols, columns)), columns=cols)
+            df = pd.DataFrame({name: np.concatenate(out) if memo is None else out
+                               for name, out, memo in zip(cols, columns, seen)}, columns=cols)
         else:  # no rows: columns of objects, as DataFrame.from_records makes them
             df = pd.DataFrame(columns=cols, dtype=object)
+            for name in ("lat", "lon", "raw_lat", "raw_lon"):
+                df[name] = df[name].astype("float64")
         del columns, seen
         df["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in df["flags"]]
-        for name in ("lat", "lon", "raw_lat", "raw_lon"):
-            df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
         return df
 
     def get(self, station_id: str) -> dict | None:
@@ -378,7 +394,8 @@ class GeoPackageStore(StationStore):
                 self._db.execute("COMMIT")
 
     def count(self) -> int:
-        return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+        with self._reading():
+            return self._db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
     def revision(self) -> int:
         with self._reading():

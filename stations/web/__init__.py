@@ -60,11 +60,11 @@ def utc_now() -> dt.datetime:
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``test_config`` overrides settings (e.g. ``{"store": path}``)."""
-    from ..mapping.assets import STATIC_DIR  # here: stations.mapping loads folium (0.8 s), as the pages do
+    from ..mapping import assets  # STATIC_DIR read when the app is made (a test points it at a copy)
     from ..service import StationService, build_snapshot
 
     # The package's own static folder (package data: an installed wheel serves it too).
-    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app = Flask(__name__, static_folder=str(assets.STATIC_DIR), static_url_path="/static")
     settings = load_settings(test_config)
     app.config["STATIONS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -75,10 +75,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # configured, so a client cannot claim another address by sending the header itself.
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    from ..lookup import Travel
     from ..navigation import LinkSettings
+    from ..travel import travels_from_settings
 
-    travel = app.extensions["stations.travel"] = Travel.from_settings(settings)  # speeds and circuity, once
+    travels = app.extensions["stations.travels"] = travels_from_settings(settings)  # speeds and circuity, once
     app.extensions["stations.links"] = LinkSettings.from_settings(settings)  # checked once: a bad one stops here
     # JSON, pages and static files compressed when the client accepts it (zstd, br, gzip, in that order;
     # static files too with gzip), answers under 500 bytes as they are. flask-compress adds
@@ -90,7 +90,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # the thread that swaps in new snapshots.
     app.extensions["stations"] = StationService(
         settings.store, build=functools.partial(build_snapshot, max_k=settings.max_k),
-        warm_up=functools.partial(_warm_up, travel=travel, k=min(5, settings.max_k)))
+        warm_up=functools.partial(_warm_up, travels=travels, k=min(5, settings.max_k)))
 
     from . import api, map_api, pages
 
@@ -181,11 +181,11 @@ _WARM_UP_QUERIES = ({}, {"crs": "gcj02"}, {"crs": "bd09", "lang": "en"}, {"open"
                     {"open": "arrival", "mode": "ebike"})
 
 
-def _warm_up(snapshot, *, travel, k: int) -> None:
+def _warm_up(snapshot, *, travels, k: int) -> None:
     from ..lookup import nearest  # as create_app: the web package imports its views' modules late
 
     for query in _WARM_UP_QUERIES:
-        nearest(snapshot, lat=39.9042, lon=116.4074, k=k, travel=travel, **query)
+        nearest(snapshot, lat=39.9042, lon=116.4074, k=k, travels=travels, **query)
 
 
 def _errors(app: Flask) -> None:

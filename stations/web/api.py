@@ -227,10 +227,10 @@ def _batch_body(settings) -> dict:
     for name in ("lat", "lon"):
         point["properties"][name].pop("nullable")
     return {"type": "object", "required": ["points"], "additionalProperties": False,
-            "description": f"At most `batch_max_points` ({settings['batch_max_points']}) points, and at most "
-                           f"`batch_max_results` ({settings['batch_max_results']}) results: points × k. "
+            "description": f"At most `batch_max_points` ({settings.batch_max_points}) points, and at most "
+                           f"`batch_max_results` ({settings.batch_max_results}) results: points × k. "
                            "The other members are /nearest's parameters as JSON values (null: left out).",
-            "properties": {"points": {"type": "array", "items": point, "maxItems": int(settings["batch_max_points"])},
+            "properties": {"points": {"type": "array", "items": point, "maxItems": int(settings.batch_max_points)},
                            **{p.name: {**json_schema(p, settings, in_query=False), "description": p.description}
                               for p in BATCH_PARAMS}}}
 
@@ -253,9 +253,9 @@ def _json_response(body, status: int = 200, *, headers=None) -> Response:
                     headers=headers)
 
 
-def _travel():
-    """Speeds and circuity from the settings (made by create_app)."""
-    return current_app.extensions["stations.travel"]
+def _travels():
+    """One Travel per mode, from the settings (made by create_app)."""
+    return current_app.extensions["stations.travels"]
 
 
 def _links():
@@ -280,9 +280,9 @@ def nearest_view():
     q = parse(NEAREST_PARAMS, request.args, settings=app.config["STATIONS"])
     # The parameters are lookup.nearest's own (NEAREST_PARAMS declares them, with its defaults).
     service = app.extensions["stations"]
-    answer = nearest(service.snapshot(), travel=app.extensions["stations.travel"],
+    answer = nearest(service.snapshot(), travels=app.extensions["stations.travels"],
                      links=app.extensions["stations.links"], curation=service.curation(),
-                     stale_days=app.config["STATIONS"]["check_stale_days"], **q)
+                     stale_days=app.config["STATIONS"].check_stale_days, **q)
     return Response(orjson.dumps(answer), content_type="application/json")
 
 
@@ -303,13 +303,13 @@ def nearest_batch_view():
     if not isinstance(points, list):
         raise ValidationError.from_problems([Problem("points", short_value(points), "missing or not a list",
                                                      '[{"lat": 39.7, "lon": 119.1}, ...]')], what="request")
-    limit = int(settings["batch_max_points"])
+    limit = int(settings.batch_max_points)
     if len(points) > limit:
         raise ValidationError.from_problems([Problem("points", len(points), "too many points",
                                                      f"at most {limit} per request (setting batch_max_points)")],
                                             what="request")
     q = parse_json(BATCH_PARAMS, {k: v for k, v in doc.items() if k != "points"}, settings=settings)
-    results_max = int(settings["batch_max_results"])
+    results_max = int(settings.batch_max_results)
     if len(points) * q["k"] > results_max:
         raise ValidationError.from_problems([Problem(
             "points", len(points), f"{len(points)} points × k {q['k']} = {len(points) * q['k']} results",
@@ -335,11 +335,11 @@ def nearest_batch_view():
             coords.append((p["lat"], p["lon"], pid))
     if problems:
         raise ValidationError.from_problems(problems[:100], what="request")
-    snap, travel = _service().snapshot(), _travel()
+    snap, travels = _service().snapshot(), _travels()
     kwargs = _nearest_kwargs({**q, "lang": "zh"})
     results = []
     for lat, lon, pid in coords:
-        body = nearest(snap, lat=lat, lon=lon, travel=travel, links=_links(), **kwargs)
+        body = nearest(snap, lat=lat, lon=lon, travels=travels, links=_links(), **kwargs)
         results.append({"id": pid, "results": [{"station_id": r["station_id"], "name": r["name"],
                                                 "position": r["position"], "distance_m": r["distance_m"],
                                                 "minutes": r["minutes"]} for r in body["results"]]})
@@ -446,7 +446,7 @@ def _study(area: str, mode: str, minutes: float, cell_m: float):
 
     unit = find_unit(area)
     settings = _settings()
-    key = (unit.adcode, mode, minutes, cell_m, settings["circuity"], settings.get(f"{mode}_speed_kmh"))
+    key = (unit.adcode, mode, minutes, cell_m, settings.circuity, getattr(settings, f"{mode}_speed_kmh"))
     study = _STUDIES.get(key)
     if study is None:
         study = CoverageStudy(unit, travel=Travel.from_settings(settings, mode=mode, minutes=minutes), cell_m=cell_m,

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 from flask import Flask
 
 from .. import __version__
+from ..config import Settings
 from ..records import FIELDS
 from . import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .params import Param, openapi_parameter
@@ -170,7 +171,7 @@ def openapi_document(app: Flask) -> dict:
                            "securitySchemes": SECURITY_SCHEMES}}
 
 
-def _operation(op: Operation, view: Callable, method: str, settings: Mapping[str, Any]) -> dict:
+def _operation(op: Operation, view: Callable, method: str, settings: Settings) -> dict:
     out: dict[str, Any] = {"operationId": view.__name__, "summary": op.summary}
     if op.description:
         out["description"] = op.description

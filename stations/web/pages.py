@@ -72,7 +72,7 @@ def _lang() -> str:
 
 def _tiles():
     settings = current_app.config["STATIONS"]
-    return resolve_tiles(settings["tiles"], settings["tiles_crs"])
+    return resolve_tiles(settings.tiles, settings.tiles_crs)
 
 
 @bp.get("/docs")
@@ -93,7 +93,7 @@ def locator_context(*, lang: str, embed: dict | None = None, css: tuple[str, ...
     settings = current_app.config["STATIONS"]
     config = {"lang": lang, "api": "/api/v1", "tiles": _tiles().to_js(), "statuses": status_legend(),
               "amenities": vocabulary(), "k": 10, "chips": [list(c) for c in CHIPS],
-              "speeds_kmh": {"walk": settings["walk_speed_kmh"], "ebike": settings["ebike_speed_kmh"]},
+              "speeds_kmh": {"walk": settings.walk_speed_kmh, "ebike": settings.ebike_speed_kmh},
               "embed": embed}
     static = _static()
     return dict(config_json=_json_for_html(config), lang=lang, embed=embed, sprite=sprite_markup(static),
@@ -105,12 +105,12 @@ def map_page():
     """The stations map for any number of stations: the page fetches what is in view from the API."""
     settings = current_app.config["STATIONS"]
     lang = _lang()
-    key = (settings["tiles"], settings["tiles_crs"], lang)
+    key = (settings.tiles, settings.tiles_crs, lang)
     cache = current_app.extensions.setdefault("stations_map_pages", {})
     if key not in cache:
         from ..mapping import build_map
 
-        m = build_map(None, source="api", tiles=settings["tiles"], tiles_crs=settings["tiles_crs"], lang=lang,
+        m = build_map(None, source="api", tiles=settings.tiles, tiles_crs=settings.tiles_crs, lang=lang,
                       assets="url", static_assets=_static(), api_base="/api/v1")
         cache[key] = m.get_root().render()
     return Response(cache[key], mimetype="text/html")

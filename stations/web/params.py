@@ -29,12 +29,14 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 
+from ..config import Settings
 from ..errors import Problem, ValidationError
+from ..records import DEFAULT_TIMEZONE
 
 # Longest value of any parameter, in characters. 200 characters of 4-byte UTF-8, percent-
 # encoded, are 2,400 bytes: a query with one free-text value stays under the app's 4 KB limit.
 MAX_VALUE_LENGTH = 200
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 # RFC 3339 date-time with an optional offset, years 1970-2099 (so that no offset can carry
 # a time out of the calendar). A space in the offset's place is a "+" a client left
 # unencoded in the URL (it reads as a space). The server matches it whole (re.fullmatch), as
@@ -74,16 +76,16 @@ class Param:
         if self.kind not in KINDS:
             raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r}; allowed: {', '.join(KINDS)}")
 
-    def bounds(self, settings: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    def bounds(self, settings: Settings | None) -> tuple[float | None, float | None]:
         """(minimum, maximum), the maximum read from ``settings`` when it is a setting's."""
         if self.maximum_setting is None:
             return self.minimum, self.maximum
         if settings is None:
             raise ValueError(f"parameter {self.name!r}: its maximum is the setting {self.maximum_setting!r}; "
                              "pass the settings")
-        return self.minimum, settings[self.maximum_setting]
+        return self.minimum, getattr(settings, self.maximum_setting)
 
-    def allowed(self, settings: Mapping[str, Any] | None = None) -> str:
+    def allowed(self, settings: Settings | None = None) -> str:
         if self.kind == "list" and self.enum:
             return "comma-separated, each once: " + ", ".join(self.enum)
         if self.enum:
@@ -113,7 +115,7 @@ def _number(x: float) -> str:
 
 # --- reading values ---------------------------------------------------------------------------
 
-def parse(specs: Sequence[Param], args: Mapping[str, str] | MultiDict, *, settings: Mapping[str, Any] | None = None,
+def parse(specs: Sequence[Param], args: Mapping[str, str] | MultiDict, *, settings: Settings | None = None,
           what: str = "query") -> dict[str, Any]:
     """Parse ``args`` (``request.args``, or a plain mapping of text) by ``specs``.
 
@@ -149,7 +151,7 @@ def query(specs: Sequence[Param]) -> dict[str, Any]:
     return parse(specs, request.args, settings=current_app.config["STATIONS"])
 
 
-def parse_json(specs: Sequence[Param], doc: Mapping[str, Any], *, settings: Mapping[str, Any] | None = None,
+def parse_json(specs: Sequence[Param], doc: Mapping[str, Any], *, settings: Settings | None = None,
                what: str = "request", prefix: str = "") -> dict[str, Any]:
     """Parse the members of a JSON object by ``specs``, as :func:`parse` does a query.
 
@@ -318,7 +320,7 @@ def _by_name(specs: Sequence[Param]) -> dict[str, Param]:
 
 # --- documenting them ---------------------------------------------------------------------------
 
-def json_schema(p: Param, settings: Mapping[str, Any] | None = None, *, in_query: bool = True) -> dict:
+def json_schema(p: Param, settings: Settings | None = None, *, in_query: bool = True) -> dict:
     """The JSON Schema (OpenAPI 3.0 dialect) of ``p``'s values: as a query parameter, or as a
     member of a JSON body (``in_query=False``: an empty list is allowed, null means "left out")."""
     lo, hi = p.bounds(settings)
@@ -355,7 +357,7 @@ def json_schema(p: Param, settings: Mapping[str, Any] | None = None, *, in_query
     return schema
 
 
-def openapi_parameter(p: Param, settings: Mapping[str, Any] | None = None, *, location: str = "query") -> dict:
+def openapi_parameter(p: Param, settings: Settings | None = None, *, location: str = "query") -> dict:
     """The OpenAPI 3.0 Parameter Object of ``p``."""
     schema = json_schema(p, settings)
     entry: dict[str, Any] = {"name": p.name, "in": location, "required": p.required or location == "path",

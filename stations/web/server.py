@@ -21,6 +21,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.ggevent import GeventWorker
 
+from ..config import Settings
 from ..errors import StoreError
 
 #: Connections one worker holds at most (gunicorn's default): slow or idle ones included.
@@ -72,11 +73,11 @@ def _worker_exit(server, worker) -> None:
         service.close()
 
 
-def serve(settings: Mapping[str, Any], *, overrides: Mapping[str, Any], access_log: bool = False) -> None:
-    """Serve until interrupted on ``settings['host']:settings['port']`` with gunicorn."""
+def serve(settings: Settings, *, overrides: Mapping[str, Any], access_log: bool = False) -> None:
+    """Serve until interrupted on ``settings.host:settings.port`` with gunicorn."""
     options = {
-        "bind": f"{settings['host']}:{settings['port']}",
-        "workers": int(settings["workers"]),
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": int(settings.workers),
         "worker_class": f"{Worker.__module__}.{Worker.__qualname__}",
         "worker_connections": WORKER_CONNECTIONS,
         # One request per connection, as with the sync workers before: each request then goes
