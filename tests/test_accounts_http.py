@@ -28,7 +28,7 @@ def env(tmp_path):
     add_user(s, "qhd", role="moderator", areas="1303", password=PASSWORD)
     tokens = {name: create_token(s, name)[1] for name in ("admin1", "changli", "yuxian", "qhd")}
     s.close()
-    app = create_app({"store": str(path), "upload_dir": str(tmp_path / "uploads"), "reports_per_hour": 5,
+    app = create_app({"store": str(path), "reports_per_hour": 5,
                       "login_attempts_per_hour": 4})
     app.testing = True
     return app, path, tokens
