@@ -283,7 +283,7 @@ class PostGISStore(StationStore):
             if exc.sqlstate in _READ_ONLY_STATES:
                 raise StoreReadOnly(
                     f"store {self.location!r} cannot be {what}: the database role {self.role!r} may not write "
-                    f"({self._why(exc)}); this instance serves reads only: send writes to an instance whose role "
+                    f"here ({self._why(exc)}); this instance serves reads only: send writes to an instance whose role "
                     "may write", role=self.role) from None
             raise StoreError(f"store {self.location!r} cannot be {what}: {self._why(exc)}") from exc
 
