@@ -68,8 +68,9 @@ class Settings(Mapping):
                                               "(the locator warns; staff see it in their due list).")
     reports_per_hour: int = _setting(10, "Workers' reports accepted from one client per hour (more get 429).")
     login_attempts_per_hour: int = _setting(20, "Workspace login attempts accepted from one client per hour.")
-    upload_dir: str = _setting("var/uploads", "Where uploaded spreadsheets wait between their dry run and "
-                                              "confirmation (removed once applied).")
+    store_pool_size: int = _setting(4, "Most database connections one worker process holds for requests (PostGIS; "
+                                       "its refresher holds one more): workers × (store_pool_size + 1) × instances "
+                                       "must stay under the server's max_connections.")
     data_licence: str = _setting("", "Licence of the published data set (SPDX id such as CC-BY-4.0, ODbL-1.0, CC0-1.0, "
                                      "or a name); empty: the dumps and /ogc say no licence was set.")
     data_licence_url: str = _setting("", "URL of the licence text; empty: the SPDX licence's own page when "
@@ -143,7 +144,7 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
     problems += [Problem(source, k, "unknown setting", ", ".join(BY_NAME)) for k in unknown]
     typed = {k: _coerce(BY_NAME[k], v, problems) for k, v in values.items() if k in BY_NAME}
     for name in ("max_k", "batch_max_points", "batch_max_results", "page_max", "workers", "reports_per_hour",
-                 "login_attempts_per_hour"):
+                 "login_attempts_per_hour", "store_pool_size"):
         if name in typed and typed[name] < 1:
             problems.append(Problem(name, typed[name], "out of range", "a whole number >= 1"))
     if "import_max_mb" in typed and not typed["import_max_mb"] > 0:

@@ -11,8 +11,16 @@ seconds:
 - if the store's change token moved (for a GeoPackage, four bytes of the file header: about a
   microsecond) and then its revision, or if the file was replaced, it reads the records in one
   transaction, builds the new snapshot beside the old one, warms it up and swaps it in with
-  one assignment. The processes serving one store take turns to build (a file lock), so that
-  while one builds the others answer at full speed.
+  one assignment. The processes serving one GeoPackage take turns to build (a file lock), so
+  that while one builds the others answer at full speed. On a PostGIS database each process
+  builds as soon as it sees the change (see :func:`_build_turn`).
+
+Several service instances on one PostGIS database each hold their own snapshot and poll the
+store's change token (one primary-key read of ``station_meta`` per ``refresh_s``): a write
+through any of them, or a CLI import, is served by every instance within ``refresh_s`` plus a
+build. Polling rather than LISTEN/NOTIFY: the poll is one cheap query twice a second per
+process, needs no connection held open per process (nor anything re-subscribed after a
+database restart or lost across a connection pooler), and is the same loop as for a file.
 
 A query holds on to the snapshot it started with, so it never sees half an update, and no
 restart is needed to see new data. When the store cannot be read (deleted, corrupted), the
@@ -46,7 +54,7 @@ from .amenities import AMENITY_CODES, AMENITY_VALUES
 from .records import ACCESS_VALUES, ENTRY_VALUES, PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES
 from .index import DEFAULT_MAX_K, StationIndex
 from .errors import StoreError
-from .store import StationStore, StoreBusy, open_store
+from .store import StationStore, StoreBusy, is_database_url, open_store
 
 # Enumerated fields, kept as categoricals of their whole vocabulary (one byte a station instead
 # of a pointer to a string; ``fillna`` with any allowed value still works).
@@ -186,15 +194,24 @@ class Health:
     snapshot: Snapshot  # what queries are answered from
     checked_at_s: float  # when the store was last checked, seconds since the epoch
     problem: str | None = None  # why the store cannot be read now; None when it can
+    schema_version: int = 0  # the store's schema version
+    store_revision: int = 0  # the store's revision at the last check that read it
+    behind_since_s: float | None = None  # when the first revision the snapshot lacks was committed (epoch s)
 
     def as_dict(self, now_s: float | None = None) -> dict:
         """The store's kind and state, and the snapshot answers come from (ages in seconds)."""
         now_s = time.time() if now_s is None else now_s
         snap = self.snapshot
         built_at = dt.datetime.fromtimestamp(snap.built_at_s, dt.timezone.utc)
+        behind = max(self.store_revision - snap.revision, 0)
+        lag_s = 0.0
+        if behind and self.behind_since_s is not None:
+            lag_s = round(max(now_s - self.behind_since_s, 0.0), 2)
         return {
             "store": {"kind": self.kind, "readable": self.problem is None,
-                      "checked_s_ago": round(max(now_s - self.checked_at_s, 0.0), 2)},
+                      "checked_s_ago": round(max(now_s - self.checked_at_s, 0.0), 2),
+                      "schema_version": self.schema_version, "revision": max(self.store_revision, snap.revision)},
+            "lag": {"revisions": behind, "seconds": lag_s},
             "snapshot": {"revision": snap.revision, "stations": int(len(snap.frame)),
                          "indexed": int(len(snap.located)),
                          "built_at": built_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -222,11 +239,15 @@ class StationService:
     warm_up
         Called with each new snapshot before it is swapped in, so that the first queries on it
         find what they need built (the web app runs a few queries).
+    pool_size
+        The most database connections :meth:`store` (what requests use) holds at once (the
+        setting ``store_pool_size``); the refresher holds one more of its own. A GeoPackage
+        ignores it.
     """
 
     def __init__(self, location: str, *, refresh_s: float | None = 0.5, retry_s: float = 10.0,
                  build: Callable[[pd.DataFrame, int], Snapshot] = build_snapshot,
-                 warm_up: Callable[[Snapshot], Any] | None = None):
+                 warm_up: Callable[[Snapshot], Any] | None = None, pool_size: int = 4):
         self.location = str(location)
         self.refresh_s = refresh_s
         self.retry_s = retry_s
@@ -234,18 +255,22 @@ class StationService:
         # (change token when the last build failed, monotonic seconds when it failed) or, before
         # any failure, (None, 0.0). None when the snapshot is up to date.
         self._pending: tuple[Any, float] | None = None
+        self.pool_size = pool_size
         self._build = build
         self._warm_up = warm_up
         self._refresh_lock = threading.Lock()  # one refresh at a time; readers never take it
         self._problem: str | None = None
         self._stop = threading.Event()
         # What the finalizer closes if the service is dropped without close().
-        self._held: dict[str, StationStore] = {"store": open_store(self.location, create=False)}
+        self._held: dict[str, StationStore] = {"store": self._open(refresher=True)}
         self._finalizer = weakref.finalize(self, _release, self._stop, self._held)
         self._finalizer.atexit = False  # at exit, a refresh may still be running: leave the store be
         self.kind = self._store.kind
+        self._behind_since_s: float | None = None
         try:
+            self._schema_version = self._store.schema_version()
             self._token, self._snapshot = self._load()
+            self._store_revision = self._snapshot.revision
         except BaseException:
             self._finalizer()
             raise
@@ -263,6 +288,10 @@ class StationService:
     @property
     def _store(self) -> StationStore:
         return self._held["store"]
+
+    def _open(self, *, refresher: bool = False) -> StationStore:
+        # The refresher makes one query at a time: one connection is its whole pool.
+        return open_store(self.location, create=False, pool_size=1 if refresher else self.pool_size)
 
     def snapshot(self) -> Snapshot:
         """The current snapshot: one attribute read; never waits for a build or the store."""
@@ -292,13 +321,14 @@ class StationService:
         if store is None or store.replaced():
             if store is not None:
                 store.close()
-            store = self._held["requests"] = open_store(self.location, create=False)
+            store = self._held["requests"] = self._open()
         return store
 
     def health(self) -> Health:
         """The snapshot served, when the store was last checked and what is wrong with it, if anything."""
         return Health(kind=self.kind, snapshot=self._snapshot, checked_at_s=self._checked_at_s,
-                      problem=self._problem)
+                      problem=self._problem, schema_version=self._schema_version,
+                      store_revision=self._store_revision, behind_since_s=self._behind_since_s)
 
     def refresh(self) -> bool:
         """Check the store once; when it changed, build the new snapshot and swap it in.
@@ -336,24 +366,28 @@ class StationService:
             # Replaced, deleted, or unreadable at the last check (corrupted, then perhaps
             # restored in place): open the path again and read it whole, whatever its
             # revision and change token say (a backup can carry the old file's).
-            store = open_store(self.location, create=False)
+            store = self._open(refresher=True)
             old, self._held["store"] = self._store, store
             old.close()
+            self._schema_version = store.schema_version()
             if self._pending is None:
                 self._pending = (None, 0.0)
         token = self._store.change_token()  # read before the revision: a commit in between shows next time
+        if self._pending is None and token == self._token:
+            return False
+        revision = self._store_revision = self._store.revision()
         if self._pending is None:
-            if token == self._token:
-                return False
-            if self._store.revision() == self._snapshot.revision:
+            if revision == self._snapshot.revision:
                 self._token = token
                 return False
             self._pending = (None, 0.0)
         failed_token, failed_at_s = self._pending
         if failed_token is not None and token == failed_token and time.monotonic() < failed_at_s + self.retry_s:
             return False  # the last build failed: again after the next commit, or when the retry is due
-        # Another file, or new data: read and build beside the snapshot being served, one
-        # process at a time, so that the other workers answer at full speed meanwhile.
+        if revision > self._snapshot.revision:  # for /health's lag: when the first missing revision was made
+            self._behind_since_s = _epoch_s(self._store.revision_at(self._snapshot.revision + 1))
+        # Another file, or new data: read and build beside the snapshot being served (on a
+        # GeoPackage one process at a time, so that the other workers answer at full speed).
         old = self._snapshot
         try:
             with _build_turn(self.location):
@@ -362,6 +396,8 @@ class StationService:
             self._pending = (token, time.monotonic())
             raise
         self._pending = None
+        self._store_revision = max(self._store_revision, self._snapshot.revision)
+        self._behind_since_s = None
         _free_gradually(old)
         return True
 
@@ -431,11 +467,30 @@ def _free_gradually(snapshot: Snapshot) -> None:
             time.sleep(0)
 
 
+def _epoch_s(when: str | None) -> float | None:
+    """A batch's ``at`` (ISO 8601 text, UTC) as seconds since the epoch; None if there is none."""
+    if not when:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).timestamp()
+
+
 @contextlib.contextmanager
 def _build_turn(location: str):
-    """Held while a process builds a new snapshot of the store at ``location``: one build at a
-    time among every process serving it (an advisory lock on a file in the temporary folder,
-    named after the store's absolute path; the system drops it if the process dies)."""
+    """Held while a process builds a new snapshot of the GeoPackage at ``location``: one build
+    at a time among every process serving that file on this machine (an advisory lock on a file
+    in the temporary folder, named after the store's absolute path; the system drops it if the
+    process dies).
+
+    A database URL takes no turn: its instances run on several machines, where a lock in one
+    machine's temporary folder orders nothing, and waiting for the other workers' builds would
+    add their build times to this one's lag behind the database. Each process builds at once."""
+    if is_database_url(location):
+        yield
+        return
     key = hashlib.sha1(os.path.abspath(location).encode()).hexdigest()[:16]
     with open(os.path.join(tempfile.gettempdir(), f"stations-refresh-{key}.lock"), "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)

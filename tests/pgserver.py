@@ -65,7 +65,9 @@ class PGServer:
                 fh.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                          f"unix_socket_directories = '{self.root}'\nfsync = off\nsynchronous_commit = off\n"
                          "full_page_writes = off\nmax_connections = 200\nshared_buffers = 128MB\n"
-                         "max_wal_size = 2GB\nlog_min_messages = fatal\n")
+                         "max_wal_size = 2GB\nlog_min_messages = fatal\n"
+                         # pg_xact_commit_timestamp(): when a write committed (tests measure lags from it)
+                         "track_commit_timestamp = on\n")
             self.start()
             with self.admin() as db:
                 db.execute(f"CREATE DATABASE {TEMPLATE}")

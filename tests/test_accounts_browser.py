@@ -43,7 +43,7 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
     upload = write_csv(tmp_path / "new.csv", ["站点编号", "站点名称", "行政区划代码", "区县", "经度", "纬度", "开放时间"],
                        [["CL-N", "新上传驿站", "130322", "昌黎县", "119.17", "39.72", "全天"],
                         ["CL-BAD", "坏行", "130322", "昌黎县", "abc", "39.72", ""]])
-    env = {"STATIONS_TILES": "none", "STATIONS_UPLOAD_DIR": str(tmp_path / "uploads")}
+    env = {"STATIONS_TILES": "none"}
     with serve(path, env=env, workers=2) as base, Browser(width=390, height=844, mobile=True, scale=2) as phone, \
             Browser(width=1200, height=900) as desk:
         # a courier near the station reports it closed

@@ -28,7 +28,7 @@ def env(tmp_path):
     add_user(s, "qhd", role="moderator", areas="1303", password=PASSWORD)
     tokens = {name: create_token(s, name)[1] for name in ("admin1", "changli", "yuxian", "qhd")}
     s.close()
-    app = create_app({"store": str(path), "upload_dir": str(tmp_path / "uploads"), "reports_per_hour": 5,
+    app = create_app({"store": str(path), "reports_per_hour": 5,
                       "login_attempts_per_hour": 4})
     app.testing = True
     return app, path, tokens
@@ -474,8 +474,7 @@ def test_behind_a_trusted_proxy_rate_limits_count_the_forwarded_client(tmp_path)
         s.apply([Change("add", station("A1", "130322"))], command="seed")
 
     def codes(proxy_hops: int) -> list[int]:
-        app = create_app({"store": str(path), "reports_per_hour": 2, "proxy_hops": proxy_hops,
-                          "upload_dir": str(tmp_path / f"uploads{proxy_hops}")})
+        app = create_app({"store": str(path), "reports_per_hour": 2, "proxy_hops": proxy_hops})
         client = app.test_client()
         out = []
         for forwarded in ["10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"]:

@@ -83,7 +83,7 @@ def test_moved_and_reported_station_in_map_and_locator(tmp_path):
     with open_store(path) as store:
         store.apply(recs, command="seed")
         add_user(store, "changli", role="editor", areas="130322", password=PASSWORD)
-    env = {"STATIONS_TILES": "none", "STATIONS_UPLOAD_DIR": str(tmp_path / "uploads")}
+    env = {"STATIONS_TILES": "none"}
     with serve(path, env=env, workers=1) as base, Browser(width=390, height=844, mobile=True) as phone, \
             Browser(width=1200, height=900) as desk:
         # the editor logs in and drags the pin 80 px east (a real drag)

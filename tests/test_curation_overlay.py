@@ -216,7 +216,7 @@ def _realistic_store(path):
 def test_nearest_over_http_lean_and_full_and_the_size_of_the_lean_answer(tmp_path):
     path = tmp_path / "stations.gpkg"
     _realistic_store(path)
-    app = create_app({"store": str(path), "upload_dir": str(tmp_path / "uploads")})
+    app = create_app({"store": str(path)})
     app.testing = True
     client = app.test_client()
     app.extensions["stations"].refresh()

@@ -169,27 +169,28 @@ def v1(tmp_path) -> Path:
 
 
 def test_the_checks_in_a_table():
-    assert SCHEMA_VERSION == 2
-    check_schema_version(2, location="s.gpkg")
-    with pytest.raises(StoreError, match=r"^store 's.gpkg' has schema version 1; this stations needs 2: back it up, "
+    assert SCHEMA_VERSION == 3
+    check_schema_version(3, location="s.gpkg")
+    with pytest.raises(StoreError, match=r"^store 's.gpkg' has schema version 1; this stations needs 3: back it up, "
                                          r"then run `stations --store s.gpkg db upgrade`$"):
         check_schema_version(1, location="s.gpkg")
-    with pytest.raises(StoreError, match=r"^store 's.gpkg': schema version 3 is newer than this stations "
-                                         r"understands \(2\); upgrade stations$"):
-        check_schema_version(3, location="s.gpkg")
+    with pytest.raises(StoreError, match=r"^store 's.gpkg': schema version 4 is newer than this stations "
+                                         r"understands \(3\); upgrade stations$"):
+        check_schema_version(4, location="s.gpkg")
     assert parse_version(" 2 ", location="s") == 2
     for bad in ("two", "0", "-1", "", None):
         with pytest.raises(StoreError, match="not a version"):
             parse_version(bad, location="s")
-    assert [s.version for s in steps_after(1, GPKG_STEPS)] == [2] and steps_after(2, GPKG_STEPS) == []
-    with pytest.raises(StoreError, match=r"numbered \[3\]; they must number 2 to 2"):
+    assert [s.version for s in steps_after(1, GPKG_STEPS)] == [2, 3] and steps_after(3, GPKG_STEPS) == []
+    assert [s.version for s in steps_after(2, GPKG_STEPS)] == [3]
+    with pytest.raises(StoreError, match=r"numbered \[3\]; they must number 2 to 3"):
         steps_after(1, (Step(3, "a gap", lambda db: None),))
 
 
 def test_a_version_1_store_is_recognised_and_refused_as_it_is(v1):
     before = v1.read_bytes()
     for create in (False, True):  # serving and reading; importing
-        with pytest.raises(StoreError, match=f"has schema version 1; this stations needs 2: back it up, then run "
+        with pytest.raises(StoreError, match=f"has schema version 1; this stations needs 3: back it up, then run "
                                              f"`stations --store {v1} db upgrade`"):
             open_store(v1, create=create)
     with open_store(v1, create=False, for_upgrade=True) as store:
@@ -198,7 +199,7 @@ def test_a_version_1_store_is_recognised_and_refused_as_it_is(v1):
     res = cli(v1, "db", "version")
     assert res.exit_code == 0, res.output
     assert f"store {v1} (geopackage): schema version 1" in res.output
-    assert "this stations: schema version 2" in res.output and "db upgrade" in res.output
+    assert "this stations: schema version 3" in res.output and "db upgrade" in res.output
 
 
 def test_serve_and_import_refuse_a_version_1_store(v1, tmp_path):
@@ -207,7 +208,7 @@ def test_serve_and_import_refuse_a_version_1_store(v1, tmp_path):
                  ["list"]):
         res = cli(v1, *args)
         assert res.exit_code == 2, (args, res.output)
-        assert "has schema version 1; this stations needs 2" in res.output and "Traceback" not in res.output
+        assert "has schema version 1; this stations needs 3" in res.output and "Traceback" not in res.output
     assert v1.read_bytes() == before
     from stations.web import create_app
 
@@ -222,13 +223,15 @@ def test_db_upgrade_keeps_every_station_history_row_and_batch(v1):
     res = cli(v1, "db", "upgrade")
     assert res.exit_code == 0, res.output
     assert res.output.splitlines() == [f"applied step 2: {GPKG_STEPS[0].description}",
-                                       f"store {v1} is now at schema version 2"]
+                                       f"applied step 3: {GPKG_STEPS[1].description}",
+                                       f"store {v1} is now at schema version 3"]
     assert rows(v1, "SELECT * FROM stations ORDER BY fid") == stations_before
     assert rows(v1, "SELECT * FROM station_history ORDER BY history_id") == history_before
     assert rows(v1, "SELECT * FROM station_batches ORDER BY batch_id") == [(*b, None) for b in batches_before]
-    assert rows(v1, "SELECT value FROM station_meta WHERE key = 'schema_version'") == [("2",)]
+    assert rows(v1, "SELECT value FROM station_meta WHERE key = 'schema_version'") == [("3",)]
+    assert rows(v1, "SELECT count(*) FROM uploads") == [(0,)]
     with open_store(v1, create=False) as store:  # as serving opens it
-        assert store.schema_version() == 2 and store.revision() == 3
+        assert store.schema_version() == 3 and store.revision() == 3
         frame = store.frame()
         assert list(frame["station_id"]) == ["A", "B", "C"]
         assert list(frame["name"]) == ["昌黎一号驿站", "蔚县驿站", "无坐标驿站"]
@@ -244,14 +247,14 @@ def test_db_upgrade_keeps_every_station_history_row_and_batch(v1):
         assert [(e.revision, e.station_id, e.action) for e in page.entries] == [
             (1, "A", "add"), (1, "B", "add"), (2, "A", "update"), (2, "C", "add"), (3, "B", "remove")]
     version = cli(v1, "db", "version")
-    assert "schema version 2" in version.output and "db upgrade" not in version.output
+    assert "schema version 3" in version.output and "db upgrade" not in version.output
 
 
 def test_upgrade_is_idempotent(v1):
     assert cli(v1, "db", "upgrade").exit_code == 0
     after = v1.read_bytes()
     again = cli(v1, "db", "upgrade")
-    assert again.exit_code == 0 and again.output.strip() == "already at version 2"
+    assert again.exit_code == 0 and again.output.strip() == "already at version 3"
     assert v1.read_bytes() == after
     with open_store(v1, create=False, for_upgrade=True) as store:
         assert store.upgrade() == []
@@ -287,21 +290,48 @@ def test_a_new_store_has_the_layout_of_an_upgraded_one(v1, tmp_path):
     for (kind, name) in rows(new, objects):
         if kind == "table":
             assert columns(new, name) == columns(v1, name), name
-    assert rows(new, "SELECT key, value FROM station_meta WHERE key = 'schema_version'") == [("schema_version", "2")]
+    assert rows(new, "SELECT key, value FROM station_meta WHERE key = 'schema_version'") == [("schema_version", "3")]
 
 
 def test_a_store_written_before_versions_were_recorded_is_recognised(tmp_path):
-    """Stores today's layout made before the version was recorded are version 2: they open;
-    `db upgrade` only records the version."""
+    """A store with version 2's tables made before the version was recorded is version 2:
+    refused by serving as it is; `db upgrade` applies step 3 and records the version."""
     path = tmp_path / "s.gpkg"
     open_store(path).close()
     set_recorded_version(path, None)
-    with open_store(path, create=False) as store:
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE uploads")  # version 2's layout is version 3's without it
+    with open_store(path, create=False, for_upgrade=True) as store:
         assert store.schema_version() == 2
+    with pytest.raises(StoreError, match="has schema version 2; this stations needs 3"):
+        open_store(path, create=False)
     assert rows(path, "SELECT value FROM station_meta WHERE key = 'schema_version'") == []
     res = cli(path, "db", "upgrade")
-    assert res.exit_code == 0 and res.output.strip() == "already at version 2"
-    assert rows(path, "SELECT value FROM station_meta WHERE key = 'schema_version'") == [("2",)]
+    assert res.exit_code == 0 and res.output.splitlines() == [f"applied step 3: {GPKG_STEPS[1].description}",
+                                                              f"store {path} is now at schema version 3"]
+    assert rows(path, "SELECT value FROM station_meta WHERE key = 'schema_version'") == [("3",)]
+
+
+def test_a_version_2_store_is_upgraded_to_3_with_every_row_kept(tmp_path):
+    """Version 2 (recorded) with stations and a user: step 3 adds the uploads table only."""
+    path = tmp_path / "v2.gpkg"
+    with open_store(path) as store:
+        from stations.io.importer import import_file
+
+        import_file(store, ROOT / "data" / "sample_stations.xlsx")
+        add_user(store, "li", role="editor", areas="130322")
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE uploads")
+    set_recorded_version(path, "2")
+    before = {t: rows(path, f"SELECT * FROM {t}") for t in ("stations", "station_history", "station_batches", "users")}
+    with pytest.raises(StoreError, match="has schema version 2; this stations needs 3"):
+        open_store(path, create=False)
+    assert cli(path, "db", "upgrade").exit_code == 0
+    assert {t: rows(path, f"SELECT * FROM {t}") for t in before} == before
+    open_store(tmp_path / "new.gpkg").close()
+    assert columns(path, "uploads") == columns(tmp_path / "new.gpkg", "uploads")
+    with open_store(path, create=False) as store:
+        assert store.schema_version() == 3 and store.count() == len(before["stations"]) > 0
 
 
 def test_a_missing_record_column_is_added_by_step_2(tmp_path):
@@ -317,9 +347,9 @@ def test_a_missing_record_column_is_added_by_step_2(tmp_path):
 def test_a_newer_store_is_refused_by_serve_import_and_upgrade(tmp_path):
     path = tmp_path / "future.gpkg"
     open_store(path).close()
-    set_recorded_version(path, "3")
+    set_recorded_version(path, "4")
     before = path.read_bytes()
-    newer = "schema version 3 is newer than this stations understands (2); upgrade stations"
+    newer = "schema version 4 is newer than this stations understands (3); upgrade stations"
     for args in (["import", str(ROOT / "data" / "sample_stations.xlsx"), "--no-geocode"], ["db", "upgrade"],
                  ["show", "A"]):
         res = cli(path, *args)
@@ -362,7 +392,7 @@ def test_a_failing_step_leaves_the_store_at_version_1_and_readable(v1):
         db.execute("DROP VIEW rate_events")
     assert cli(v1, "db", "upgrade").exit_code == 0  # the cause removed, the upgrade goes through
     with open_store(v1, create=False) as store:
-        assert store.schema_version() == 2 and store.count() == 3
+        assert store.schema_version() == 3 and store.count() == 3
 
 
 def test_accounts_changes_need_the_upgrade(v1):

@@ -77,7 +77,7 @@ def _fill(path):
 
 _fill(STORE)
 # Workers' reports are rate-limited per client: high enough here that the run is not throttled.
-APP = create_app({"store": str(STORE), "upload_dir": str(STORE.parent / "uploads"), "reports_per_hour": 100_000})
+APP = create_app({"store": str(STORE), "reports_per_hour": 100_000})
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=CONFIG)
 # The routes that need credentials, run with an admin's token. A valid request may still meet
 # a station or report that does not exist (404), an If-Match that is not the record's (412),

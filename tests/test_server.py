@@ -130,7 +130,9 @@ def test_health_is_503_while_the_store_is_gone_and_nearest_keeps_answering(serve
     assert headers["Content-Type"] == "application/problem+json" and body["status"] == 503
     assert str(store) in body["detail"] and "does not exist" in body["detail"]
     assert body["snapshot"]["revision"] == 1 and body["snapshot"]["stations"] == 5
-    assert body["store"] == {"kind": "geopackage", "readable": False, "checked_s_ago": body["store"]["checked_s_ago"]}
+    assert body["store"] == {"kind": "geopackage", "readable": False, "checked_s_ago": body["store"]["checked_s_ago"],
+                             "schema_version": 3, "revision": 1}
+    assert body["lag"] == {"revisions": 0, "seconds": 0.0} and headers["Retry-After"] == "5"
     assert [_nearest_ids(base) for _ in range(10)] == [["N100"]] * 10  # the last good snapshot
     assert not store.exists()
     os.replace(keep, store)

@@ -12,7 +12,7 @@ import pytest
 
 from stations.errors import StoreError, ValidationError
 from stations.records import empty_record
-from stations.store import Change, open_store
+from stations.store import SCHEMA_VERSION, Change, open_store
 from stations.store.gpkg import blob_point, point_blob
 
 from conftest import snapshot
@@ -224,7 +224,7 @@ def test_both_backends_give_the_same_answers_for_the_same_applies(tmp_path, pg_u
 
 def test_open_store_picks_postgis_for_both_url_schemes(pg_url):
     with open_store(pg_url) as s:
-        assert s.kind == "postgis" and s.schema_version() == 2 and s.upgrade() == []
+        assert s.kind == "postgis" and s.schema_version() == SCHEMA_VERSION == 3 and s.upgrade() == []
         s.apply([Change("add", _rec("A", "一", 40.0, 116.0))], command="test")
     with open_store("postgres://" + pg_url.split("://", 1)[1], create=False) as s, open_store(pg_url) as writer:
         assert s.get("A")["lat"] == 40.0 and s.revision() == 1
@@ -262,8 +262,8 @@ def test_without_create_an_empty_database_is_refused_and_left_alone(pg_url):
 def test_a_newer_schema_is_refused(pg_url):
     open_store(pg_url).close()
     with psycopg.connect(pg_url) as db:
-        db.execute("UPDATE station_meta SET value = '3' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match=r"schema version 3 is newer than this stations understands \(2\); "
+        db.execute("UPDATE station_meta SET value = '4' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match=r"schema version 4 is newer than this stations understands \(3\); "
                                          "upgrade stations"):
         open_store(pg_url, create=False)
 

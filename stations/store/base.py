@@ -29,6 +29,15 @@ class StoreBusy(StoreError):
     """The store is locked by a writer for longer than a reader waits: try again later."""
 
 
+class StoreReadOnly(StoreError):
+    """The store refused a write: the database role ``role`` may only read (an instance that
+    serves reads only), or the server is a read-only standby."""
+
+    def __init__(self, message: str, *, role: str = ""):
+        super().__init__(message)
+        self.role = role
+
+
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: int

@@ -56,8 +56,8 @@ from ..errors import StoreError
 from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
 from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
-from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, META_KEY, SCHEMA_VERSION, check_not_newer,
-                         check_schema_version, gpkg_schema_version, steps_after)
+from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, GPKG_UPLOADS_SQL, META_KEY, SCHEMA_VERSION,
+                         check_not_newer, check_schema_version, gpkg_schema_version, steps_after)
 
 SRS_ID = 4326
 TABLE = "stations"
@@ -258,7 +258,7 @@ class GeoPackageStore(StationStore):
         try:
             db.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
             db.execute("PRAGMA user_version = 10400")
-            for stmt in (*_SCHEMA.split(";\n"), *GPKG_ACCOUNTS_SQL.split(";\n")):
+            for stmt in (*_SCHEMA.split(";\n"), *GPKG_ACCOUNTS_SQL.split(";\n"), GPKG_UPLOADS_SQL):
                 if stmt.strip():
                     db.execute(stmt)
             db.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS)

@@ -9,9 +9,17 @@ Versions
     Stores written before accounts and curation: ``stations``, ``station_history``,
     ``station_batches`` (without ``user``) and ``station_meta`` (the revision only).
 2
-    Today's layout: version 1 plus the accounts and curation tables (``users``,
-    ``api_tokens``, ``sessions``, ``station_reports``, ``station_checks``, ``rate_events``,
-    ``app_secrets``), the ``user`` of each batch, and a column for every record field.
+    Version 1 plus the accounts and curation tables (``users``, ``api_tokens``,
+    ``sessions``, ``station_reports``, ``station_checks``, ``rate_events``, ``app_secrets``),
+    the ``user`` of each batch, and a column for every record field.
+3
+    Today's layout: version 2 plus ``uploads``, the staff's uploaded files waiting between
+    their dry run and their confirmation (kept in the store, so that the confirmation may
+    reach another service instance than the dry run). On PostGIS also the change counters
+    (``station_meta`` keys ``changed:stations``, ``changed:station_reports`` and
+    ``changed:station_checks``), each bumped by a statement-level trigger on its table, so
+    that the store's change token moves on every commit readers must see (a report makes no
+    revision).
 
 A GeoPackage that records no version was written before versions were recorded: it is
 version 2 when it has every table and column of version 2, and version 1 otherwise.
@@ -44,6 +52,7 @@ for each backend, and the new layout for new stores. A step is never changed onc
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -52,7 +61,7 @@ from ..errors import StoreError
 from ..records import FIELDS
 
 #: The schema version this code reads and writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The ``station_meta`` key that records a store's schema version.
 META_KEY = "schema_version"
@@ -142,6 +151,13 @@ CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, client_hash TEXT N
 CREATE INDEX IF NOT EXISTS ix_rate_events ON rate_events (bucket, client_hash, at);
 CREATE TABLE IF NOT EXISTS app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
+#: Version 3: uploaded files waiting for their confirmation (``data``: the file's bytes,
+#: ``created_at``: seconds since the epoch; removed when applied or a day old).
+GPKG_UPLOADS_SQL = """
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, filename TEXT NOT NULL, data BLOB NOT NULL,
+  created_at REAL NOT NULL)
+"""
 GPKG_ACCOUNTS_TABLES = ("users", "api_tokens", "sessions", "station_reports", "station_checks", "rate_events",
                         "app_secrets")
 #: SQLite column type of each record-field kind.
@@ -181,8 +197,58 @@ def _gpkg_to_2(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _gpkg_to_3(db: sqlite3.Connection) -> None:
+    for stmt in _statements(GPKG_UPLOADS_SQL):
+        db.execute(stmt)
+
+
+_UPLOADS_STEP = "uploads table (uploaded files waiting for their confirmation, shared by every instance)"
+
 #: The GeoPackage's numbered steps, in order.
 GPKG_STEPS: tuple[Step, ...] = (
     Step(2, "accounts and curation tables (users, api_tokens, sessions, station_reports, station_checks, "
             "rate_events, app_secrets), the user of each batch, a column for every record field", _gpkg_to_2),
+    Step(3, _UPLOADS_STEP, _gpkg_to_3),
+)
+
+
+# -- PostGIS ---------------------------------------------------------------------------------
+
+#: Tables whose commits readers must see (the snapshot, the curation overlay): each has a
+#: counter in ``station_meta`` (``changed:<table>``) that a statement-level trigger bumps.
+#: One row per table, so that a report does not wait for an import's commit.
+PG_WATCHED_TABLES = ("stations", "station_reports", "station_checks")
+
+#: Version 3 on PostGIS: ``uploads`` and the change counters with their triggers.
+PG_STEP_3_SQL = """
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id text PRIMARY KEY, user_id bigint NOT NULL, filename text NOT NULL, data bytea NOT NULL,
+  created_at double precision NOT NULL);
+INSERT INTO station_meta (key, value) VALUES {counters} ON CONFLICT (key) DO NOTHING;
+CREATE OR REPLACE FUNCTION station_meta_bump_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN UPDATE station_meta SET value = (value::bigint + 1)::text WHERE key = 'changed:' || TG_TABLE_NAME;
+  RETURN NULL; END $$;
+{triggers}
+""".format(
+    counters=", ".join(f"('changed:{t}', '0')" for t in PG_WATCHED_TABLES),
+    triggers=";\n".join(f"CREATE OR REPLACE TRIGGER {t}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {t} "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION station_meta_bump_changed()" for t in PG_WATCHED_TABLES))
+
+
+def pg_statements(sql: str) -> list[str]:
+    """The statements of a PostGIS step: separated by ``;`` at a line's end when the next line
+    is not indented (a function's body is)."""
+    return [s for s in re.split(r";\n(?=\S)", sql) if s.strip()]
+
+
+def _pg_to_3(conn) -> None:
+    for stmt in pg_statements(PG_STEP_3_SQL):
+        conn.execute(stmt)
+
+
+#: The PostGIS store's numbered steps: version 2 is its first layout, so step 2 has nothing to do.
+PG_STEPS: tuple[Step, ...] = (
+    Step(2, "the first PostGIS layout (nothing to add)", lambda conn: None),
+    Step(3, _UPLOADS_STEP + "; change counters bumped by triggers on stations, station_reports, station_checks",
+         _pg_to_3),
 )

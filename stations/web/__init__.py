@@ -35,6 +35,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import load_settings
 from ..errors import GeocodeError, NotFoundError, Problem, StationsError, StoreError
+from ..store import StoreReadOnly
 from .problems import problem_response
 
 MAX_QUERY_BYTES = 4096
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 # What a script on another origin may send (preflight) and read (answers) through CORS.
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token"
 CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After"
+#: ``Retry-After`` of a 503 the store caused (it cannot be reached, a writer holds it): about
+#: what a database restart takes; the pool reconnects by itself meanwhile.
+STORE_RETRY_AFTER_S = 5
 
 
 def utc_now() -> dt.datetime:
@@ -90,7 +94,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # the thread that swaps in new snapshots.
     app.extensions["stations"] = StationService(
         settings.store, build=functools.partial(build_snapshot, max_k=settings.max_k),
-        warm_up=functools.partial(_warm_up, travels=travels, k=min(5, settings.max_k)))
+        warm_up=functools.partial(_warm_up, travels=travels, k=min(5, settings.max_k)),
+        pool_size=settings.store_pool_size)
 
     from . import api, map_api, pages
 
@@ -196,8 +201,15 @@ def _errors(app: Flask) -> None:
             return problem_response(status, str(exc), exc.problems)
         # The server's or an upstream service's failure: the details (paths, hosts) go to the log.
         log.error("%s on %s: %s", type(exc).__name__, request.path, exc)
-        what = "the station store cannot be read" if status == 503 else "an upstream service failed"
-        return problem_response(status, f"{what}; the error has been logged")
+        if status != 503:
+            return problem_response(status, "an upstream service failed; the error has been logged")
+        # The one place a store failure becomes an answer: every such 503 says when to retry.
+        retry = [("Retry-After", str(STORE_RETRY_AFTER_S))]
+        if isinstance(exc, StoreReadOnly):
+            return problem_response(503, f"this instance's database role {exc.role!r} may only read: it serves "
+                                         "reads only; send writes to an instance whose role may write",
+                                    headers=retry)
+        return problem_response(503, "the station store cannot be read; the error has been logged", headers=retry)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -21,6 +21,7 @@ from ..amenities import AMENITY_CODES, vocabulary
 from ..errors import NotFoundError, Problem, ValidationError
 from ..lookup import DETAILS, MODES, OPEN_FILTERS, OUTPUT_CRS, feature, nearest, select
 from ..records import ACCESS_VALUES, STATUS_VALUES
+from . import STORE_RETRY_AFTER_S
 from .openapi import openapi_document, operation
 from .reports import CHECKED_SCHEMA, REPORT_SUMMARY_SCHEMA
 from .params import MAX_VALUE_LENGTH, SAFE_INTEGER, Param, json_schema, parse, parse_json, query, short_value
@@ -213,7 +214,31 @@ AMENITIES_RESPONSE = {
         "properties": {"code": {"type": "string", "enum": list(AMENITY_CODES)}, "zh": _TEXT, "en": _TEXT,
                        "icon": _TEXT}}},
         "values": {"type": "array", "items": {"type": "string", "enum": ["yes", "no", "unknown"]}}}}
-HEALTH_RESPONSE = {"type": "object", "required": ["status"], "properties": {"status": _TEXT}}
+_INT = {"type": "integer", "minimum": 0}
+_SECONDS = {"type": "number", "minimum": 0}
+HEALTH_RESPONSE = {
+    "type": "object", "required": ["status", "store", "snapshot", "lag"],
+    "properties": {
+        "status": _TEXT,
+        "store": {"type": "object", "description": "The store this instance reads.",
+                  "properties": {
+                      "kind": {"type": "string", "enum": ["geopackage", "postgis"]},
+                      "readable": {"type": "boolean", "description": "Whether its last check could read it."},
+                      "checked_s_ago": {**_SECONDS, "description": "Seconds since that check (every `refresh_s`)."},
+                      "schema_version": {**_INT, "description": "The store's schema version."},
+                      "revision": {**_INT, "description": "The store's revision as last read: the number of "
+                                                          "batches that changed stations."}}},
+        "snapshot": {"type": "object", "description": "What this instance answers from (its own, in memory).",
+                     "properties": {"revision": _INT, "stations": _INT, "indexed": _INT,
+                                    "built_at": {"type": "string", "format": "date-time"},
+                                    "age_s": _SECONDS, "build_s": _SECONDS}},
+        "lag": {"type": "object", "description": "How far the snapshot is behind the store (0 and 0 when current; "
+                                                 "another instance's write shows here until the next check builds "
+                                                 "it).",
+                "properties": {"revisions": {**_INT, "description": "Revisions the store has and the snapshot "
+                                                                     "lacks."},
+                               "seconds": {**_SECONDS, "description": "Seconds since the first of them was "
+                                                                      "committed."}}}}}
 PING_RESPONSE = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean", "enum": [True]}}}
 OPENAPI_RESPONSE = {"type": "object", "required": ["openapi", "info", "paths"],
                     "description": "This document (OpenAPI 3.0)."}
@@ -474,7 +499,7 @@ def health_view():
     if health.problem is not None:
         return problem_response(503, f"{health.problem}; answers come from the last good snapshot (revision "
                                      f"{snap['revision']}, {snap['stations']} stations, {snap['age_s']} s old)",
-                                **report)
+                                headers=[("Retry-After", str(STORE_RETRY_AFTER_S))], **report)
     return _json_response({"status": "ok", "stations": snap["stations"], "indexed": snap["indexed"],
                            "revision": snap["revision"], "index_build_s": snap["build_s"], **report})
 

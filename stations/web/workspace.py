@@ -24,7 +24,7 @@ from ..errors import StationsError, ValidationError
 from ..records import ACCESS_VALUES, ENTRY_VALUES, STATUS_VALUES
 from .auth import (CSRF_FIELD, SESSION_COOKIE, check_csrf, client_address, csrf_token, current_user,
                    set_session_cookie, settings, store)
-from .writes import discard_upload, save_upload, upload_path
+from .writes import discard_upload, save_upload, upload_file
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace", template_folder="templates")
 LANGS = ("zh", "en")
@@ -235,8 +235,9 @@ def upload():
             return Response(_render("upload.html", report=None, upload_id=None, errors=[t("file") + ": ?"]),
                             status=400, mimetype="text/html")
         try:
-            upload_id, path = save_upload(file, user)
-            report = upload_dry_run(store(), user, path, max_bytes=int(settings().import_max_mb * 1e6))
+            upload_id = save_upload(file, user)
+            with upload_file(upload_id, user) as path:
+                report = upload_dry_run(store(), user, path, max_bytes=int(settings().import_max_mb * 1e6))
         except StationsError as exc:
             if upload_id:
                 discard_upload(upload_id)
@@ -248,7 +249,8 @@ def upload():
 @bp.get("/upload/<upload_id>/problems.csv")
 def upload_problems(upload_id: str):
     user = current_user()
-    report = upload_dry_run(store(), user, upload_path(upload_id, user), max_bytes=int(settings().import_max_mb * 1e6))
+    with upload_file(upload_id, user) as path:
+        report = upload_dry_run(store(), user, path, max_bytes=int(settings().import_max_mb * 1e6))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["row", "severity", "field", "value", "reason", "allowed"])
@@ -264,8 +266,9 @@ def upload_problems(upload_id: str):
 @bp.post("/upload/<upload_id>/confirm")
 def upload_confirm(upload_id: str):
     user = current_user()
-    report = upload_apply(store(), user, upload_path(upload_id, user), reason=request.form.get("reason", ""),
-                          max_bytes=int(settings().import_max_mb * 1e6))
+    with upload_file(upload_id, user) as path:
+        report = upload_apply(store(), user, path, reason=request.form.get("reason", ""),
+                              max_bytes=int(settings().import_max_mb * 1e6))
     discard_upload(upload_id)
     return _render("upload.html", report=None, upload_id=None, errors=[], applied=report.summary())
 

@@ -10,9 +10,6 @@ without credentials, 403 outside the user's areas (nothing changed), 412 for a s
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
-from pathlib import Path
 
 import orjson
 from flask import Blueprint, Response, request
@@ -20,8 +17,9 @@ from werkzeug.utils import secure_filename
 
 from ..accounts import FIELD_GROUPS, create_station, patch_station, set_status, upload_apply, upload_dry_run, \
     verify_station
+from ..accounts import uploads
 from ..accounts.curation import MAX_TEXT_CHARS, _station
-from ..errors import NotFoundError, Problem, ValidationError
+from ..errors import Problem, ValidationError
 from ..records import FIELDS, RAW_CRS_VALUES, STATUS_VALUES
 from .auth import record_response, settings, store, writer
 from .openapi import operation
@@ -191,37 +189,28 @@ def status_view(station_id: str):
 
 
 # -- uploads: dry run first, apply on confirmation -------------------------------------------
-def upload_root() -> Path:
-    return Path(settings().upload_dir)
+# The file waits in the store (stations.accounts.uploads), so that the confirmation may reach
+# another instance or worker than the dry run.
+def _max_upload_bytes() -> int:
+    return int(settings().import_max_mb * 1e6)
 
 
-def save_upload(file_storage, user) -> tuple[str, Path]:
-    """Keep an uploaded file until it is confirmed: (upload id, path)."""
+def save_upload(file_storage, user) -> str:
+    """Keep an uploaded file in the store until it is confirmed; its upload id."""
     name = secure_filename(file_storage.filename or "") or "upload.csv"
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         raise ValidationError.from_problems([Problem("file", file_storage.filename, "not a station file",
                                                      ", ".join(UPLOAD_SUFFIXES))], what="upload")
-    upload_id = f"{user.user_id}-{secrets.token_hex(12)}"
-    folder = upload_root() / upload_id
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    file_storage.save(str(path))
-    return upload_id, path
+    return uploads.save_upload(store(), user, name, file_storage.read(), max_bytes=_max_upload_bytes())
 
 
-def upload_path(upload_id: str, user) -> Path:
-    """The file of an upload by ``user`` (an upload is its maker's only)."""
-    owner, _, rest = upload_id.partition("-")
-    folder = upload_root() / upload_id
-    if owner != str(user.user_id) or not rest.isalnum() or not folder.is_dir() or not any(folder.iterdir()):
-        raise NotFoundError(f"no upload {upload_id!r} of yours waiting; upload the file again",
-                            [Problem("upload_id", upload_id, "unknown, applied or someone else's", "an id from POST "
-                                     "/api/v1/uploads")])
-    return next(folder.iterdir())
+def upload_file(upload_id: str, user):
+    """The upload of ``user`` as a temporary file (a context manager): 404 if there is none."""
+    return uploads.upload_file(store(), upload_id, user)
 
 
 def discard_upload(upload_id: str) -> None:
-    shutil.rmtree(upload_root() / upload_id, ignore_errors=True)
+    uploads.discard_upload(store(), upload_id)
 
 
 @bp.post("/uploads")
@@ -237,9 +226,10 @@ def upload_view():
     if file is None:
         raise ValidationError.from_problems([Problem("file", None, "missing", "a multipart field 'file'")],
                                             what="upload")
-    upload_id, path = save_upload(file, user)
+    upload_id = save_upload(file, user)
     try:
-        report = upload_dry_run(store(), user, path, max_bytes=int(settings().import_max_mb * 1e6))
+        with upload_file(upload_id, user) as path:
+            report = upload_dry_run(store(), user, path, max_bytes=_max_upload_bytes())
     except Exception:
         discard_upload(upload_id)
         raise
@@ -258,8 +248,7 @@ def confirm_view(upload_id: str):
     """Apply an upload's good rows (one batch with the user and reason): ``{"reason": "..."}``."""
     user = writer()
     doc = json_body("reason") if request.get_data() else {}
-    path = upload_path(upload_id, user)
-    report = upload_apply(store(), user, path, reason=_text(doc, "reason"),
-                          max_bytes=int(settings().import_max_mb * 1e6))
+    with upload_file(upload_id, user) as path:
+        report = upload_apply(store(), user, path, reason=_text(doc, "reason"), max_bytes=_max_upload_bytes())
     discard_upload(upload_id)
     return Response(orjson.dumps(report.to_dict(), default=str), content_type="application/json")
