@@ -73,6 +73,27 @@ class HistoryPage:
     more: bool
 
 
+def states_after(record: Mapping[str, Any], later: Iterable[tuple[int, str, Mapping[str, list] | None]],
+                 wanted: set[int]) -> dict[int, dict]:
+    """The station as it was right after each history entry in ``wanted``.
+
+    ``record`` is the station now; ``later`` its history entries ``(history_id, action,
+    changes)``, newest first, back to (at least) the oldest wanted one. Walking back, each
+    entry's ``{field: [old, new]}`` is undone; an ``add`` is where the station began. Fields
+    that are no longer record fields (an old store's ``source``) are skipped."""
+    rec = dict(record)
+    out: dict[int, dict] = {}
+    for history_id, action, changes in later:
+        if history_id in wanted:
+            out[history_id] = dict(rec)
+        if action == "add":
+            break
+        for name, (old, _new) in (changes or {}).items():
+            if name in rec:
+                rec[name] = old
+    return out
+
+
 class StationStore(abc.ABC):
     """A transactional station store with an append-only change history.
 
@@ -101,6 +122,21 @@ class StationStore(abc.ABC):
     @abc.abstractmethod
     def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
         """History entries, newest first."""
+
+    def record_as_of(self, station_id: str, batch_id: int) -> dict | None:
+        """The station as it was right after ``batch_id`` (None if it did not exist yet)."""
+        rec = self.get(station_id)
+        if rec is None:
+            return None
+        for entry in self.history(station_id, limit=10**9):  # newest first
+            if entry["batch_id"] <= batch_id:
+                return rec
+            if entry["action"] == "add":
+                return None
+            for name, (old, _new) in entry["changes"].items():
+                if name in rec:  # an old store's history may hold fields that are gone (source)
+                    rec[name] = old
+        return rec
 
     @abc.abstractmethod
     def batches(self, *, limit: int = 50) -> list[dict]:

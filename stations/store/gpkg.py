@@ -13,7 +13,7 @@ Layout
     Append-only: one row per change (``add``/``update``/``remove``) with the changed fields
     as JSON ``{field: [old, new]}``, the batch and the reason; an ``add`` records the name
     and position. Any past state of a station is its current record with the later diffs
-    undone (:meth:`GeoPackageStore.record_as_of`). Nothing ever updates or deletes these rows.
+    undone (:meth:`~stations.store.base.StationStore.record_as_of`). Nothing ever updates or deletes these rows.
 ``station_batches``
     One row per import or command: when, which command, source file and its SHA-256,
     the summary counts, and the user who made it (empty for the command line).
@@ -55,7 +55,7 @@ import pandas as pd
 from ..errors import StoreError
 from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
-from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy
+from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy, states_after
 from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, GPKG_UPLOADS_SQL, META_KEY, SCHEMA_VERSION,
                          check_not_newer, check_schema_version, gpkg_schema_version, steps_after)
 
@@ -462,21 +462,6 @@ class GeoPackageStore(StationStore):
             out.append(entry)
         return out
 
-    def record_as_of(self, station_id: str, batch_id: int) -> dict | None:
-        """The station as it was right after ``batch_id`` (None if it did not exist yet)."""
-        rec = self.get(station_id)
-        if rec is None:
-            return None
-        for entry in self.history(station_id, limit=10**9):  # newest first
-            if entry["batch_id"] <= batch_id:
-                return rec
-            if entry["action"] == "add":
-                return None
-            for name, (old, _new) in entry["changes"].items():
-                if name in rec:  # an old store's history may hold fields that are gone (source)
-                    rec[name] = old
-        return rec
-
     def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
         keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary", "user")
         where, params = ("WHERE user = ? ", [user]) if user is not None else ("", [])
@@ -583,13 +568,8 @@ class GeoPackageStore(StationStore):
                 if hid >= wanted[sid]:
                     later.setdefault(sid, []).append((hid, action, changes))
             for sid, rec in current.items():
-                for hid, action, changes in later.get(sid, ()):  # newest first
-                    if hid in page:
-                        out[hid] = dict(rec)
-                    if action == "add":
-                        break
-                    for name, (old, _new) in (json.loads(changes) if changes else {}).items():
-                        rec[name] = old
+                out.update(states_after(rec, [(hid, action, json.loads(changes) if changes else {})
+                                              for hid, action, changes in later.get(sid, ())], page))
         return out
 
     def revision_at(self, revision: int) -> str | None:

@@ -63,7 +63,7 @@ from psycopg.types.string import TextLoader
 
 from ..errors import Problem, StoreError, ValidationError
 from ..records import FIELD_NAMES, FIELDS, FLOAT_FIELDS
-from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy, StoreReadOnly
+from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy, states_after, StoreReadOnly
 from .migrations import (META_KEY, PG_STEPS, SCHEMA_VERSION, check_not_newer, check_schema_version,
                          parse_version, steps_after)
 
@@ -473,21 +473,6 @@ class PostGISStore(StationStore):
             out.append(entry)
         return out
 
-    def record_as_of(self, station_id: str, batch_id: int) -> dict | None:
-        """The station as it was right after ``batch_id`` (None if it did not exist yet)."""
-        rec = self.get(station_id)
-        if rec is None:
-            return None
-        for entry in self.history(station_id, limit=10**9):  # newest first
-            if entry["batch_id"] <= batch_id:
-                return rec
-            if entry["action"] == "add":
-                return None
-            for name, (old, _new) in entry["changes"].items():
-                if name in rec:
-                    rec[name] = old
-        return rec
-
     def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
         keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary", "user")
         where, params = ('WHERE "user" = %s ', [user]) if user is not None else ("", [])
@@ -551,13 +536,7 @@ class PostGISStore(StationStore):
                 if hid >= wanted[sid]:
                     later.setdefault(sid, []).append((hid, action, changes))
             for sid, rec in current.items():
-                for hid, action, changes in later.get(sid, ()):
-                    if hid in page:
-                        out[hid] = dict(rec)
-                    if action == "add":
-                        break
-                    for name, (old, _new) in (changes or {}).items():
-                        rec[name] = old
+                out.update(states_after(rec, later.get(sid, ()), page))
         return out
 
     def revision_at(self, revision: int) -> str | None:
