@@ -174,9 +174,13 @@ class _GpkgTarget:
         os.close(fd)
         os.unlink(tmp)
         self.tmp = Path(tmp)
-        self.store = GeoPackageStore(self.tmp)
-        self.db = self.store._db
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.store = GeoPackageStore(self.tmp)
+            self.db = self.store._db
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
 
     def write(self, table: str, cols: Sequence[str], rows: list[tuple], revisions: dict[int, int]) -> None:
         if table == "stations":
@@ -256,7 +260,7 @@ class _PGTarget:
         for table, _cols, _order in TABLES:
             n = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             if n:
-                held.append(f"{n} {table.replace('station_', '').replace('_', ' ')}")
+                held.append(f"{table}: {n}")
         if held:
             raise StoreError(f"target {self.location!r} is not empty (it holds {', '.join(held)}); migrate writes "
                              "into a new store only: choose an empty database (createdb)")
