@@ -552,6 +552,42 @@ def db_upgrade_cmd(ctx):
                else f"already at version {SCHEMA_VERSION}")
 
 
+@main.command("migrate")
+@click.option("--to", "target", required=True,
+              help="The new store: a .gpkg path that does not exist, or postgresql://user@host:port/db (an empty "
+                   "database).")
+@click.pass_context
+def migrate_cmd(ctx, target):
+    """Copy the whole store (--store) into a new store at --to, GeoPackage <-> PostGIS.
+
+    Stations, history, batches, revision, users, API tokens, reports, check dates and app
+    secrets move with their ids, in one transaction on the target; sessions and rate-limit
+    events do not (users sign in again). Stop writers first: the copy reads one snapshot."""
+    from .store.copy import NOT_MOVED, copy_store
+    from .store.postgis import public_location
+
+    bars: dict = {}
+    make_bar = _progress()
+
+    def progress(table: str, rows: int) -> None:
+        if table not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[table] = make_bar(desc=table, unit=" rows")
+        bars[table].update(rows)
+
+    try:
+        with _store(ctx, create=False) as store:
+            result = copy_store(store, target, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    counts = ", ".join(f"{n} {table}" for table, n in result.rows.items())
+    click.echo(f"copied {public_location(str(_settings(ctx)['store']))} to {result.target} ({result.kind}, revision {result.revision}): "
+               f"{counts}")
+    click.echo(f"not copied: {', '.join(NOT_MOVED)} (short-lived; users sign in again)")
+
+
 def run() -> None:  # pragma: no cover
     main(obj={})
 
