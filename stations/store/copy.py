@@ -4,9 +4,9 @@ What moves, row for row with its ids: the stations (every record field, ``flags`
 ``updated_at``), the append-only history (ids, times, batches, the changes as written),
 the batches (user, source, SHA-256, summary), the revision, the users (password hashes),
 the API tokens (hashes), the workers' reports, the check dates and the app secrets (so
-the salted client hashes of the reports stay comparable). Sessions and rate-limit events
-do not move: they are short-lived (users sign in again on the new store; rate windows
-start afresh).
+the salted client hashes of the reports stay comparable). Sessions, rate-limit events and
+uploads waiting for confirmation do not move: they are short-lived (users sign in again on
+the new store; rate windows start afresh; an upload is sent again).
 
 The target must be new: a ``.gpkg`` path that does not exist yet, or a PostGIS database
 without stations tables or with only the empty tables of a new store. Everything is
@@ -34,8 +34,7 @@ from ..records import FIELD_NAMES
 from .base import StationStore
 from .gpkg import GEOM, GeoPackageStore, point_blob
 from .migrations import SCHEMA_VERSION, check_schema_version, parse_version
-from .postgis import _SCHEMA as _PG_SCHEMA
-from .postgis import PostGISStore, public_location
+from .postgis import PostGISStore, create_schema, public_location
 
 #: Tables that move, in the order they are written (users before the tokens that name them),
 #: each with its columns (the same in both backends) and the column that orders it.
@@ -55,8 +54,9 @@ TABLES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "station_id, field_group"),
     ("app_secrets", ("name", "value"), "name"),
 )
-#: Tables that do not move (short-lived): sessions and rate-limit events.
-NOT_MOVED = ("sessions", "rate_events")
+#: Tables that do not move (short-lived): sessions, rate-limit events and uploads waiting
+#: for their confirmation.
+NOT_MOVED = ("sessions", "rate_events", "uploads")
 #: Identity columns whose next value follows the copied rows (PostGIS).
 _IDENTITY = {"station_batches": "batch_id", "stations": "fid", "station_history": "history_id", "users": "user_id",
              "api_tokens": "token_id", "station_reports": "report_id"}
@@ -241,12 +241,7 @@ class _PGTarget:
         self._tx = self.conn.transaction()
         self._tx.__enter__()
         try:
-            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('stations schema'))")
-            if self.conn.execute("SELECT to_regclass('public.stations') IS NULL").fetchone()[0]:
-                for stmt in _PG_SCHEMA.split(";\n"):
-                    if stmt.strip() and "CREATE EXTENSION" not in stmt:
-                        self.conn.execute(stmt)
-            else:
+            if not create_schema(self.conn):
                 self._check_empty()
         except BaseException:
             self.abort()

@@ -156,6 +156,22 @@ def public_location(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def create_schema(conn: psycopg.Connection) -> bool:
+    """Create the current layout in the connection's database, inside the caller's transaction,
+    unless a ``stations`` table is there already (then False). The postgis extension must
+    exist. Several processes creating at once take turns (an advisory lock)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('stations schema'))")
+    if not conn.execute("SELECT to_regclass('public.stations') IS NULL").fetchone()[0]:
+        return False
+    for stmt in _SCHEMA.split(";\n"):
+        if stmt.strip() and "CREATE EXTENSION" not in stmt:
+            conn.execute(stmt)
+    for step in steps_after(2, PG_STEPS):  # the version-2 layout, then every later step
+        step.run(conn)
+    conn.execute("UPDATE station_meta SET value = %s WHERE key = %s", (str(SCHEMA_VERSION), META_KEY))
+    return True
+
+
 class SQLConnection:
     """A connection that takes the qmark SQL the accounts code writes (what ``sqlite3``
     takes) and hands it to psycopg: :meth:`execute` and :meth:`executemany` return a cursor
@@ -320,14 +336,7 @@ class PostGISStore(StationStore):
                 raise StoreError(f"store {self.location!r}: the PostGIS extension `postgis` cannot be created "
                                  f"({self._why(exc)}); install the Debian package postgresql-15-postgis-3 on the "
                                  "database server, or have a superuser run CREATE EXTENSION postgis") from None
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('stations schema'))")
-            if conn.execute("SELECT to_regclass('public.stations') IS NULL").fetchone()[0]:
-                for stmt in _SCHEMA.split(";\n"):
-                    if stmt.strip() and "CREATE EXTENSION" not in stmt:
-                        conn.execute(stmt)
-                for step in steps_after(2, PG_STEPS):  # the version-2 layout, then every later step
-                    step.run(conn)
-                conn.execute("UPDATE station_meta SET value = %s WHERE key = %s", (str(SCHEMA_VERSION), META_KEY))
+            create_schema(conn)
 
     def schema_version(self) -> int:
         """The layout version of this database (``station_meta.schema_version``)."""
