@@ -16,7 +16,7 @@ from stations.accounts import (Conflict, Forbidden, PreconditionFailed, RateLimi
 from stations.accounts.scopes import User
 from stations.errors import ValidationError
 from stations.records import empty_record
-from stations.store import Change, open_store
+from stations.store import SCHEMA_VERSION, Change, open_store
 
 from conftest import snapshot, write_csv
 
@@ -237,16 +237,16 @@ def test_an_old_store_gains_the_new_tables_by_upgrade_not_on_open(tmp_path):
     s.close()
     db = sqlite3.connect(path)  # what a store written before accounts lacks (and its version record)
     for table in ("users", "api_tokens", "sessions", "station_reports", "station_checks", "rate_events",
-                  "app_secrets"):
+                  "app_secrets", "uploads"):
         db.execute(f"DROP TABLE {table}")
     db.execute("ALTER TABLE station_batches DROP COLUMN user")
     db.execute("DELETE FROM station_meta WHERE key = 'schema_version'")
     db.commit()
     db.close()
-    with pytest.raises(StoreError, match="has schema version 1; this stations needs 2"):
+    with pytest.raises(StoreError, match=f"has schema version 1; this stations needs {SCHEMA_VERSION}"):
         open_store(path)
     with open_store(path, create=False, for_upgrade=True) as old:
-        assert len(old.upgrade()) == 1
+        assert len(old.upgrade()) == SCHEMA_VERSION - 1  # every step from 2 on
     s = open_store(path)
     add_user(s, "admin1", role="admin", password=PASSWORD)
     assert s.get("A1")["name"] == "驿站A1" and s.history("A1")[0]["user"] is None
