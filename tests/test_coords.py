@@ -586,3 +586,22 @@ def test_one_point_in_the_contested_zone_near_macau_is_answered_like_an_array():
     lat, lon = 22.10, 113.55
     assert in_mainland_china(lat, lon) is bool(in_mainland_china([lat], [lon])[0])
     assert from_wgs84(lat, lon, "gcj02") == tuple(float(v[0]) for v in from_wgs84([lat], [lon], "gcj02"))
+
+
+def test_one_point_and_arrays_shift_alike():
+    """One point is shifted with math's functions, arrays with numpy's: the same formula, so
+    the answers agree to rounding, both ways, and match the independent prcoords."""
+    rng = np.random.default_rng(7)
+    lat = rng.uniform(18.5, 53.0, 400)
+    lon = rng.uniform(74.0, 134.0, 400)
+    g_lat, g_lon = coords.wgs84_to_gcj02(lat, lon)
+    w_lat, w_lon = coords.gcj02_to_wgs84(lat, lon)
+    for i in range(0, 400, 7):
+        one = coords.wgs84_to_gcj02(float(lat[i]), float(lon[i]))
+        assert one[0] == pytest.approx(g_lat[i], abs=1e-12) and one[1] == pytest.approx(g_lon[i], abs=1e-12)
+        back = coords.gcj02_to_wgs84(float(lat[i]), float(lon[i]))
+        assert back[0] == pytest.approx(w_lat[i], abs=1e-10) and back[1] == pytest.approx(w_lon[i], abs=1e-10)
+    # Beijing, against prcoords (an independent implementation of the same published formula)
+    ref = prcoords.wgs_gcj(prcoords.Coords(39.9042, 116.4074))
+    one = coords.wgs84_to_gcj02(39.9042, 116.4074)
+    assert one == pytest.approx((ref.lat, ref.lon), abs=1e-9)
