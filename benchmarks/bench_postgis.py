@@ -26,6 +26,7 @@ Reproduce::
 
     .venv/bin/python benchmarks/bench_postgis.py                    # 200,000 stations
     .venv/bin/python benchmarks/bench_postgis.py --n 20000 --seconds 3 --rounds 2
+    .venv/bin/python benchmarks/bench_postgis.py --import-only          # part 1 alone
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--points", type=int, default=3000)
     ap.add_argument("--knn-points", type=int, default=1000)
+    ap.add_argument("--import-only", action="store_true", help="only part 1: the two imports, side by side")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -214,6 +216,9 @@ def main() -> None:
             print("importing ...", flush=True)
             imports = {"PostGIS": run_measured(IMPORT, str(csv), pg),
                        "GeoPackage": run_measured(IMPORT, str(csv), gpkg)}
+            if args.import_only:
+                _report_imports(args, imports, load)
+                return
             lat, lon = _china_points(args.points)
             mixed = _paths(lat, lon, filters=True)
             script = _varied_script(mixed, Path(tmp) / "mixed.lua")
@@ -267,15 +272,19 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def _report(args, imports, runs, memory, knn, rss_half, rss_full, load) -> None:
-    n = f"{args.n:,}"
-    print(f"\nPostGIS benchmark: {n} stations; machine load before the run {' '.join(load)} (2 cores, shared)")
+def _report_imports(args, imports, load) -> None:
+    print(f"\nPostGIS benchmark: {args.n:,} stations; machine load before the run {' '.join(load)} (2 cores, shared)")
     print(f"\n{'import (one process, fresh store)':40} {'seconds':>8} {'peak MB':>8} {'x GPKG':>7}")
     gp = imports["GeoPackage"][0]
     for name, (wall, peak, _text) in imports.items():
         print(f"{name:40} {wall:8.1f} {peak:8.0f} {wall / gp:7.2f}")
     wall = imports["PostGIS"][0]
     print(f"target PostGIS <= {TARGET_IMPORT_S:.0f} s: {wall:.1f} s ({'met' if wall <= TARGET_IMPORT_S else 'NOT met'})")
+
+
+def _report(args, imports, runs, memory, knn, rss_half, rss_full, load) -> None:
+    _report_imports(args, imports, load)
+    n = f"{args.n:,}"
     print(f"\n/api/v1/nearest, k=5, {args.points:,} random points in mainland China, mixed filters "
           f"({len(FILTERS)} in turn), wrk {args.connections} connections, {args.rounds} rounds of {args.seconds} s")
     print(f"{'set-up':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'x GPKG':>7}  per round (x GPKG)")
