@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,16 @@ def snapshot(store) -> tuple:
     """Everything a user could see of a store: its records, history and revision."""
     frame = store.frame()
     return (store.revision(), store.count(), frame.to_csv(index=False), len(store.history(limit=10**9)))
+
+
+def eventually(check, what: str, timeout_s: float = 60.0, *, every_s: float = 0.02):
+    """Poll ``check()`` until it is truthy and return its value; fail naming ``what`` after
+    ``timeout_s`` (a hang guard, not a speed test: waits normally end within a second)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout_s} s for {what}")
+        time.sleep(every_s)

@@ -21,7 +21,7 @@ from stations.io.importer import import_file
 from stations.store import open_store
 
 from browser_util import ROOT, free_port, serve
-from conftest import write_csv
+from conftest import eventually, write_csv
 from test_api import HEADER, Q_LAT, Q_LON, STATIONS
 
 
@@ -40,18 +40,6 @@ def _get(url):
             return resp.status, resp.headers, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, err.headers, json.loads(err.read())
-
-
-def _wait_for(check, what: str, timeout_s: float = 60.0):
-    """Poll ``check()`` until truthy and return it; fail naming ``what`` (a hang guard, not a speed test)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout_s} s for {what}")
-        time.sleep(0.05)
 
 
 def _nearest_ids(base, lat=Q_LAT, lon=Q_LON, k=1):
@@ -84,7 +72,7 @@ def test_every_worker_sees_an_import_without_restart(server):
         import_file(s, write_csv(tmp_path / "n.csv", HEADER,
                                  [["N050", "北50米", Q_LON, Q_LAT + 50 / 111_194.93, "24/7", "", "所有人", "正常", ""]]))
     # Each worker's refresher notices the import within a poll and swaps the new snapshot in.
-    _wait_for(lambda: _all_answer(base, ["N050"]), "both workers to serve the import")
+    eventually(lambda: _all_answer(base, ["N050"]), "both workers to serve the import")
 
 
 def test_every_worker_serves_a_backup_moved_over_the_store(server):
@@ -96,7 +84,7 @@ def test_every_worker_serves_a_backup_moved_over_the_store(server):
                                                                "所有人", "正常", ""]]))
     assert _all_answer(base, ["N100"])
     os.replace(backup, store)
-    _wait_for(lambda: _all_answer(base, ["R001"]), "both workers to serve the restored file")
+    eventually(lambda: _all_answer(base, ["R001"]), "both workers to serve the restored file")
 
 
 def test_serve_refuses_a_missing_store_and_creates_nothing(tmp_path):
@@ -125,7 +113,7 @@ def test_health_is_503_while_the_store_is_gone_and_nearest_keeps_answering(serve
     shutil.copyfile(store, keep)
     store.unlink()
     # Both workers must notice: wait until several answers in a row say so.
-    _wait_for(lambda: all(_get(f"{base}/api/v1/health")[0] == 503 for _ in range(10)), "health to report the loss")
+    eventually(lambda: all(_get(f"{base}/api/v1/health")[0] == 503 for _ in range(10)), "health to report the loss")
     status, headers, body = _get(f"{base}/api/v1/health")
     assert headers["Content-Type"] == "application/problem+json" and body["status"] == 503
     assert str(store) in body["detail"] and "does not exist" in body["detail"]
@@ -136,7 +124,7 @@ def test_health_is_503_while_the_store_is_gone_and_nearest_keeps_answering(serve
     assert [_nearest_ids(base) for _ in range(10)] == [["N100"]] * 10  # the last good snapshot
     assert not store.exists()
     os.replace(keep, store)
-    _wait_for(lambda: all(_get(f"{base}/api/v1/health")[0] == 200 for _ in range(10)), "health to recover")
+    eventually(lambda: all(_get(f"{base}/api/v1/health")[0] == 200 for _ in range(10)), "health to recover")
 
 
 def test_answers_during_an_import_are_the_old_or_the_new_never_an_error(server):
@@ -187,7 +175,7 @@ def test_answers_during_an_import_are_the_old_or_the_new_never_an_error(server):
             new = build_snapshot(s.frame())
         after = {p: ids(new, *p) for p in points}
         assert all(before[p] != after[p] for p in points[1:])  # the import changes every answer checked
-        _wait_for(lambda: [_nearest_ids(base, *p, k=3) for p in points * 4] == [after[p] for p in points * 4],
+        eventually(lambda: [_nearest_ids(base, *p, k=3) for p in points * 4] == [after[p] for p in points * 4],
                   "every worker to serve the import")
     finally:
         stop.set()

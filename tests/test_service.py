@@ -15,22 +15,10 @@ from stations.io.importer import import_file
 from stations.service import StationService, build_snapshot
 from stations.store import open_store
 
-from conftest import write_csv
+from conftest import eventually, write_csv
 from test_api import HEADER, Q_LAT, Q_LON, STATIONS
 
 WAIT_S = 60.0  # a hang guard only: every wait below normally ends within a second
-
-
-def _eventually(check, what: str, timeout_s: float = WAIT_S):
-    """Poll ``check()`` until it is truthy; its value (fail naming ``what`` after ``timeout_s``)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout_s} s for {what}")
-        time.sleep(0.02)
 
 
 def _store(path, rows, header=HEADER):
@@ -58,12 +46,12 @@ def test_a_backup_moved_over_the_store_is_served(path, tmp_path):
     with StationService(str(path), refresh_s=0.05) as service:
         assert _ids(service) == {r[0] for r in STATIONS}
         os.replace(backup, path)
-        _eventually(lambda: _ids(service) == {"R001"}, "the restored backup's stations")
+        eventually(lambda: _ids(service) == {"R001"}, "the restored backup's stations")
         assert service.health().problem is None
         # And it keeps following the new file: an import into it shows up too.
         with open_store(path, create=False) as s:
             import_file(s, write_csv(tmp_path / "more.csv", HEADER, [["R002"] + BACKUP[0][1:]]))
-        _eventually(lambda: _ids(service) == {"R001", "R002"}, "an import into the restored file")
+        eventually(lambda: _ids(service) == {"R001", "R002"}, "an import into the restored file")
 
 
 def test_a_backup_with_the_same_revision_is_served(path, tmp_path):
@@ -74,7 +62,7 @@ def test_a_backup_with_the_same_revision_is_served(path, tmp_path):
         assert b.revision() == s.revision() == 1
     with StationService(str(path), refresh_s=0.05) as service:
         os.replace(backup, path)
-        _eventually(lambda: _ids(service) == {"R001"}, "the restored backup's stations")
+        eventually(lambda: _ids(service) == {"R001"}, "the restored backup's stations")
 
 
 def test_serving_never_creates_a_store(tmp_path):
@@ -100,12 +88,12 @@ def test_a_deleted_store_keeps_the_last_snapshot_and_says_so(path, tmp_path):
     with StationService(str(path), refresh_s=0.05) as service:
         before = service.snapshot()
         path.unlink()
-        health = _eventually(lambda: (h := service.health()).problem and h, "the deletion to be noticed")
+        health = eventually(lambda: (h := service.health()).problem and h, "the deletion to be noticed")
         assert str(path) in health.problem and "does not exist" in health.problem
         assert service.snapshot() is before  # still answering from the last good snapshot
         assert not path.exists()  # and never creating an empty store in its place
         os.replace(keep, path)
-        _eventually(lambda: service.health().problem is None, "the restored store to be read")
+        eventually(lambda: service.health().problem is None, "the restored store to be read")
         assert _ids(service) == {r[0] for r in STATIONS}
 
 
@@ -115,11 +103,11 @@ def test_a_store_corrupted_while_serving_is_reported(path):
         good = path.read_bytes()
         with open(path, "r+b") as fh:  # garbage over the header, in place
             fh.write(b"\x00garbage" * 16)
-        health = _eventually(lambda: (h := service.health()).problem and h, "the corruption to be noticed")
+        health = eventually(lambda: (h := service.health()).problem and h, "the corruption to be noticed")
         assert str(path) in health.problem
         assert service.snapshot() is before
         path.write_bytes(good)
-        _eventually(lambda: service.health().problem is None, "the repaired store to be read")
+        eventually(lambda: service.health().problem is None, "the repaired store to be read")
 
 
 def test_a_slow_build_does_not_hold_up_readers(path, tmp_path):
@@ -147,7 +135,7 @@ def test_a_slow_build_does_not_hold_up_readers(path, tmp_path):
         release.set()
         assert not alive, "snapshot() waited for the build"
         assert all(a is old for a in answers) and len(answers) == 1000
-        new = _eventually(lambda: (s := service.snapshot()) is not old and s, "the swap")
+        new = eventually(lambda: (s := service.snapshot()) is not old and s, "the swap")
         assert new.revision == old.revision + 1 and "N050" in new.by_id
 
 
