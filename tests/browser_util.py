@@ -200,6 +200,10 @@ class Browser:
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
 
+    def fill(self, selector: str, value: str) -> None:
+        """Set the value of the form field ``selector``."""
+        self.js("var n = document.querySelector(arguments[0]); n.value = arguments[1];", selector, value)
+
     def wait(self, script: str, *, timeout_s: float = 15.0, interval_s: float = 0.05):
         """Poll ``return (script)`` until it is truthy; return its value (raise on timeout)."""
         deadline = time.monotonic() + timeout_s
@@ -216,3 +220,26 @@ class Browser:
 
     def screenshot(self, path: str | Path) -> None:
         self.driver.save_screenshot(str(path))
+
+
+def workspace_login(b: Browser, base: str, name: str, password: str) -> None:
+    """Log in to the staff workspace with the login form, as a person would."""
+    b.get(base + "/workspace/")
+    b.wait("document.querySelector('input[name=password]')")
+    b.fill("input[name=name]", name)
+    b.fill("input[name=password]", password)
+    b.js("document.querySelector('form.stack').submit()")
+    b.wait("location.pathname === '/workspace/' && document.querySelector('table')")
+
+
+def drag_station_pin(b: Browser, base: str, station_id: str, *, east_px: int = 80) -> None:
+    """Open the station's workspace page and drag its pin ``east_px`` pixels east with the
+    mouse (a real drag, in two moves), until the page says it moved; the form is not sent."""
+    from selenium.webdriver.common.action_chains import ActionChains  # the selenium check is browser_missing()
+
+    b.get(f"{base}/workspace/stations/{station_id}")
+    b.wait("window.stationsPin && document.querySelector('#pin-map .leaflet-marker-icon')")
+    icon = b.driver.find_element("css selector", "#pin-map .leaflet-marker-icon")
+    ActionChains(b.driver).click_and_hold(icon).move_by_offset(east_px // 2, 0) \
+        .move_by_offset(east_px - east_px // 2, 0).release().perform()
+    b.wait("document.getElementById('pin-map').getAttribute('data-moved') === 'true'")

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from browser_util import Browser, browser_missing, serve
+from browser_util import Browser, browser_missing, drag_station_pin, serve, workspace_login
 from conftest import ROOT, write_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -20,10 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 PASSWORD = "correct horse battery"
 # The README's screenshots: rewritten when STATIONS_SCREENSHOTS=1, else kept in the test's folder.
 SHOTS_DIR = ROOT / "docs" / "screenshots"
-
-
-def _fill(b: Browser, selector: str, value: str) -> None:
-    b.js("var n = document.querySelector(arguments[0]); n.value = arguments[1];", selector, value)
 
 
 def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
@@ -72,12 +68,7 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
         phone.screenshot(shots / "locator-unconfirmed-report.png")
 
         # the county editor logs in
-        desk.get(base + "/workspace/")
-        desk.wait("document.querySelector('input[name=password]')")
-        _fill(desk, "input[name=name]", "changli")
-        _fill(desk, "input[name=password]", PASSWORD)
-        desk.js("document.querySelector('form.stack').submit()")
-        desk.wait("location.pathname === '/workspace/' && document.querySelector('table')")
+        workspace_login(desk, base, "changli", PASSWORD)
         assert "昌黎测试驿站" in desk.js("return document.body.innerText")
         desk.screenshot(shots / "workspace-stations.png")
 
@@ -94,15 +85,9 @@ def test_report_accept_upload_and_edit_in_the_browser(tmp_path):
         desk.wait("document.body.innerText.indexOf('已导入') >= 0")
 
         # edit the hours by form and the position by dragging the pin 80 px east
-        desk.get(base + "/workspace/stations/CL-A")
-        desk.wait("window.stationsPin && document.querySelector('#pin-map .leaflet-marker-icon')")
-        from selenium.webdriver.common.action_chains import ActionChains
-
-        icon = desk.driver.find_element("css selector", "#pin-map .leaflet-marker-icon")
-        ActionChains(desk.driver).click_and_hold(icon).move_by_offset(40, 0).move_by_offset(40, 0).release().perform()
-        desk.wait("document.getElementById('pin-map').getAttribute('data-moved') === 'true'")
-        _fill(desk, "#edit-form input[name=opening_hours]", "Mo-Su 06:00-22:00")
-        _fill(desk, "#edit-form input[name=reason]", "电话核实")
+        drag_station_pin(desk, base, "CL-A", east_px=80)
+        desk.fill("#edit-form input[name=opening_hours]", "Mo-Su 06:00-22:00")
+        desk.fill("#edit-form input[name=reason]", "电话核实")
         desk.js("document.querySelector('#edit-form button[type=submit]').click()")
         desk.wait("location.search.indexOf('done=saved') >= 0")
         assert "Mo-Su 06:00-22:00" in desk.js("return document.querySelector('table').innerText")

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from browser_util import Browser, browser_missing, serve
+from browser_util import Browser, browser_missing, drag_station_pin, serve, workspace_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(browser_missing() is not None, reason=f"no browser: {browser_missing()}")]
@@ -21,10 +21,6 @@ PASSWORD = "correct horse battery"
 NAME = '昌黎"onerror=window.__xss=1 <script>window.__xss=2</script>驿站'
 REPORT_TEXT = '<img src=x onerror="window.__xss=3">门锁着'
 LAT, LON = 39.7125, 119.1637
-
-
-def _fill(b: Browser, selector: str, value: str) -> None:
-    b.js("var n = document.querySelector(arguments[0]); n.value = arguments[1];", selector, value)
 
 
 def _map_marker(b: Browser, base: str, lat: float, lon: float) -> list:
@@ -87,20 +83,9 @@ def test_moved_and_reported_station_in_map_and_locator(tmp_path):
     with serve(path, env=env, workers=1) as base, Browser(width=390, height=844, mobile=True) as phone, \
             Browser(width=1200, height=900) as desk:
         # the editor logs in and drags the pin 80 px east (a real drag)
-        desk.get(base + "/workspace/")
-        desk.wait("document.querySelector('input[name=password]')")
-        _fill(desk, "input[name=name]", "changli")
-        _fill(desk, "input[name=password]", PASSWORD)
-        desk.js("document.querySelector('form.stack').submit()")
-        desk.wait("location.pathname === '/workspace/' && document.querySelector('table')")
-        desk.get(base + "/workspace/stations/CL-A")
-        desk.wait("window.stationsPin && document.querySelector('#pin-map .leaflet-marker-icon')")
-        from selenium.webdriver.common.action_chains import ActionChains
-
-        icon = desk.driver.find_element("css selector", "#pin-map .leaflet-marker-icon")
-        ActionChains(desk.driver).click_and_hold(icon).move_by_offset(40, 0).move_by_offset(40, 0).release().perform()
-        desk.wait("document.getElementById('pin-map').getAttribute('data-moved') === 'true'")
-        _fill(desk, "#edit-form input[name=reason]", "现场核实位置")
+        workspace_login(desk, base, "changli", PASSWORD)
+        drag_station_pin(desk, base, "CL-A", east_px=80)
+        desk.fill("#edit-form input[name=reason]", "现场核实位置")
         desk.js("document.querySelector('#edit-form button[type=submit]').click()")
         desk.wait("location.search.indexOf('done=saved') >= 0")
         with open_store(path) as store:
