@@ -200,9 +200,14 @@ def edit(station_id: str):
             patch_station(store(), user, station_id, changes, if_match=request.form.get("etag"),
                           reason=request.form.get("reason", ""), crs=request.form.get("crs") or "wgs84")
     except ValidationError as exc:
-        return Response(_render("station.html", **_station_context(station_id, errors=_form_errors(exc))),
-                        status=400, mimetype="text/html")
+        return _station_page_with_errors(station_id, exc)
     return redirect(url_for("workspace.station", station_id=station_id, done="saved"))
+
+
+def _station_page_with_errors(station_id: str, exc: ValidationError) -> Response:
+    """The station page again (400) with the form's problems beside their fields."""
+    return Response(_render("station.html", **_station_context(station_id, errors=_form_errors(exc))),
+                    status=400, mimetype="text/html")
 
 
 @bp.post("/stations/<station_id>/status")
@@ -212,8 +217,7 @@ def status(station_id: str):
         set_status(store(), user, station_id, request.form.get("status", ""), reason=request.form.get("reason", ""),
                    if_match=request.form.get("etag"))
     except ValidationError as exc:
-        return Response(_render("station.html", **_station_context(station_id, errors=_form_errors(exc))),
-                        status=400, mimetype="text/html")
+        return _station_page_with_errors(station_id, exc)
     return redirect(url_for("workspace.station", station_id=station_id, done="status"))
 
 
