@@ -207,10 +207,14 @@ def test_both_backends_give_the_same_answers_for_the_same_applies(tmp_path, pg_u
         drop = ("at",)
         assert ([{k: v for k, v in h.items() if k not in drop} for h in gpkg.history(limit=100)]
                 == [{k: v for k, v in h.items() if k not in drop} for h in pg.history(limit=100)])
-        assert [h["station_id"] for h in pg.history(user="ed")] == ["A"]
+        for store in (gpkg, pg):  # the filters, on the one history() and batches() both backends share
+            assert [h["station_id"] for h in store.history(user="ed")] == ["A"]
+            assert [h["history_id"] for h in store.history("A")] == [5, 3, 1]  # remove, update, add
+            assert [h["history_id"] for h in store.history("A", limit=1)] == [5]
+            assert [b["batch_id"] for b in store.batches(user="ed")] == [2]
+            assert store.history(user="nobody") == [] and store.batches(user="nobody") == []
         assert ([{k: v for k, v in b.items() if k not in drop} for b in gpkg.batches()]
                 == [{k: v for k, v in b.items() if k not in drop} for b in pg.batches()])
-        assert pg.batches(user="ed")[0]["batch_id"] == 2
         assert pg.record_as_of("A", 1)["name"] == "一号" and pg.record_as_of("A", 0) is None
         assert pg.revision_at(0) is None and pg.revision_at(3) == pg.batches(limit=1)[0]["at"]
         assert pg.revision_at(2) == pg.batches()[2]["at"]  # revision 2 is batch 2, not the empty batch 3

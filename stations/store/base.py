@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -73,6 +74,14 @@ class HistoryPage:
     more: bool
 
 
+def _json_value(value: Any) -> dict:
+    """A JSON object column as a dict: JSON text is decoded, a decoded value kept, NULL or
+    empty text is ``{}``."""
+    if isinstance(value, str):
+        return json.loads(value) if value else {}
+    return value or {}
+
+
 def states_after(record: Mapping[str, Any], later: Iterable[tuple[int, str, Mapping[str, list] | None]],
                  wanted: set[int]) -> dict[int, dict]:
     """The station as it was right after each history entry in ``wanted``.
@@ -120,8 +129,34 @@ class StationStore(abc.ABC):
         ``user`` names who made the batch (kept in the batch; empty for the command line)."""
 
     @abc.abstractmethod
-    def history(self, station_id: str | None = None, *, limit: int = 100) -> list[dict]:
-        """History entries, newest first."""
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        """Rows of a read-only SQL query, as dicts keyed by column name.
+
+        ``sql`` uses qmark placeholders (``?``) on every backend; write portable SQL (quote
+        ``"user"``, a reserved word on PostgreSQL)."""
+
+    def history(self, station_id: str | None = None, *, limit: int = 100, user: str | None = None) -> list[dict]:
+        """History entries, newest first, at most ``limit``: of one station if ``station_id``
+        is given, of the batches ``user`` made if it is given.
+
+        Each entry: ``history_id``, ``station_id``, ``at``, ``action``, ``changes`` (``{field:
+        [old, new]}``; for ``add`` the name and position), ``batch_id``, ``reason``, and the
+        batch's ``command``, ``source`` and ``user``."""
+        sql = ('SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, '
+               'b.command, b.source, b."user" FROM station_history h JOIN station_batches b USING (batch_id)')
+        where, params = [], []
+        if station_id is not None:
+            where.append("h.station_id = ?")
+            params.append(station_id)
+        if user is not None:
+            where.append('b."user" = ?')
+            params.append(user)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.query(sql + " ORDER BY h.history_id DESC LIMIT ?", [*params, int(limit)])
+        for entry in rows:  # JSON text in a GeoPackage, already decoded from PostgreSQL's json
+            entry["changes"] = _json_value(entry["changes"])
+        return rows
 
     def record_as_of(self, station_id: str, batch_id: int) -> dict | None:
         """The station as it was right after ``batch_id`` (None if it did not exist yet)."""
@@ -138,9 +173,16 @@ class StationStore(abc.ABC):
                     rec[name] = old
         return rec
 
-    @abc.abstractmethod
-    def batches(self, *, limit: int = 50) -> list[dict]:
-        """Import/command batches, newest first."""
+    def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
+        """Import/command batches, newest first, at most ``limit`` (those ``user`` made, if
+        given). Each: ``batch_id``, ``at``, ``command``, ``source``, ``source_sha256``,
+        ``reason``, ``summary`` (a dict) and ``user``."""
+        where, params = ('WHERE "user" = ? ', [user]) if user is not None else ("", [])
+        rows = self.query('SELECT batch_id, at, command, source, source_sha256, reason, summary, "user" '
+                          f"FROM station_batches {where}ORDER BY batch_id DESC LIMIT ?", [*params, int(limit)])
+        for entry in rows:
+            entry["summary"] = _json_value(entry["summary"])
+        return rows
 
     @abc.abstractmethod
     def revision(self) -> int:

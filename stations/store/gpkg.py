@@ -438,42 +438,6 @@ class GeoPackageStore(StationStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"store {str(self.path)!r} cannot be read: {exc}") from exc
 
-    def history(self, station_id: str | None = None, *, limit: int = 100, user: str | None = None) -> list[dict]:
-        sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
-               "b.command, b.source, b.user FROM station_history h JOIN station_batches b USING (batch_id)")
-        params: list[Any] = []
-        where = []
-        if station_id is not None:
-            where.append("h.station_id = ?")
-            params.append(station_id)
-        if user is not None:
-            where.append("b.user = ?")
-            params.append(user)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY h.history_id DESC LIMIT ?"
-        params.append(int(limit))
-        keys = ("history_id", "station_id", "at", "action", "changes", "batch_id", "reason", "command", "source",
-                "user")
-        out = []
-        for row in self._db.execute(sql, params):
-            entry = dict(zip(keys, row))
-            entry["changes"] = json.loads(entry["changes"]) if entry["changes"] else {}
-            out.append(entry)
-        return out
-
-    def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
-        keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary", "user")
-        where, params = ("WHERE user = ? ", [user]) if user is not None else ("", [])
-        rows = self._db.execute(f"SELECT {', '.join(keys)} FROM station_batches {where}"
-                                "ORDER BY batch_id DESC LIMIT ?", (*params, int(limit)))
-        out = []
-        for row in rows:
-            entry = dict(zip(keys, row))
-            entry["summary"] = json.loads(entry["summary"]) if entry["summary"] else {}
-            out.append(entry)
-        return out
-
     # -- the change feed -----------------------------------------------------------------
     # Revision r is the r-th batch that changed something (``apply`` adds 1 to the revision
     # for a batch with changes, and writes one history row per change). History ids grow with

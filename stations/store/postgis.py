@@ -457,45 +457,6 @@ class PostGISStore(StationStore):
         with self._conn() as conn, self._snapshot(conn):
             return self._revision(conn), self._frame(conn, None)
 
-    def history(self, station_id: str | None = None, *, limit: int = 100, user: str | None = None) -> list[dict]:
-        sql = ("SELECT h.history_id, h.station_id, h.at, h.action, h.changes, h.batch_id, h.reason, "
-               'b.command, b.source, b."user" FROM station_history h JOIN station_batches b USING (batch_id)')
-        where, params = [], []
-        if station_id is not None:
-            where.append("h.station_id = %s")
-            params.append(station_id)
-        if user is not None:
-            where.append('b."user" = %s')
-            params.append(user)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY h.history_id DESC LIMIT %s"
-        params.append(int(limit))
-        keys = ("history_id", "station_id", "at", "action", "changes", "batch_id", "reason", "command", "source",
-                "user")
-        with self._conn() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        out = []
-        for row in rows:
-            entry = dict(zip(keys, row))
-            entry["changes"] = entry["changes"] or {}
-            out.append(entry)
-        return out
-
-    def batches(self, *, limit: int = 50, user: str | None = None) -> list[dict]:
-        keys = ("batch_id", "at", "command", "source", "source_sha256", "reason", "summary", "user")
-        where, params = ('WHERE "user" = %s ', [user]) if user is not None else ("", [])
-        with self._conn() as conn:
-            rows = conn.execute(f"SELECT batch_id, at, command, source, source_sha256, reason, summary, \"user\" "
-                                f"FROM station_batches {where}ORDER BY batch_id DESC LIMIT %s",
-                                (*params, int(limit))).fetchall()
-        out = []
-        for row in rows:
-            entry = dict(zip(keys, row))
-            entry["summary"] = json.loads(entry["summary"]) if entry["summary"] else {}
-            out.append(entry)
-        return out
-
     # -- the change feed -----------------------------------------------------------------
     def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:
         """See :meth:`StationStore.changes_since`; one snapshot, so a page never holds half a
