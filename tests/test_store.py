@@ -117,6 +117,18 @@ def test_reads_of_a_corrupted_store_raise_store_error_naming_it(tmp_path, read):
             getattr(s, read)()
 
 
+def test_read_snapshot_reads_in_chunks_from_one_snapshot(any_store):
+    any_store.apply([Change("add", _rec(sid, sid)) for sid in "ABC"], command="import")
+    with any_store.read_snapshot() as snap:
+        assert snap.scalar("SELECT count(*) FROM stations WHERE station_id <> ?", ["B"]) == 2
+        chunks = list(snap.chunks("SELECT station_id FROM stations ORDER BY station_id", chunk_rows=2))
+        assert [[sid for (sid,) in chunk] for chunk in chunks] == [["A", "B"], ["C"]]
+        if any_store.kind == "postgis":  # a write from another connection meanwhile is not seen
+            any_store.apply([Change("add", _rec("D", "D"))], command="import")
+            assert snap.scalar("SELECT count(*) FROM stations") == 3
+    assert any_store.count() == (4 if any_store.kind == "postgis" else 3)
+
+
 def test_any_past_state_is_rebuilt_from_the_history(any_store):
     store = any_store
     first = _rec("A", "一号", 40.0, 116.0)

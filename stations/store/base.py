@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, ContextManager, Iterable, Iterator, Mapping
 
 import pandas as pd
 
@@ -74,6 +74,21 @@ class HistoryPage:
     more: bool
 
 
+class SnapshotReader(abc.ABC):
+    """Reads from one consistent snapshot of a store, as :meth:`StationStore.read_snapshot`
+    yields it: qmark SQL (``?``), rows as tuples. Every read sees the same committed data,
+    however long the reader takes; writers wait (GeoPackage) or are not seen (PostGIS)."""
+
+    @abc.abstractmethod
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first column of the first row of ``sql``."""
+
+    @abc.abstractmethod
+    def chunks(self, sql: str, params: Iterable[Any] = (), *, chunk_rows: int = 5000) -> Iterator[list[tuple]]:
+        """The rows of ``sql`` in lists of at most ``chunk_rows``, read as they are consumed
+        (the whole result is never held at once)."""
+
+
 def _json_value(value: Any) -> dict:
     """A JSON object column as a dict: JSON text is decoded, a decoded value kept, NULL or
     empty text is ``{}``."""
@@ -127,6 +142,11 @@ class StationStore(abc.ABC):
         """Apply all ``changes`` in one transaction, with history rows; all or nothing.
 
         ``user`` names who made the batch (kept in the batch; empty for the command line)."""
+
+    @abc.abstractmethod
+    def read_snapshot(self) -> ContextManager[SnapshotReader]:
+        """A :class:`SnapshotReader` on one read transaction, ended when the block ends (for
+        copying a whole store, :mod:`stations.store.copy`)."""
 
     @abc.abstractmethod
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:

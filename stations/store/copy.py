@@ -32,7 +32,7 @@ import psycopg
 from ..errors import StoreError
 from ..records import FIELD_NAMES
 from .base import StationStore
-from .gpkg import GEOM, GeoPackageStore, point_blob
+from .gpkg import GeoPackageStore
 from .migrations import SCHEMA_VERSION, check_schema_version, parse_version
 from .postgis import PostGISStore, create_schema, public_location
 
@@ -108,51 +108,31 @@ class _Reader:
     """Chunks of rows of the source, all from one read transaction (one snapshot)."""
 
     def __init__(self, source: StationStore, chunk_rows: int):
+        if not isinstance(source, (GeoPackageStore, PostGISStore)):
+            raise StoreError(f"cannot copy from a {type(source).__name__}; allowed: a GeoPackage or PostGIS store")
         self.source, self.chunk_rows = source, max(1, int(chunk_rows))
+        self.postgis = isinstance(source, PostGISStore)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[_Reader]:
-        src = self.source
-        if isinstance(src, GeoPackageStore):
-            db = src._db
-            db.execute("BEGIN")  # a SHARED lock from the first read to the end: writers wait
-            try:
-                self._gpkg = db
-                yield self
-            finally:
-                db.execute("COMMIT")
-        elif isinstance(src, PostGISStore):
-            with src._conn() as conn, src._snapshot(conn):
-                self._pg = conn
-                yield self
-        else:
-            raise StoreError(f"cannot copy from a {type(src).__name__}; allowed: a GeoPackage or PostGIS store")
+        with self.source.read_snapshot() as snap:
+            self._snap = snap
+            yield self
 
     def scalar(self, sql: str) -> Any:
-        if isinstance(self.source, GeoPackageStore):
-            return self._gpkg.execute(sql).fetchone()[0]
-        return self._pg.execute(sql).fetchone()[0]
+        return self._snap.scalar(sql)
 
     def chunks(self, table: str, cols: Sequence[str], order: str) -> Iterator[list[tuple]]:
-        if isinstance(self.source, GeoPackageStore):
-            cur = self._gpkg.execute(f"SELECT {', '.join(map(_quote, cols))} FROM {table} ORDER BY {order}")
-            while rows := cur.fetchmany(self.chunk_rows):
-                yield rows
-            return
-        select = ", ".join(f"{c}::text" if c in _PG_AS_TEXT else _quote(c) for c in cols)
-        with self._pg.cursor(name=f"copy_{table}") as cur:
-            cur.itersize = self.chunk_rows
-            cur.execute(f"SELECT {select} FROM {table} ORDER BY {order}")
-            while rows := cur.fetchmany(self.chunk_rows):
-                yield rows
+        select = ", ".join(f"{c}::text" if self.postgis and c in _PG_AS_TEXT else _quote(c) for c in cols)
+        yield from self._snap.chunks(f"SELECT {select} FROM {table} ORDER BY {order}", chunk_rows=self.chunk_rows)
 
     def revision_batches(self) -> list[int]:
         """Batch ids of revisions 1, 2, ...: the batches that changed something, in order."""
-        if isinstance(self.source, GeoPackageStore):
+        if self.postgis:
+            sql = "SELECT batch_id FROM station_batches WHERE revision IS NOT NULL ORDER BY revision"
+        else:
             sql = "SELECT DISTINCT batch_id FROM station_history ORDER BY batch_id"
-            return [b for (b,) in self._gpkg.execute(sql)]
-        sql = "SELECT batch_id FROM station_batches WHERE revision IS NOT NULL ORDER BY revision"
-        return [b for (b,) in self._pg.execute(sql)]
+        return [b for chunk in self._snap.chunks(sql) for (b,) in chunk]
 
 
 # -- writing the target -------------------------------------------------------------------------
@@ -176,28 +156,25 @@ class _GpkgTarget:
         self.tmp = Path(tmp)
         try:
             self.store = GeoPackageStore(self.tmp)
-            self.db = self.store._db
-            self.db.execute("BEGIN IMMEDIATE")
+            self._tx = self.store.transaction()
+            self.db = self._tx.__enter__()
         except BaseException:
+            with contextlib.suppress(Exception):
+                self.store.close()
             self.tmp.unlink(missing_ok=True)
             raise
 
     def write(self, table: str, cols: Sequence[str], rows: list[tuple], revisions: dict[int, int]) -> None:
         if table == "stations":
-            lat, lon = cols.index("lat"), cols.index("lon")
-            all_cols = (GEOM, *cols)
-            rows = [(point_blob(r[lon], r[lat]) if r[lat] is not None and r[lon] is not None else None, *r)
-                    for r in rows]
-            sql = f"INSERT INTO stations ({', '.join(all_cols)}) VALUES ({', '.join('?' * len(all_cols))})"
-            self.store._insert_many(sql, rows)  # the R-tree filled in one statement per chunk
+            self.store.insert_station_rows(cols, rows)  # geometry from lat/lon; the R-tree filled per chunk
             return
         sql = f"INSERT INTO {table} ({', '.join(map(_quote, cols))}) VALUES ({', '.join('?' * len(cols))})"
         self.db.executemany(sql, rows)
 
     def finish(self, revision: int) -> None:
         self.db.execute("UPDATE station_meta SET value = ? WHERE key = 'revision'", (str(revision),))
-        self.store._update_extent()
-        self.db.execute("COMMIT")
+        self.store.update_extent()
+        self._tx.__exit__(None, None, None)  # COMMIT
         self.store.close()
         try:
             os.link(self.tmp, self.path)  # fails if the target appeared meanwhile: nothing is overwritten
@@ -208,7 +185,7 @@ class _GpkgTarget:
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
-            self.db.execute("ROLLBACK")
+            self._tx.__exit__(StoreError, StoreError("aborted"), None)  # ROLLBACK
         with contextlib.suppress(Exception):
             self.store.close()
         self.tmp.unlink(missing_ok=True)

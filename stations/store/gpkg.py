@@ -45,7 +45,7 @@ import sqlite3
 import struct
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -55,7 +55,8 @@ import pandas as pd
 from ..errors import StoreError
 from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
-from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy, states_after
+from .base import (BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore, StoreBusy,
+                   states_after)
 from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, GPKG_UPLOADS_SQL, META_KEY, SCHEMA_VERSION,
                          check_not_newer, check_schema_version, gpkg_schema_version, steps_after)
 
@@ -181,6 +182,21 @@ def _now() -> str:
     # GeoPackage DATETIME: ISO 8601 in UTC with milliseconds.
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+
+
+class _SQLiteSnapshot(SnapshotReader):
+    """Reads on the store's connection inside the read transaction :meth:`GeoPackageStore.read_snapshot` holds."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self._db.execute(sql, tuple(params)).fetchone()[0]
+
+    def chunks(self, sql: str, params: Iterable[Any] = (), *, chunk_rows: int = 5000) -> Iterator[list[tuple]]:
+        cur = self._db.execute(sql, tuple(params))
+        while rows := cur.fetchmany(max(1, int(chunk_rows))):
+            yield rows
 
 
 class GeoPackageStore(StationStore):
@@ -392,6 +408,33 @@ class GeoPackageStore(StationStore):
                 return self.revision(), self.frame()
             finally:
                 self._db.execute("COMMIT")
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[SnapshotReader]:
+        """One read transaction (see :meth:`StationStore.read_snapshot`): SQLite's shared lock
+        from the first read to the end of the block, so writers wait until it ends."""
+        self._db.execute("BEGIN")
+        try:
+            yield _SQLiteSnapshot(self._db)
+        finally:
+            self._db.execute("COMMIT")
+
+    # -- bulk loading (stations migrate), inside a transaction() ------------------------------
+    def insert_station_rows(self, cols: Sequence[str], rows: list[tuple]) -> None:
+        """Insert whole station rows as they are (ids kept): ``cols`` names columns of the
+        stations table, ``lat`` and ``lon`` among them; each geometry is made from them (none
+        without a position). Inside the caller's :meth:`transaction`; a large chunk fills the
+        R-tree in one statement. End with :meth:`update_extent`."""
+        lat, lon = cols.index("lat"), cols.index("lon")
+        all_cols = (GEOM, *cols)
+        sql = f"INSERT INTO {TABLE} ({', '.join(all_cols)}) VALUES ({', '.join('?' * len(all_cols))})"
+        self._insert_many(sql, [(point_blob(r[lon], r[lat]) if r[lat] is not None and r[lon] is not None else None,
+                                 *r) for r in rows])
+
+    def update_extent(self) -> None:
+        """Record the stations' bounding box in ``gpkg_contents`` (what GIS programs show
+        first), inside the caller's :meth:`transaction`."""
+        self._update_extent()
 
     def count(self) -> int:
         with self._reading():

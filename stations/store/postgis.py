@@ -63,7 +63,8 @@ from psycopg.types.string import TextLoader
 
 from ..errors import Problem, StoreError, ValidationError
 from ..records import FIELD_NAMES, FIELDS, FLOAT_FIELDS
-from .base import BatchResult, Change, HistoryEntry, HistoryPage, StationStore, StoreBusy, states_after, StoreReadOnly
+from .base import (BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore, StoreBusy,
+                   StoreReadOnly, states_after)
 from .migrations import (META_KEY, PG_STEPS, SCHEMA_VERSION, check_not_newer, check_schema_version,
                          parse_version, steps_after)
 
@@ -187,6 +188,27 @@ class SQLConnection:
         cur = self._conn.cursor()
         cur.executemany(qmark_to_pyformat(sql), [tuple(r) for r in rows])
         return cur
+
+
+class _PGSnapshot(SnapshotReader):
+    """Reads on one connection inside the REPEATABLE READ transaction
+    :meth:`PostGISStore.read_snapshot` holds; :meth:`chunks` reads through a server-side
+    cursor, so a large table is never held whole."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self._conn, self._cursors = conn, 0
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self._conn.execute(qmark_to_pyformat(sql), tuple(params)).fetchone()[0]
+
+    def chunks(self, sql: str, params: Iterable[Any] = (), *, chunk_rows: int = 5000) -> Iterator[list[tuple]]:
+        self._cursors += 1
+        chunk_rows = max(1, int(chunk_rows))
+        with self._conn.cursor(name=f"snapshot_{self._cursors}") as cur:
+            cur.itersize = chunk_rows
+            cur.execute(qmark_to_pyformat(sql), tuple(params))
+            while rows := cur.fetchmany(chunk_rows):
+                yield rows
 
 
 class _ConnectionLost(BaseException):
@@ -456,6 +478,13 @@ class PostGISStore(StationStore):
         """(revision, frame) from one snapshot: a writer committing in between is not seen."""
         with self._conn() as conn, self._snapshot(conn):
             return self._revision(conn), self._frame(conn, None)
+
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[SnapshotReader]:
+        """One REPEATABLE READ, READ ONLY transaction on one pooled connection (see
+        :meth:`StationStore.read_snapshot`): writers go on, and are not seen."""
+        with self._conn() as conn, self._snapshot(conn):
+            yield _PGSnapshot(conn)
 
     # -- the change feed -----------------------------------------------------------------
     def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:
