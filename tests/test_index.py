@@ -13,40 +13,20 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from stations import geo as coords
-from stations.amenities import AMENITY_CODES
 from stations.errors import ValidationError
 from stations.index import BUDGET_POINTS, EARTH_RADIUS_M, Hit, StationIndex, nearest_bruteforce
+
+from index_util import assert_same_up_to_ties, frame
 
 R = EARTH_RADIUS_M
 ARC_01_DEG_M = R * math.radians(0.1)  # 11,119.5 m
 UTC = timezone.utc
 WEDNESDAY = datetime(2025, 6, 4)  # an ordinary working day in China (no holiday near)
-
-
-def frame(points, **columns) -> pd.DataFrame:
-    """A station table: ``points`` as (lat, lon); other columns default to an open, exact station."""
-    n = len(points)
-    data = {
-        "station_id": [f"S{i}" for i in range(n)],
-        "name": [f"站点{i}" for i in range(n)],
-        "lat": [p[0] for p in points],
-        "lon": [p[1] for p in points],
-        "geocode_precision": ["exact"] * n,
-        "opening_hours": ["24/7"] * n,
-        "timezone": ["Asia/Shanghai"] * n,
-        "access": ["everyone"] * n,
-        "status": ["open"] * n,
-    }
-    for code in AMENITY_CODES:
-        data[f"amenity_{code}"] = ["unknown"] * n
-    data.update(columns)
-    return pd.DataFrame(data)
 
 
 def grid(lat0: float, lon0: float, step: float = 0.1, half: int = 2) -> list[tuple[float, float]]:
@@ -587,29 +567,6 @@ def queries(draw, df):
         filters["arrival_speed_m_s"] = draw(st.sampled_from([0.7, 1.3, 4.2, 15.0, 300.0]))
         filters["circuity"] = draw(st.sampled_from([1.0, 1.3]))
     return lat, lon, draw(st.integers(1, 8)), filters
-
-
-def close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(a, b) + 1e-6
-
-
-def assert_same_up_to_ties(got: list[Hit], full: list[Hit], k: int) -> None:
-    """``got`` is the oracle's first ``k`` (``full`` is its whole ranking), up to exact-distance ties."""
-    expected = full[:k]
-    assert len(got) == len(expected), (got, expected)
-    distance_of = {h.row: h.distance_m for h in full}
-    assert len({h.row for h in got}) == len(got)
-    for j, (g, e) in enumerate(zip(got, expected)):
-        assert close(g.distance_m, e.distance_m), (j, g, e)
-        assert g.row in distance_of and close(g.distance_m, distance_of[g.row]), (g, "not eligible")
-        assert g.station_id == e.station_id or close(g.distance_m, distance_of[g.row])
-        tied = [h for h in full if close(h.distance_m, e.distance_m)]
-        if len(tied) == 1:
-            assert g.row == e.row, (j, g, e)
-    for a, b in zip(got, got[1:]):
-        assert a.distance_m <= b.distance_m
-        if a.distance_m == b.distance_m:
-            assert a.row < b.row
 
 
 @settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.too_slow])

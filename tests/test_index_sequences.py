@@ -37,8 +37,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stations import geo as coords
-from stations.amenities import AMENITY_CODES
-from stations.index import BUDGET_POINTS, Hit, StationIndex, nearest_bruteforce
+from stations.index import BUDGET_POINTS, StationIndex, nearest_bruteforce
+
+from index_util import assert_same_up_to_ties, frame
 
 N_STATIONS = 300
 CENTRES = ((39.9, 116.4, 0.01), (31.2, 121.5, 0.03))  # lat, lon, spread in degrees
@@ -81,22 +82,19 @@ def stations(kind: str) -> pd.DataFrame:
     def pick(values: Sequence[Any], p: Sequence[float] | None = None) -> list[Any]:
         return [values[j] for j in rng.choice(len(values), N_STATIONS, p=p)]
 
-    data: dict[str, Any] = {
-        "station_id": [f"S{i}" for i in range(N_STATIONS)],
-        "lat": [p[0] for p in points], "lon": [p[1] for p in points],
+    columns: dict[str, Any] = {
         "status": pick(("open", "temporarily_closed", "removed"), (0.8, 0.1, 0.1)),
         "access": pick(("everyone", "outdoor_workers", "members", "unknown", None), (0.45, 0.15, 0.1, 0.25, 0.05)),
         "geocode_precision": pick(("exact", "street", "county", None), (0.85, 0.05, 0.08, 0.02)),
         "opening_hours": pick(WEEKLY_HOURS if kind == "weekly" else GENERAL_HOURS),
-        "timezone": ["Asia/Shanghai"] * N_STATIONS if kind == "weekly" else pick(GENERAL_ZONES),
     }
-    for code in AMENITY_CODES:
-        data[f"amenity_{code}"] = ["unknown"] * N_STATIONS
-    data["amenity_toilet"] = pick(("yes", "no", "unknown"), (0.6, 0.3, 0.1))
-    data["amenity_microwave"] = pick(("yes", "no"), (0.85, 0.15))
-    data["amenity_wifi"] = pick(("yes", "unknown"))
-    data["amenity_aed"] = pick(("yes", "no"), (0.05, 0.95))
-    return pd.DataFrame(data)
+    if kind != "weekly":
+        columns["timezone"] = pick(GENERAL_ZONES)
+    columns["amenity_toilet"] = pick(("yes", "no", "unknown"), (0.6, 0.3, 0.1))
+    columns["amenity_microwave"] = pick(("yes", "no"), (0.85, 0.15))
+    columns["amenity_wifi"] = pick(("yes", "unknown"))
+    columns["amenity_aed"] = pick(("yes", "no"), (0.05, 0.95))
+    return frame(points, **columns)  # every other amenity unknown, Beijing time for "weekly"
 
 
 Pick = Callable[[Sequence[Any]], Any]
@@ -146,27 +144,6 @@ def make_query(df: pd.DataFrame, pick: Pick, integer: Integer) -> tuple[float, f
         filters["arrival_speed_m_s"] = pick(SPEEDS_M_S)
         filters["circuity"] = pick((1.0, 1.3))
     return lat, lon, k, filters
-
-
-def close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(a, b) + 1e-6
-
-
-def assert_same_up_to_ties(got: list[Hit], full: list[Hit], k: int) -> None:
-    """``got`` is the oracle's first ``k`` (``full`` is its whole ranking), up to exact-distance ties."""
-    expected = full[:k]
-    assert len(got) == len(expected), (got, expected)
-    distance_of = {h.row: h.distance_m for h in full}
-    assert len({h.row for h in got}) == len(got)
-    for j, (g, e) in enumerate(zip(got, expected)):
-        assert close(g.distance_m, e.distance_m), (j, g, e)
-        assert g.row in distance_of and close(g.distance_m, distance_of[g.row]), (g, "not eligible")
-        if sum(close(h.distance_m, e.distance_m) for h in full) == 1:
-            assert g.row == e.row, (j, g, e)
-    for a, b in zip(got, got[1:]):
-        assert a.distance_m <= b.distance_m
-        if a.distance_m == b.distance_m:
-            assert a.row < b.row
 
 
 def at_the_limit(df: pd.DataFrame, lat: float, lon: float, filters: dict) -> bool:
