@@ -1,4 +1,5 @@
-"""Run a Python snippet in a fresh subprocess and measure wall seconds and peak RSS.
+"""Run a Python snippet in a fresh subprocess and measure wall seconds and peak RSS; read
+this process's own resident set (:func:`rss_mb`, :func:`peak_rss_mb`).
 
 Peak memory is the child's ``ru_maxrss`` (resident set, includes the interpreter and
 libraries), read with ``os.wait4`` so each run is measured alone.
@@ -7,6 +8,7 @@ libraries), read with ``os.wait4`` so each run is measured alone.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -32,3 +34,18 @@ def run_measured(code: str, *args: str, env: dict | None = None) -> tuple[float,
 
 
 PEAK_SNIPPET = "\nimport resource; print('PEAK_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+
+
+def rss_mb() -> float:
+    """This process's resident set now (``VmRSS`` of /proc/self/status), in MB (2**20 bytes);
+    NaN where /proc does not say."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far (``ru_maxrss``, which Linux gives in KB), in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from _measure import peak_rss_mb, rss_mb  # noqa: E402
 
 MAX_PAIRS = 30_000_000  # largest dense cost matrix handed to spopt in the ladder
 CASES = {
@@ -80,20 +80,12 @@ def synthetic_stations(area, n: int, seed: int = 0):
                          "geocode_precision": "exact", "status": "open", "notes": "合成数据 synthetic"})
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_child(case: str) -> dict:
     """One coverage case, in this (fresh) process."""
     from stations.planning import CoverageStudy, Travel, load_area
 
     spec = CASES[case]
-    baseline = _rss_mb()
+    baseline = rss_mb()
     t0 = time.perf_counter()
     area = load_area(spec["area"])  # cold: reads the shipped boundaries
     t1 = time.perf_counter()
@@ -103,7 +95,7 @@ def run_child(case: str) -> dict:
     t3 = time.perf_counter()
     res = study.evaluate(stations)
     t4 = time.perf_counter()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"case": case, "area": res.area_name, "cell_m": spec["cell_m"], "cells": res.n_cells,
             "raster": f"{study.grid.nrows}x{study.grid.ncols}", "stations": res.n_stations,
             "load_area_s": t1 - t0, "study_s": t3 - t2, "evaluate_s": t4 - t3, "total_s": (t1 - t0) + (t4 - t2),

@@ -37,18 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 from bench_http import _china_points, _master_pid, _paths, _worker_memory  # noqa: E402
 from browser_util import serve  # noqa: E402
+from _measure import rss_mb  # noqa: E402
 
 TARGET_RSS_MB = 300
 HEAVY = ("numba", "llvmlite", "scipy", "shapely", "pyproj", "geopandas", "folium", "branca", "requests",
          "pyogrio", "openpyxl", "networkx", "sklearn", "matplotlib")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _store(n: int, folder: Path) -> Path:
@@ -77,17 +70,17 @@ def stages(store: str, queries: int) -> dict:
     """RSS at each stage of one process serving ``store`` (run in a fresh interpreter)."""
     import pandas as pd
 
-    out = {"start": _rss_mb()}
+    out = {"start": rss_mb()}
     from stations.web import create_app
 
-    out["import stations.web"] = _rss_mb()
+    out["import stations.web"] = rss_mb()
     app = create_app({"store": store})
-    out["create_app (snapshot built, warmed)"] = _rss_mb()
+    out["create_app (snapshot built, warmed)"] = rss_mb()
     client = app.test_client()
     for path in _query_paths(queries):
         resp = client.get(path)
         assert resp.status_code == 200, (path, resp.data[:300])
-    out[f"after {queries:,} random queries"] = _rss_mb()
+    out[f"after {queries:,} random queries"] = rss_mb()
     snap = app.extensions["stations"].snapshot()
     frame = snap.frame
     arrays = sum(frame[name].array.nbytes if isinstance(frame[name].dtype, pd.CategoricalDtype)
