@@ -384,6 +384,7 @@ def geocode_cmd(ctx, review, limit):
 @click.pass_context
 def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
     """Write a self-contained interactive map (one HTML file that works offline) under maps/."""
+    from .accounts.overlay import CurationOverlay
     from .mapping import build_map
     from .navigation import LinkSettings
 
@@ -391,10 +392,11 @@ def map_cmd(ctx, county, tiles, tiles_crs, lang, out):
     links = LinkSettings.from_settings(settings)
     with _store(ctx, create=False) as store:
         frame = store.frame(statuses=("open", "temporarily_closed"))
+        curation = CurationOverlay.read(store)  # check dates and open reports for the popups
     if county:
         frame = frame[frame["county"].fillna("").str.contains(county, regex=False)]
     m = build_map(frame, tiles=tiles or settings.tiles, tiles_crs=tiles_crs or settings.tiles_crs, lang=lang,
-                  links=links)
+                  links=links, curation=curation, check_stale_days=settings.check_stale_days)
     out.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(out))
     click.echo(f"wrote a map of {len(frame)} stations to {out}")

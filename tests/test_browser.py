@@ -223,11 +223,16 @@ def test_locator_page_weight_is_under_300_kb(server, phone):
     assert 100_000 < weight <= 300_000, [(r.url, r.bytes) for r in local]
 
 
-def test_a_saved_county_map_works_alone_from_a_file(tmp_path, browser, frame):
+def test_a_saved_county_map_works_alone_from_a_file(tmp_path, browser, frame, store_path):
+    from stations.accounts.overlay import CurationOverlay
     from stations.mapping import build_map
+    from stations.store import open_store
 
     path = tmp_path / "county.html"
-    build_map(frame[frame["county"] == "昌黎县"].reset_index(drop=True)).save(str(path))
+    with open_store(store_path) as store:  # no check yet: every popup says "never checked" (or the record's date)
+        curation = CurationOverlay.read(store)
+    build_map(frame[frame["county"] == "昌黎县"].reset_index(drop=True), curation=curation,
+              check_stale_days=180).save(str(path))
     browser.get(path.as_uri())
     browser.wait("window.stationsMapView && stationsMapView.ready")
     assert browser.js("return stationsMapView.matched") == 18  # 15 Changli sample stations, the 2 XSS ones and TMP-1 (county filled from the boundaries)
@@ -235,6 +240,9 @@ def test_a_saved_county_map_works_alone_from_a_file(tmp_path, browser, frame):
     rec = frame.loc["CL-012"]
     text = _click_marker(browser, rec["name"])
     assert rec["name"] in text and "Microwave" in text
+    assert browser.js("return document.querySelector('.leaflet-popup .st-checked').classList.contains('st-stale')")
+    assert browser.js("return document.querySelector('.leaflet-popup .st-checked-warning').textContent").endswith(
+        "超过180天未核实或从未核实，可能已过时")
     urls = browser.collect().urls()
     assert all(u.startswith(("data:", "file:", "chrome:", "about:")) for u in urls), urls
     assert not math.isnan(rec["lat"])

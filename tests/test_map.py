@@ -15,7 +15,9 @@ import pytest
 from stations.amenities import AMENITIES
 from stations.errors import ValidationError
 from stations.io.importer import import_file
-from stations.mapping import EMBED_MAX, MapIndex, build_map, grid_clusters, map_status_codes, resolve_tiles
+from stations.accounts.overlay import CurationOverlay
+from stations.mapping import (EMBED_MAX, MapIndex, build_map, embed_data, grid_clusters, map_status_codes,
+                              resolve_tiles)
 from stations.mapping import assets as A
 from stations.mapping.clusters import mercator_px
 from stations.mapping.outlines import (CELL_DEG, county_outlines, decode_polyline, encode_polyline,
@@ -125,6 +127,58 @@ def test_station_text_is_json_data_in_the_page_never_markup(sample_frame):
     # and the page's own JavaScript builds popups with the escaping helper
     js = (A.STATIC_DIR / "js" / "stations-common.js").read_text(encoding="utf-8")
     assert "esc(p.name)" in js
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def test_embedded_popups_say_when_checked_and_the_unconfirmed_reports(tmp_path):
+    """`stations map` puts what /api/v1/stations/<id> says of checks and reports into each
+    popup; a name and a report's text from outside stay data (the text is not shown at all)."""
+    from click.testing import CliRunner
+
+    from stations.cli import main
+    from stations.store import Change
+
+    path, now = tmp_path / "s.gpkg", dt.datetime.now(dt.timezone.utc)
+    with open_store(path) as store:
+        recs = []
+        for sid, name, verified in (("XSS-1", XSS, None), ("OK-1", "检查过的驿站", "2025-01-01")):
+            rec = empty_record()
+            rec.update(station_id=sid, name=name, lat=39.7, lon=119.2, geocode_precision="exact",
+                       last_verified=verified)
+            recs.append(Change("add", rec))
+        store.apply(recs, command="seed")
+        with store.transaction() as db:
+            db.execute("INSERT INTO station_reports (station_id, kind, text, created_at) VALUES (?, ?, ?, ?)",
+                       ("XSS-1", "closed", "<script>alert(2)</script>", _iso(now - dt.timedelta(hours=1))))
+            for group in ("position", "hours", "amenities"):  # access is left at last_verified: stale
+                db.execute("INSERT INTO station_checks (station_id, field_group, checked_at, checked_by, via, "
+                           "batch_id) VALUES (?, ?, ?, ?, ?, 1)",
+                           ("OK-1", group, _iso(now - dt.timedelta(days=3, hours=1)), "ed", "visit"))
+    out = tmp_path / "map.html"
+    res = CliRunner().invoke(main, ["--store", str(path), "map", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert XSS not in html and "<script>alert(2)" not in html and "alert(2)" not in html
+    config = json.loads(re.search(r'<script type="application/json" id="[^"]+_config">(.*?)</script>', html,
+                                  re.S).group(1))
+    details = config["data"]["details"]
+    never, checked = details["XSS-1"]["checked"], details["OK-1"]["checked"]
+    assert (never["label_en"], never["label_zh"], never["stale"]) == ("never checked", "从未核实", True)
+    assert never["warning_en"] == ("position, hours, amenities, access: not checked in 180 days or never; "
+                                   "may be out of date")
+    assert details["XSS-1"]["reports"]["label_en"] == "1 report: closed (today), unconfirmed"
+    assert details["XSS-1"]["reports"]["label_zh"] == "1条报告：关闭或锁门（今天），未核实"
+    assert (checked["label_en"], checked["label_zh"], checked["stale"]) == ("checked 3 days ago", "3天前核实", True)
+    assert checked["warning_en"].startswith("access: not checked in 180 days")  # 2025-01-01 is over 180 days ago
+    assert details["OK-1"]["reports"] is None
+    # without the overlay (a library caller that has none) the popups say neither
+    plain = embed_data(_frame([{}]))["details"]["S0"]
+    assert "checked" not in plain and "reports" not in plain
+    with pytest.raises(ValidationError, match="check_stale_days"):
+        build_map(_frame([{}]), curation=CurationOverlay())
 
 
 def test_embedding_too_many_stations_is_refused_with_the_fix():

@@ -13,7 +13,8 @@
 
 Either way the page has: stations coloured (and iconed) by status, a popup per station
 (name, address, amenities in Chinese and English, hours and open status, who may use it,
-navigation links), a layer control (basemap, outlines, one toggle per status, amenity
+navigation links; when it was last checked, with a warning when that is too long ago, and
+workers' unconfirmed reports), a layer control (basemap, outlines, one toggle per status, amenity
 filters), a legend, a scale bar, a locate-me control, search by name and fullscreen. All
 station text is escaped in the browser (``textContent`` or an escaping helper), never
 pasted in as HTML.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import folium
 import folium.plugins
@@ -39,6 +40,9 @@ from ..navigation import LinkSettings
 from . import assets as _assets
 from .status import STATUS_CODES, map_status_codes, status_legend
 from .tiles import TileSource, resolve_tiles
+
+if TYPE_CHECKING:
+    from ..accounts.overlay import CurationOverlay
 
 EMBED_MAX = 3000
 """Most stations :func:`build_map` puts into one page; beyond it use ``source="api"``."""
@@ -137,7 +141,8 @@ class StationLayer(JSCSSMixin, MacroElement):
 def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_crs: str | None = None,
               source: Literal["embed", "api"] = "embed", api_base: str = "/api/v1", lang: str = "zh",
               assets: _assets.Mode = "inline", static_assets: _assets.StaticAssets | None = None,
-              title: str | None = None, when: dt.datetime | None = None, links: LinkSettings | None = None) -> StationsMap:
+              title: str | None = None, when: dt.datetime | None = None, links: LinkSettings | None = None,
+              curation: CurationOverlay | None = None, check_stale_days: float | None = None) -> StationsMap:
     """Build the stations map.
 
     Parameters
@@ -170,6 +175,12 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
     links : LinkSettings, optional
         The navigation links' settings (``baidu_src``, ``tencent_referer``) for an embedded
         map's popups; default: their documented defaults.
+    curation, check_stale_days : CurationOverlay, float, optional
+        The store's check dates and open reports (:meth:`CurationOverlay.read
+        <stations.accounts.overlay.CurationOverlay.read>`) and the setting ``check_stale_days``:
+        an embedded map's popups then say when each station was last checked (with a warning
+        for parts older than ``check_stale_days`` days) and its unconfirmed reports, as ``/map``'s
+        do (the same words as ``/api/v1/stations/<id>``). Without them the popups say neither.
 
     Returns
     -------
@@ -193,6 +204,9 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
         problems.append(Problem("assets", assets, "unknown asset mode", "inline, url"))
     if source == "embed" and frame is None:
         problems.append(Problem("frame", None, "an embedded map needs the stations", "a station frame"))
+    if curation is not None and check_stale_days is None:
+        problems.append(Problem("check_stale_days", None, "check dates need the days after which they are stale",
+                                "the setting check_stale_days"))
     if problems:
         raise ValidationError.from_problems(problems, what="map options")
     tile = resolve_tiles(tiles, tiles_crs)
@@ -223,7 +237,8 @@ def build_map(frame: pd.DataFrame | None = None, *, tiles: str = "none", tiles_c
                               title_cancel="退出全屏" if lang == "zh" else "Exit full screen").add_to(m)
     control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(m)
-    config = _config(drawn, tile=tile, source=source, api_base=api_base, lang=lang, when=when, links=links)
+    config = _config(drawn, tile=tile, source=source, api_base=api_base, lang=lang, when=when, links=links,
+                     curation=curation, check_stale_days=check_stale_days)
     StationLayer(config, title=title, layer_control=control, cluster_js=source == "embed",
                  planning_js=source == "api").add_to(m)
     return m
@@ -251,27 +266,32 @@ def _positions(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _config(drawn: pd.DataFrame | None, *, tile: TileSource, source: str, api_base: str, lang: str,
-            when: dt.datetime, links: LinkSettings | None) -> dict[str, Any]:
+            when: dt.datetime, links: LinkSettings | None, curation: CurationOverlay | None = None,
+            check_stale_days: float | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "lang": lang, "crs": tile.crs, "tiles": tile.to_js(), "statuses": status_legend(),
         "amenities": vocabulary(), "source": source, "api": api_base.rstrip("/"),
         "center": list(CHINA_CENTER), "zoom": CHINA_ZOOM,
     }
     if source == "embed":
-        config["data"] = embed_data(drawn, crs=tile.crs, lang=lang, when=when, links=links)
+        config["data"] = embed_data(drawn, crs=tile.crs, lang=lang, when=when, links=links, curation=curation,
+                                    check_stale_days=check_stale_days)
     else:  # the "规划 / Planning" control: coverage from the API's /coverage (defaults of its form)
         config["planning"] = {"minutes": 15, "cell_m": 200}
     return config
 
 
 def embed_data(frame: pd.DataFrame, *, crs: str = "wgs84", lang: str = "zh",
-               when: dt.datetime | None = None, links: LinkSettings | None = None) -> dict[str, Any]:
+               when: dt.datetime | None = None, links: LinkSettings | None = None,
+               curation: CurationOverlay | None = None, check_stale_days: float | None = None) -> dict[str, Any]:
     """Stations and outlines for an embedded map, in ``crs``.
 
     Returns ``{"generated", "station_fields", "stations", "details", "outlines"}``:
     ``stations`` rows as in :meth:`stations.mapping.clusters.MapIndex.view`, ``details`` the
-    popup content per station id (the API's feature properties, trimmed), ``outlines`` the
-    county outlines around the stations (:func:`stations.mapping.outlines.outlines_near`).
+    popup content per station id (the API's feature properties, trimmed; with ``curation``,
+    also its ``checked`` and ``reports`` as of ``when``, as ``/api/v1/stations/<id>`` gives
+    them), ``outlines`` the county outlines around the stations
+    (:func:`stations.mapping.outlines.outlines_near`).
     """
     from ..io.export import records_of
     from ..lookup import feature
@@ -288,7 +308,10 @@ def embed_data(frame: pd.DataFrame, *, crs: str = "wgs84", lang: str = "zh",
         rows.append([rec["station_id"], round(float(lat[i]), 6), round(float(lon[i]), 6), int(status[i]),
                      rec.get("name") or "", int(approx[i])])
         props = feature(rec, crs=crs, lang=lang, when=when, links=links)["properties"]
-        details[rec["station_id"]] = {k: props.get(k) for k in _DETAIL_FIELDS}
+        details[rec["station_id"]] = detail = {k: props.get(k) for k in _DETAIL_FIELDS}
+        if curation is not None:
+            detail["checked"], detail["reports"] = curation.public(
+                rec["station_id"], last_verified=rec.get("last_verified"), stale_days=check_stale_days, now=when)
     return {"generated": when.astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="minutes"),
             "station_fields": ["id", "lat", "lon", "status", "name", "approximate"], "stations": rows,
             "details": json.loads(json.dumps(details, default=str)),
