@@ -3,7 +3,9 @@ start themselves); transactions, append-only history, the same answers from both
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 
 import pandas as pd
 import psycopg
@@ -336,6 +338,33 @@ def test_a_database_restart_is_a_store_error_then_reads_work_again(pg_server, pg
         assert s.revision() == 1 and s.get("A")["name"] == "一"
         s.apply([Change("add", _rec("B", "二"))], command="test")
         assert s.count() == 2
+
+
+def test_a_database_outage_leaves_no_pool_warnings_unless_pool_logging_is_on(pg_server, pg_url, caplog):
+    """The pool's retries (about 1, 2, 4 s apart) and the threads of the pool replaced after
+    the restart would log a WARNING each; the store's StoreError says it instead."""
+    from stations.store.postgis import PostGISStore
+
+    pool_log = logging.getLogger("psycopg.pool")
+    with PostGISStore(pg_url, timeout_s=1) as s, caplog.at_level(logging.WARNING):
+        assert s.count() == 0
+        pg_server.stop_server()
+        try:
+            for _ in range(10):  # 5 s of reads, as the service's refresher polls
+                with pytest.raises(StoreError, match="cannot be reached"):
+                    s.count()
+                time.sleep(0.5)
+        finally:
+            pg_server.start()
+        assert s.count() == 0  # a fresh pool; the old one's threads are left to stop
+        assert [r.getMessage() for r in caplog.records if r.name == "psycopg.pool"] == []
+        # Other pools' warnings pass, and so do this store's pools' once the pool logger is switched on.
+        pool_log.warning("error connecting in %r: %s", "other:db", "refused")
+        pool_log.warning("error connecting in %r: %s", f"stations:{s.location}", "refused")
+        with caplog.at_level(logging.INFO, logger="psycopg.pool"):
+            pool_log.warning("error connecting in %r: %s", f"stations:{s.location}", "refused again")
+    assert [r.getMessage() for r in caplog.records if r.name == "psycopg.pool" and r.levelno == logging.WARNING] == \
+        ["error connecting in 'other:db': refused", f"error connecting in 'stations:{s.location}': refused again"]
 
 
 def test_without_create_a_foreign_sqlite_file_is_refused_and_left_alone(tmp_path):

@@ -49,6 +49,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import logging
 import re
 import threading
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -225,6 +226,29 @@ def _check_or_give_up(conn: psycopg.Connection) -> None:
         raise _ConnectionLost() from exc
 
 
+_POOL_NAME_PREFIX = "stations:"
+
+
+class _QuietPoolWarnings(logging.Filter):
+    """Drops the pool library's WARNING lines about this module's pools (named
+    ``stations:<location>``) while the ``psycopg.pool`` logger is not switched on at INFO.
+
+    With the server down, a pool logs "error connecting" at every attempt of its back-off and,
+    replaced by a fresh one (:meth:`PostGISStore._new_pool`), a line per thread it leaves to
+    stop; the service already says it once (/health, and one log line when reads fail and
+    when they work again). ``logging.getLogger("psycopg.pool").setLevel(logging.INFO)`` shows
+    everything again. Errors, and other pools' lines, pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or logging.getLogger("psycopg.pool").isEnabledFor(logging.INFO):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(a, str) and a.startswith(_POOL_NAME_PREFIX) for a in args)
+
+
+_QUIET_POOL_WARNINGS = _QuietPoolWarnings()
+
+
 def _configure(conn: psycopg.Connection) -> None:
     # Dates come back as the ISO text they went in as (as the GeoPackage returns them).
     conn.adapters.register_loader("date", TextLoader)
@@ -280,10 +304,11 @@ class PostGISStore(StationStore):
         with self._pool_lock:
             old, pool = self._pool, self._pool
             if pool is None or self._pool_broken:
+                logging.getLogger("psycopg.pool").addFilter(_QUIET_POOL_WARNINGS)  # once: the same filter
                 pool = psycopg_pool.ConnectionPool(
                     self._conninfo, min_size=1, max_size=self._max_size, open=True, timeout=self._timeout_s,
                     kwargs={"autocommit": True}, configure=_configure, check=_check_or_give_up,
-                    name=f"stations:{self.location}")
+                    name=f"{_POOL_NAME_PREFIX}{self.location}")
                 self._pool, self._pool_broken = pool, False
         if old is not None and old is not pool:
             with contextlib.suppress(Exception):
