@@ -188,7 +188,8 @@ def merge_changes(frame: pd.DataFrame, changed_ids: Iterable[str], rows: pd.Data
     a whole read gives it, the fields of :data:`VOCABULARIES` as categoricals (``flags`` as
     lists for the new rows: :func:`build_snapshot` makes them tuples). None when it cannot be
     made so from these (``rows`` with other columns, a value outside its vocabulary, a
-    vocabulary field ``frame`` holds as text, ids out of order): read the whole store then.
+    vocabulary field ``frame`` holds as text, an id twice): read the whole store then. ``rows``
+    may come in any order; ``frame`` must be in id order (as every snapshot's frame is).
     A few milliseconds per column at 200,000 stations, whatever the number of changes.
     """
     if list(rows.columns) != list(frame.columns) or "station_id" not in frame.columns:
@@ -247,16 +248,23 @@ def _any_value(values: np.ndarray) -> bool:
     return any(not pd.isna(values[start:start + 4096]).all() for start in range(0, len(values), 4096))
 
 
+# How many changed stations a snapshot is brought up to date with rather than read whole
+# (changes_limit): a share of its stations, and at least a number.
+CHANGES_MAX_SHARE = 0.1
+CHANGES_MIN_STATIONS = 1000
+
+
 def changes_limit(stations: int) -> int:
     """The most changed stations a snapshot of ``stations`` is brought up to date with
-    (:func:`merge_changes`) rather than read whole: 10 % of them, and at least 1,000.
+    (:func:`merge_changes`) rather than read whole: :data:`CHANGES_MAX_SHARE` of them (10 %),
+    and at least :data:`CHANGES_MIN_STATIONS` (1,000).
 
-    Bringing up to date costs a build from the previous frame (0.5 s at 200,000 stations)
-    plus reading the changed rows (about 40 us each); a whole read costs 8 s plus a 2.4 s
-    build. So it wins by far up to this limit (20,000 rows: about 1.5 s against 10 s), while
-    an import of a province or more takes the plain whole read, whose memory use is known
-    (see benchmarks/bench_refresh.py)."""
-    return max(1000, stations // 10)
+    Bringing up to date costs reading the changed rows (about 40 us each), the merge (0.2 s
+    at 200,000 stations) and a build from a frame of categoricals (0.5 s); a whole read costs
+    8 s and a build from it 2.4 s. So it wins by far up to this limit (20,000 changed rows at
+    200,000 stations: about 1.5 s against 10 s), while an import of a province or more takes
+    the plain whole read (see benchmarks/bench_refresh.py)."""
+    return max(CHANGES_MIN_STATIONS, int(stations * CHANGES_MAX_SHARE))
 
 
 def _release_free_memory() -> None:
