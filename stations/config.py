@@ -71,7 +71,7 @@ class Settings(Mapping):
     store_pool_size: int = _setting(4, "Most database connections one worker process holds for requests (PostGIS; "
                                        "its refresher holds one more): workers × (store_pool_size + 1) × instances "
                                        "must stay under the server's max_connections.")
-    refresh_s: float = _setting(0.5, "Seconds between two checks of the store by each worker process for what was "
+    refresh_s: float = _setting(0.25, "Seconds between two checks of the store by each worker process for what was "
                                      "written (by another worker, instance or the CLI): a write is served within this "
                                      "plus a build.")
     data_licence: str = _setting("", "Licence of the published data set (SPDX id such as CC-BY-4.0, ODbL-1.0, CC0-1.0, "
