@@ -71,6 +71,9 @@ class Settings(Mapping):
     store_pool_size: int = _setting(4, "Most database connections one worker process holds for requests (PostGIS; "
                                        "its refresher holds one more): workers × (store_pool_size + 1) × instances "
                                        "must stay under the server's max_connections.")
+    refresh_s: float = _setting(0.25, "Seconds between two checks of the store by each worker process for what was "
+                                     "written (by another worker, instance or the CLI): a write is served within this "
+                                     "plus a build.")
     data_licence: str = _setting("", "Licence of the published data set (SPDX id such as CC-BY-4.0, ODbL-1.0, CC0-1.0, "
                                      "or a name); empty: the dumps and /ogc say no licence was set.")
     data_licence_url: str = _setting("", "URL of the licence text; empty: the SPDX licence's own page when "
@@ -157,6 +160,8 @@ def _build(values: Mapping[str, Any], *, source: str) -> Settings:
         problems.append(Problem("circuity", typed["circuity"], "out of range", "1.0 to 2.0 (cities: 1.2-1.4)"))
     if "proxy_hops" in typed and not 0 <= typed["proxy_hops"] <= 5:
         problems.append(Problem("proxy_hops", typed["proxy_hops"], "out of range", "a whole number from 0 to 5"))
+    if "refresh_s" in typed and not 0.05 <= typed["refresh_s"] <= 60:
+        problems.append(Problem("refresh_s", typed["refresh_s"], "out of range", "0.05 to 60 seconds"))
     if "changes_keep_days" in typed and not typed["changes_keep_days"] >= 0:
         problems.append(Problem("changes_keep_days", typed["changes_keep_days"], "out of range", "a number >= 0"))
     if "embed_origins" in typed:

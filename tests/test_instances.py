@@ -291,6 +291,7 @@ def test_a_write_through_one_instance_is_answered_by_the_other_within_1_s(two_in
     for h in health:
         assert h["store"]["kind"] == "postgis" and h["store"]["schema_version"] == SCHEMA_VERSION
         assert h["store"]["revision"] == h["snapshot"]["revision"] and h["lag"] == {"revisions": 0, "seconds": 0.0}
+        assert h["snapshot"]["build"] == "changes"  # one station: merged into the served frame, no whole read
 
 
 def _oracle(stations, lat, lon, k):

@@ -40,8 +40,9 @@ def test_unknown_badly_typed_or_out_of_range_settings_are_named():
     with pytest.raises(ValidationError, match="circuity"):
         load_settings(environ={"STATIONS_CIRCUITY": "fast"})
     with pytest.raises(ValidationError) as err:
-        load_settings({"max_k": 0, "circuity": 3.0, "walk_speed_kmh": -1}, environ={})
-    assert {p.field for p in err.value.problems} == {"max_k", "circuity", "walk_speed_kmh"}
+        load_settings({"max_k": 0, "circuity": 3.0, "walk_speed_kmh": -1, "refresh_s": 0}, environ={})
+    assert {p.field for p in err.value.problems} == {"max_k", "circuity", "walk_speed_kmh", "refresh_s"}
+    assert load_settings(environ={"STATIONS_REFRESH_S": "2"}).refresh_s == 2.0
 
 
 def test_replace_checks_like_load():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import abc
 import json
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Iterable, Iterator, Mapping
+from typing import Any, ContextManager, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from ..errors import StoreError
+from ..errors import Problem, StoreError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,26 @@ def states_after(record: Mapping[str, Any], later: Iterable[tuple[int, str, Mapp
     return out
 
 
+def check_revision(revision: Any, current: int) -> None:
+    """Raise :class:`~stations.errors.ValidationError` unless ``revision`` is a revision of a
+    store whose revision is ``current`` (a whole number from 0 to ``current``)."""
+    if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision <= current:
+        raise ValidationError.from_problems(
+            [Problem("revision", revision, "not a revision of this store", f"0 to {current}")], what="query")
+
+
+#: The ids of the stations with a history entry from ``history_id`` ``?`` on (each once).
+CHANGED_IDS_SQL = "SELECT DISTINCT station_id FROM station_history WHERE history_id >= ?"
+
+
+def changed_rows_sql(columns: Sequence[str], *, order_by: str = "station_id") -> str:
+    """The current rows (``columns`` of ``stations``) of the stations with a history entry from
+    ``history_id`` ``?`` on, in the order of a whole read (``order_by``): qmark SQL both
+    backends run (PostGIS after :func:`~stations.store.postgis.qmark_to_pyformat`)."""
+    return (f"SELECT {', '.join(columns)} FROM stations WHERE station_id IN "
+            f"(SELECT station_id FROM station_history WHERE history_id >= ?) ORDER BY {order_by}")
+
+
 class StationStore(abc.ABC):
     """A transactional station store with an append-only change history.
 
@@ -224,6 +244,21 @@ class StationStore(abc.ABC):
 
         Backends override this to read both in one transaction."""
         return self.revision(), self.frame()
+
+    @abc.abstractmethod
+    def changed_frame(self, revision: int, *, max_stations: int | None = None
+                      ) -> tuple[int, tuple[str, ...], pd.DataFrame | None]:
+        """What changed after ``revision``, read in one transaction: ``(current revision, ids,
+        frame)``.
+
+        ``ids`` are the station ids touched by every batch after ``revision`` (each once, in no
+        particular order); ``frame`` holds the current rows of those still stored, with the
+        columns, dtypes and order of :meth:`frame` (a station in ``ids`` but not in ``frame``
+        is no longer stored). ``frame`` is None when more than ``max_stations`` stations
+        changed (then the caller reads the whole store instead). Raises
+        :class:`~stations.errors.ValidationError` when ``revision`` is negative or newer than
+        the store's.
+        """
 
     @abc.abstractmethod
     def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:

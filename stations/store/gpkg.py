@@ -53,10 +53,9 @@ import orjson
 import pandas as pd
 
 from ..errors import StoreError
-from ..errors import Problem, ValidationError
 from ..records import FIELDS, FIELD_NAMES, FLOAT_FIELDS
-from .base import (BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore, StoreBusy,
-                   states_after)
+from .base import (CHANGED_IDS_SQL, BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore,
+                   StoreBusy, changed_rows_sql, check_revision, states_after)
 from .migrations import (GPKG_ACCOUNTS_SQL, GPKG_SQL_TYPE, GPKG_STEPS, GPKG_UPLOADS_SQL, META_KEY, SCHEMA_VERSION,
                          check_not_newer, check_schema_version, gpkg_schema_version, steps_after)
 
@@ -368,7 +367,12 @@ class GeoPackageStore(StationStore):
             where = f"WHERE status IN ({', '.join('?' * len(statuses))})"
             params = statuses
         cols = list(FIELD_NAMES) + ["flags"]
-        cursor = self._db.execute(f"SELECT {', '.join(cols)} FROM {TABLE} {where} ORDER BY station_id", tuple(params))
+        return self._read_frame(f"SELECT {', '.join(cols)} FROM {TABLE} {where} ORDER BY station_id", params)
+
+    def _read_frame(self, sql: str, params: Iterable[Any]) -> pd.DataFrame:
+        """The rows of ``sql`` (selecting the record fields and ``flags``) as :meth:`frame` gives them."""
+        cols = list(FIELD_NAMES) + ["flags"]
+        cursor = self._db.execute(sql, tuple(params))
         # Read in blocks and keep one copy of each repeated text (statuses, amenities, counties,
         # hours...): the frame then holds a pointer per cell, not a string per cell, and the
         # rows are never all held at once. At 200,000 stations a worker's memory after
@@ -435,6 +439,29 @@ class GeoPackageStore(StationStore):
         """Record the stations' bounding box in ``gpkg_contents`` (what GIS programs show
         first), inside the caller's :meth:`transaction`."""
         self._update_extent()
+
+    def changed_frame(self, revision: int, *, max_stations: int | None = None
+                      ) -> tuple[int, tuple[str, ...], pd.DataFrame | None]:
+        """See :meth:`StationStore.changed_frame`: one read transaction; the first history row
+        after ``revision`` is found as :meth:`changes_since` finds it."""
+        db = self._db
+        with self._reading():
+            db.execute("BEGIN")
+            try:
+                current = self.revision()
+                check_revision(revision, current)
+                batches = self._revision_batches()
+                if len(batches) != current:
+                    raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "
+                                     f"history ({len(batches)}) disagree; the changes cannot be numbered")
+                # Nothing after the last revision: no history row is that new.
+                start = self._first_history_id(batches[revision]) if revision < current else self._feed_seen + 1
+                ids = tuple(sid for (sid,) in db.execute(CHANGED_IDS_SQL, (start,)))
+                if max_stations is not None and len(ids) > max_stations:
+                    return current, ids, None
+                return current, ids, self._read_frame(changed_rows_sql(list(FIELD_NAMES) + ["flags"]), (start,))
+            finally:
+                db.execute("COMMIT")
 
     def count(self) -> int:
         with self._reading():
@@ -522,9 +549,7 @@ class GeoPackageStore(StationStore):
         db.execute("BEGIN")
         try:
             current = self.revision()
-            if not isinstance(revision, int) or not 0 <= revision <= current:
-                raise ValidationError.from_problems(
-                    [Problem("revision", revision, "not a revision of this store", f"0 to {current}")], what="query")
+            check_revision(revision, current)
             batches = self._revision_batches()
             if len(batches) != current:
                 raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "

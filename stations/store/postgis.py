@@ -62,10 +62,10 @@ import psycopg.errors
 import psycopg_pool
 from psycopg.types.string import TextLoader
 
-from ..errors import Problem, StoreError, ValidationError
+from ..errors import StoreError
 from ..records import FIELD_NAMES, FIELDS, FLOAT_FIELDS
-from .base import (BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore, StoreBusy,
-                   StoreReadOnly, states_after)
+from .base import (CHANGED_IDS_SQL, BatchResult, Change, HistoryEntry, HistoryPage, SnapshotReader, StationStore,
+                   StoreBusy, StoreReadOnly, changed_rows_sql, check_revision, states_after)
 from .migrations import (META_KEY, PG_STEPS, SCHEMA_VERSION, check_not_newer, check_schema_version,
                          parse_version, steps_after)
 
@@ -129,6 +129,10 @@ _TOKEN_SQL = ("SELECT key, value FROM station_meta WHERE key = 'revision' OR key
 # SQLSTATEs of a write the role or the server refuses: insufficient_privilege (a read-only
 # role), read_only_sql_transaction (a hot standby, or default_transaction_read_only).
 _READ_ONLY_STATES = ("42501", "25006")
+# Whole reads are in code point order, the GeoPackage's (SQLite compares UTF-8 bytes) and
+# Python's, whatever the database's collation: the service merges changed rows into a frame
+# read earlier by comparing ids in Python.
+_BY_ID = 'station_id COLLATE "C"'
 
 
 def _dumps(value: Any) -> str:
@@ -438,14 +442,18 @@ class PostGISStore(StationStore):
         return rec
 
     def _frame(self, conn: psycopg.Connection, statuses: Iterable[str] | None) -> pd.DataFrame:
-        cols = self._COLS
         where, params = "", ()
         if statuses is not None:
             where, params = "WHERE status = ANY(%s)", (list(statuses),)
+        return self._read_frame(conn, f"SELECT {', '.join(self._COLS)} FROM {TABLE} {where} ORDER BY {_BY_ID}", params)
+
+    def _read_frame(self, conn: psycopg.Connection, sql: str, params: tuple) -> pd.DataFrame:
+        """The rows of ``sql`` (selecting :attr:`_COLS`) as :meth:`frame` gives them."""
+        cols = self._COLS
         columns: list[list] = [[] for _ in cols]
         seen: list[dict | None] = [None if name in FLOAT_FIELDS or name == "flags" else {} for name in cols]
         with conn.cursor() as cur:
-            cur.execute(f"SELECT {', '.join(cols)} FROM {TABLE} {where} ORDER BY station_id", params)
+            cur.execute(sql, params)
             while rows := cur.fetchmany(4096):
                 for out, memo, values in zip(columns, seen, zip(*rows)):
                     out.extend(values if memo is None else [memo.setdefault(v, v) for v in values])
@@ -511,15 +519,37 @@ class PostGISStore(StationStore):
         with self._conn() as conn, self._snapshot(conn):
             yield _PGSnapshot(conn)
 
+    def changed_frame(self, revision: int, *, max_stations: int | None = None
+                      ) -> tuple[int, tuple[str, ...], pd.DataFrame | None]:
+        """See :meth:`StationStore.changed_frame`: one snapshot. The history rows after
+        ``revision`` start with the first of the batch that made ``revision + 1`` (history ids
+        grow in commit order)."""
+        with self._conn() as conn, self._snapshot(conn):
+            current = self._revision(conn)
+            check_revision(revision, current)
+            start = None
+            if revision < current:
+                start = conn.execute("SELECT min(history_id) FROM station_history WHERE batch_id = "
+                                     "(SELECT batch_id FROM station_batches WHERE revision = %s)",
+                                     (revision + 1,)).fetchone()[0]
+                if start is None:
+                    raise StoreError(f"store {self.location!r}: revision {revision + 1} has no batch with history; "
+                                     "the changes cannot be read")
+            else:  # nothing after the last revision
+                start = conn.execute("SELECT coalesce(max(history_id), 0) + 1 FROM station_history").fetchone()[0]
+            ids = tuple(sid for (sid,) in conn.execute(qmark_to_pyformat(CHANGED_IDS_SQL), (start,)))
+            if max_stations is not None and len(ids) > max_stations:
+                return current, ids, None
+            sql = qmark_to_pyformat(changed_rows_sql(self._COLS, order_by=_BY_ID))
+            return current, ids, self._read_frame(conn, sql, (start,))
+
     # -- the change feed -----------------------------------------------------------------
     def changes_since(self, revision: int, *, after: int = 0, limit: int = 1000) -> HistoryPage:
         """See :meth:`StationStore.changes_since`; one snapshot, so a page never holds half a
         batch being written. Each batch row keeps the revision it made."""
         with self._conn() as conn, self._snapshot(conn):
             current = self._revision(conn)
-            if not isinstance(revision, int) or not 0 <= revision <= current:
-                raise ValidationError.from_problems(
-                    [Problem("revision", revision, "not a revision of this store", f"0 to {current}")], what="query")
+            check_revision(revision, current)
             if revision == current:
                 return HistoryPage(current, (), False)
             rows = conn.execute(

@@ -95,7 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["stations"] = StationService(
         settings.store, build=functools.partial(build_snapshot, max_k=settings.max_k),
         warm_up=functools.partial(_warm_up, travels=travels, k=min(5, settings.max_k)),
-        pool_size=settings.store_pool_size)
+        pool_size=settings.store_pool_size, refresh_s=settings.refresh_s)
 
     from . import api, map_api, pages
 

@@ -231,7 +231,11 @@ HEALTH_RESPONSE = {
         "snapshot": {"type": "object", "description": "What this instance answers from (its own, in memory).",
                      "properties": {"revision": _INT, "stations": _INT, "indexed": _INT,
                                     "built_at": {"type": "string", "format": "date-time"},
-                                    "age_s": _SECONDS, "build_s": _SECONDS}},
+                                    "age_s": _SECONDS, "build_s": _SECONDS,
+                                    "build": {"type": "string", "enum": ["full", "changes"],
+                                              "description": "How it was built: `full` from a whole read of "
+                                                             "the store, `changes` from the previous snapshot and "
+                                                             "the stations changed since (a few)."}}},
         "lag": {"type": "object", "description": "How far the snapshot is behind the store (0 and 0 when current; "
                                                  "another instance's write shows here until the next check builds "
                                                  "it).",
