@@ -104,8 +104,8 @@ def stages(store: str, queries: int) -> dict:
             "heavy": sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))}
 
 
-def served(store: Path, queries: int, workers: int) -> list[tuple[float, float]]:
-    """(RSS, USS) MB of each `stations serve` worker after ``queries`` random requests (each
+def served(store: Path, queries: int, workers: int) -> list[tuple[float, float, float]]:
+    """(RSS, PSS, USS) MB of each `stations serve` worker after ``queries`` random requests (each
     asked twice, so that both workers see them)."""
     paths = _query_paths(queries)
     with serve(store, workers=workers, timeout_s=900) as base:
@@ -138,27 +138,28 @@ def main() -> None:
             rows.append((n, json.loads(out.strip().splitlines()[-1]), served(store, args.queries, args.workers)))
     print(f"\nMemory per worker, MB; {args.queries:,} random /api/v1/nearest queries (mixed filters)")
     print(f"{'stations':>9} {'imports':>8} {'app':>7} {'queries':>8} {'frame arr':>9} {'frame obj':>9} "
-          f"{'filters':>7} {'views':>6}  {'served RSS / USS per worker':30}")
+          f"{'filters':>7} {'views':>6}  {'served RSS / PSS / USS per worker':36}")
     for n, st, mem in rows:
         rss = list(st["rss"].values())
         print(f"{n:9,} {rss[1]:8.0f} {rss[2]:7.0f} {rss[3]:8.0f} {st['frame_arrays_mb']:9.1f} "
               f"{st['frame_objects_mb']:9.1f} {st['index_cache_mb']:7.1f} "
               f"{st['station_views']:6,}  "
-              f"{', '.join(f'{r:.0f} / {u:.0f}' for r, u in mem)}")
+              f"{', '.join('%.0f / %.0f / %.0f' % m for m in mem)}")
     print("(imports / app / queries: RSS of one process after `import stations.web`, after create_app, after the "
           "queries; frame arr: the snapshot frame's column arrays; frame obj: the distinct objects they point to; "
           "filters: the index's cache of filtered masks and sub-trees; views: station "
           f"views kept for answers; heavy libraries loaded: {', '.join(rows[-1][1]['heavy'])})")
     if len(rows) >= 2:
         (n0, _, m0), (n1, _, m1) = rows[0], rows[-1]
-        r0, r1 = max(r for r, _ in m0), max(r for r, _ in m1)
+        r0, r1 = max(m[0] for m in m0), max(m[0] for m in m1)
         per = (r1 - r0) / (n1 - n0)
         print(f"\nscaling: {per * 1e3:.2f} MB per 1,000 stations beyond the first {n0:,}; "
               f"at 1,000,000 stations about {r0 + per * (1_000_000 - n0):.0f} MB RSS per worker (linear)")
-    at = {n: max(r for r, _ in mem) for n, _, mem in rows}
+    at = {n: max(m[0] for m in mem) for n, _, mem in rows}
+    pss = {n: max(m[1] for m in mem) for n, _, mem in rows}
     if 200_000 in at:
         print(f"target: <= {TARGET_RSS_MB} MB RSS per worker at 200,000 stations: {at[200_000]:.0f} "
-              f"({'met' if at[200_000] <= TARGET_RSS_MB else 'NOT met'})")
+              f"({'met' if at[200_000] <= TARGET_RSS_MB else 'NOT met'}); PSS {pss[200_000]:.0f}")
 
 
 if __name__ == "__main__":

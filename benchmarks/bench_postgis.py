@@ -183,7 +183,7 @@ def _rss_one_worker(location: str, paths: list[str]) -> tuple[float, float]:
     """(RSS MB, USS MB) of a one-worker `stations serve` on ``location`` after every path was asked twice."""
     with serve(location, workers=1, timeout_s=900) as base:
         _warm([base], paths)
-        ((rss, uss),) = _worker_memory(_master_pid(int(base.rsplit(":", 1)[1])))
+        ((rss, _pss, uss),) = _worker_memory(_master_pid(int(base.rsplit(":", 1)[1])))
     return rss, uss
 
 
@@ -307,7 +307,7 @@ def _report(args, imports, runs, memory, knn, rss_half, rss_full, load) -> None:
     print("(same as service: the same five stations in the same order as /api/v1/nearest; p50/p99: one connection, "
           "sequential; q/s: 16 connections)")
     print("\nmemory per serving worker after warm-up, MB (RSS / USS): " + "; ".join(
-        f"{name}: {', '.join(f'{r:.0f} / {u:.0f}' for r, u in mem)}" for name, mem in memory.items()))
+        f"{name}: {', '.join(f'{r:.0f} / {u:.0f}' for r, _pss, u in mem)}" for name, mem in memory.items()))
     (r1, u1), (r2, u2) = rss_half, rss_full
     per = (r2 - r1) / ((args.n - args.n // 2) / 100_000)
     print(f"one PostGIS worker: {args.n // 2:,} stations {r1:.0f} / {u1:.0f} MB, {n} stations {r2:.0f} / {u2:.0f} MB "

@@ -605,3 +605,27 @@ def test_one_point_and_arrays_shift_alike():
     ref = prcoords.wgs_gcj(prcoords.Coords(39.9042, 116.4074))
     one = coords.wgs84_to_gcj02(39.9042, 116.4074)
     assert one == pytest.approx((ref.lat, ref.lon), abs=1e-9)
+
+
+def test_one_point_inverse_is_the_fixed_point_iteration_step_for_step():
+    """One GCJ-02 point is inverted on floats (no numpy per step): exactly what the fixed-point
+    iteration p <- p - (gcj(p) - target) gives with the one-point forward shift, from the
+    guess 2 target - gcj(target), stopping at the first correction within 1e-9 degrees."""
+    rng = np.random.default_rng(11)
+    checked = 0
+    for lat, lon in zip(rng.uniform(22.0, 45.0, 300), rng.uniform(100.0, 120.0, 300)):
+        lat, lon = float(lat), float(lon)
+        if not coords.in_mainland_china(lat, lon):
+            continue
+        g_lat, g_lon = coords.wgs84_to_gcj02(lat, lon)
+        p_lat, p_lon = 2.0 * lat - g_lat, 2.0 * lon - g_lon
+        for _ in range(30):
+            f_lat, f_lon = coords.wgs84_to_gcj02(p_lat, p_lon)
+            d_lat, d_lon = f_lat - lat, f_lon - lon
+            p_lat, p_lon = p_lat - d_lat, p_lon - d_lon
+            if abs(d_lat) <= 1e-9 and abs(d_lon) <= 1e-9:
+                break
+        assert coords.gcj02_to_wgs84(lat, lon) == (p_lat, p_lon)
+        assert coords.to_wgs84(lat, lon, "gcj02") == (p_lat, p_lon)
+        checked += 1
+    assert checked > 100

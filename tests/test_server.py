@@ -232,3 +232,24 @@ def test_the_worker_patches_sockets_but_keeps_real_threads():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "False", "_thread"]
+
+
+def test_preload_before_the_fork_opens_and_starts_nothing():
+    """What the master loads before gunicorn forks (stations.web.server.preload): modules and
+    the index's compiled kernels only; no thread (a thread does not survive a fork) and no
+    store is opened; the objects are frozen out of the collector (gc.freeze)."""
+    import gc
+
+    from stations.web.server import preload
+
+    threads = set(threading.enumerate())
+    fds = set(os.listdir("/proc/self/fd"))
+    try:
+        preload()
+        assert set(threading.enumerate()) == threads
+        opened = {os.readlink(f"/proc/self/fd/{fd}") for fd in set(os.listdir("/proc/self/fd")) - fds
+                  if os.path.exists(f"/proc/self/fd/{fd}")}
+        assert not {path for path in opened if path.endswith((".gpkg", ".sqlite", ".db"))}, opened
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

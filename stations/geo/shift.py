@@ -143,8 +143,29 @@ def _invert(
 
 
 def _gcj_to_wgs_raw(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if lat.size == 1 and lon.size == 1:
+        one_lat, one_lon = float(lat.reshape(-1)[0]), float(lon.reshape(-1)[0])
+        if math.isfinite(one_lat) and math.isfinite(one_lon):
+            w_lat, w_lon = _gcj_to_wgs_one(one_lat, one_lon)
+            shape = np.broadcast_shapes(lat.shape, lon.shape)
+            return np.full(shape, w_lat), np.full(shape, w_lon)
     g_lat, g_lon = _wgs_to_gcj_raw(lat, lon)
     return _invert(_wgs_to_gcj_raw, lat, lon, 2.0 * lat - g_lat, 2.0 * lon - g_lon)
+
+
+def _gcj_to_wgs_one(lat: float, lon: float) -> tuple[float, float]:
+    """:func:`_invert` of the GCJ-02 shift for one finite point, on floats: the same steps
+    (a one-element array is shifted with math's functions too), so the same result, without
+    a dozen numpy calls per step (a GCJ-02 /nearest request: ~200 µs of its ~1 ms)."""
+    g_lat, g_lon = _gcj_shift(lat, lon, math.sin, math.cos, math.sqrt, math.radians)
+    p_lat, p_lon = 2.0 * lat - g_lat, 2.0 * lon - g_lon
+    for _ in range(_INVERSE_MAX_ITERATIONS):
+        f_lat, f_lon = _gcj_shift(p_lat, p_lon, math.sin, math.cos, math.sqrt, math.radians)
+        d_lat, d_lon = f_lat - lat, f_lon - lon
+        p_lat, p_lon = p_lat - d_lat, p_lon - d_lon
+        if not (abs(d_lat) > _INVERSE_TOLERANCE_DEG or abs(d_lon) > _INVERSE_TOLERANCE_DEG):
+            break
+    return p_lat, p_lon
 
 
 def _bd_to_gcj_raw(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
