@@ -17,9 +17,11 @@ workers share those pages.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 from typing import Any, Mapping
 
+import numpy as np
 from gevent import monkey, socket
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
@@ -27,6 +29,9 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from ..config import Settings
 from ..errors import StoreError
+from ..index import StationIndex
+# The app's modules, imported here so that the master loads them before it forks (preload).
+from . import api, auth, embed, map_api, ogc, opendata, pages, reports, workspace, writes  # noqa: F401
 
 #: Connections one worker holds at most (gunicorn's default): slow or idle ones included.
 WORKER_CONNECTIONS = 1000
@@ -84,13 +89,6 @@ def preload() -> None:
     instead of each loading them again. Nothing is opened or started here (no store, app or
     thread); ``gc.freeze()`` keeps these objects out of the workers' collections, which would
     otherwise write to (and so copy) their pages."""
-    import gc
-
-    import numpy as np
-
-    from ..index import StationIndex
-    from . import api, auth, embed, map_api, ogc, opendata, pages, reports, workspace, writes  # noqa: F401
-
     index = StationIndex.from_arrays(np.array([39.9, 31.2, 23.1]), np.array([116.4, 121.5, 113.3]))
     index.nearest(lat=30.0, lon=114.0, k=2)
     index.nearest(lat=30.0, lon=114.0, k=2, open_at=dt.datetime.now(dt.timezone.utc))
