@@ -59,7 +59,7 @@ from browser_util import free_port, serve  # noqa: E402
 
 TARGET_RATIO = 0.65  # x ping, mixed filters
 TARGET_P99_MS = 15.0
-TARGET_RSS_MB = 300
+TARGET_WORKER_MB = 300  # per worker, judged by PSS (RSS counts the master's shared pages again)
 POINTS = 3000
 FILTERS = ("", "&amenities=microwave", "&open=now", "&amenities=toilet,drinking_water&open=now",
            "&open=arrival&mode=ebike", "&open_24h=true", "&access=everyone,outdoor_workers", "&lang=en",
@@ -311,9 +311,9 @@ def main() -> None:
           f"unfiltered >= plain app: {plain_ratios[unfiltered]:.2f} x "
           f"({'met' if plain_ratios[unfiltered] >= 1 else 'NOT met'}); "
           f"p99 <= {TARGET_P99_MS:g} ms: {worst_p99:.2f} ({'met' if worst_p99 <= TARGET_P99_MS else 'NOT met'}); "
-          f"RSS <= {TARGET_RSS_MB} MB per worker: {max(m[0] for m in memory_end):.0f} "
-          f"({'met' if max(m[0] for m in memory_end) <= TARGET_RSS_MB else 'NOT met'}; "
-          f"PSS {max(m[1] for m in memory_end):.0f})")
+          f"memory <= {TARGET_WORKER_MB} MB per worker (PSS): {max(m[1] for m in memory_end):.0f} "
+          f"({'met' if max(m[1] for m in memory_end) <= TARGET_WORKER_MB else 'NOT met'}; "
+          f"RSS {max(m[0] for m in memory_end):.0f})")
 
 
 # -- latency while an import lands -------------------------------------------------------------
