@@ -63,7 +63,7 @@ from .config import Settings
 from .amenities import AMENITY_CODES, AMENITY_VALUES
 from .records import ACCESS_VALUES, ENTRY_VALUES, PRECISIONS, RAW_CRS_VALUES, STATUS_VALUES
 from .index import DEFAULT_MAX_K, StationIndex
-from .errors import StoreError
+from .errors import StoreError, ValidationError
 from .store import StationStore, StoreBusy, is_database_url, open_store
 
 # Enumerated fields, kept as categoricals of their whole vocabulary (one byte a station instead
@@ -511,7 +511,16 @@ class StationService:
         """Read the store and build its snapshot: from ``since`` and the stations changed after
         it when few changed (:func:`merge_changes`), else from a whole read."""
         token = self._store.change_token() if token is None else token
-        snapshot = None if since is None else self._build_from_changes(since)
+        snapshot = None
+        if since is not None:
+            try:
+                snapshot = self._build_from_changes(since)
+            except StoreBusy:
+                raise  # a writer holds the lock: the next check sees its commit
+            except (StoreError, ValidationError) as exc:
+                # The changes cannot be read as such (a history that does not number them, a
+                # revision gone back): the whole read below decides, now rather than at the retry.
+                log.warning("%s; reading the store whole", exc)
         if snapshot is None:
             revision, frame = self._store.consistent_frame()
             snapshot = self._build(frame, revision)

@@ -274,3 +274,27 @@ def test_merge_refuses_what_a_whole_read_would_give_otherwise():
     assert merge_changes(served, ["B"], _frame(_rec("B")).drop(columns=["notes"])) is None
     as_text = served.assign(status=served["status"].astype(object))  # build_snapshot left it as text
     assert merge_changes(as_text, ["B"], _frame(_rec("B"))) is None
+
+
+def test_changes_that_cannot_be_numbered_are_read_whole_at_once(any_store, caplog):
+    """A revision with no batch behind it (a store edited by hand, say) makes the changes since
+    the snapshot unreadable; the same refresh reads the store whole instead of waiting for the
+    retry, and /health stays ok."""
+    rng = random.Random(9)
+    any_store.apply([Change("add", _station(f"S{i:02d}", rng)) for i in range(5)], command="import")
+    with StationService(_location(any_store), refresh_s=None, retry_s=3600) as service:
+        any_store.apply([_update(any_store, "S01", name="一号")], command="edit")  # revision 2
+        assert service.refresh() and service.snapshot().revision == 2
+        with any_store.transaction() as db:  # by hand: no batch, no history
+            db.execute("UPDATE stations SET name = ? WHERE station_id = ?", ("二号", "S02"))
+            db.execute("UPDATE station_meta SET value = ? WHERE key = 'revision'", ("3",))
+        with pytest.raises(Exception, match="cannot be"):
+            any_store.changed_frame(2)
+        assert service.refresh()
+        health = service.health().as_dict()
+        assert health["store"]["readable"] and health["snapshot"]["build"] == "full"
+        assert health["snapshot"]["revision"] == 3 and health["lag"]["revisions"] == 0
+        names = {sid: service.snapshot().record(service.snapshot().by_id[sid])["name"] for sid in ("S01", "S02")}
+        assert names == {"S01": "一号", "S02": "二号"}
+        assert "reading the store whole" in caplog.text
+        _assert_like_a_whole_read(service.snapshot(), any_store)
