@@ -448,12 +448,7 @@ class GeoPackageStore(StationStore):
         with self._reading():
             db.execute("BEGIN")
             try:
-                current = self.revision()
-                check_revision(revision, current)
-                batches = self._revision_batches()
-                if len(batches) != current:
-                    raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "
-                                     f"history ({len(batches)}) disagree; the changes cannot be numbered")
+                current, batches = self._numbered_batches(revision, "the changes cannot be numbered")
                 # Nothing after the last revision: no history row is that new.
                 start = self._first_history_id(batches[revision]) if revision < current else self._feed_seen + 1
                 ids = tuple(sid for (sid,) in db.execute(CHANGED_IDS_SQL, (start,)))
@@ -528,6 +523,18 @@ class GeoPackageStore(StationStore):
             self._feed_seen = top
         return self._feed_batches
 
+    def _numbered_batches(self, revision: int, what: str) -> tuple[int, tuple[int, ...]]:
+        """(the store's revision, the batch ids of revisions 1, 2, ...), read inside the caller's
+        transaction; :class:`~stations.errors.ValidationError` unless ``revision`` is one of the
+        store's, StoreError (saying ``what`` cannot be done) when the history does not number them."""
+        current = self.revision()
+        check_revision(revision, current)
+        batches = self._revision_batches()
+        if len(batches) != current:
+            raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "
+                             f"history ({len(batches)}) disagree; {what}")
+        return current, batches
+
     def _first_history_id(self, batch_id: int) -> int:
         """The first history_id of ``batch_id`` (a batch with history): a binary search on the
         primary key, as history ids grow with batch ids (no index on batch_id is needed)."""
@@ -548,12 +555,7 @@ class GeoPackageStore(StationStore):
         db = self._db
         db.execute("BEGIN")
         try:
-            current = self.revision()
-            check_revision(revision, current)
-            batches = self._revision_batches()
-            if len(batches) != current:
-                raise StoreError(f"store {str(self.path)!r}: its revision ({current}) and the batches in its "
-                                 f"history ({len(batches)}) disagree; the change feed cannot number the changes")
+            current, batches = self._numbered_batches(revision, "the change feed cannot number the changes")
             if revision == current:
                 return HistoryPage(current, (), False)
             start = self._first_history_id(batches[revision])
