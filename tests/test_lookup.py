@@ -4,8 +4,10 @@ copy of the records.
 The answers themselves are checked against a reference builder in tests/test_answers.py.
 """
 
+import contextlib
 import json
 import math
+import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -118,14 +120,16 @@ def test_snapshot_by_id_matches_the_frame(frame):
     assert isinstance(snap.frame, pd.DataFrame)
 
 
-def _plain_reading(store, statuses) -> pd.DataFrame:
-    """A store's frame read the plain way: every row at once, then the store's conversions."""
+def _plain_reading(path, statuses) -> pd.DataFrame:
+    """The frame of the GeoPackage at ``path`` read the plain way: every row at once with
+    Python's sqlite3 (a GeoPackage is an SQLite file), then the store's conversions."""
     from stations.records import FIELD_NAMES
 
     cols = [*FIELD_NAMES, "flags"]
     where = "" if statuses is None else f"WHERE status IN ({', '.join('?' * len(statuses))})"
-    rows = store._db.execute(f"SELECT {', '.join(cols)} FROM stations {where} ORDER BY station_id",
-                             statuses or ()).fetchall()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute(f"SELECT {', '.join(cols)} FROM stations {where} ORDER BY station_id",
+                          statuses or ()).fetchall()
     frame = pd.DataFrame.from_records(rows, columns=cols)
     frame["flags"] = [json.loads(f) if isinstance(f, str) and f else [] for f in frame["flags"]]
     for name in ("lat", "lon", "raw_lat", "raw_lon"):
@@ -140,9 +144,9 @@ def test_store_frame_read_in_blocks_is_the_plain_reading(tmp_path, frame, status
     from stations.store import Change, open_store
 
     with open_store(tmp_path / "s.gpkg") as store:
-        pd.testing.assert_frame_equal(store.frame(statuses=statuses), _plain_reading(store, statuses))
+        pd.testing.assert_frame_equal(store.frame(statuses=statuses), _plain_reading(tmp_path / "s.gpkg", statuses))
         assert store.frame()["station_id"].dtype == object
         store.apply([Change("add", r) for r in records_of(frame)], command="test")
         got = store.frame(statuses=statuses)
-        pd.testing.assert_frame_equal(got, _plain_reading(store, statuses))
+        pd.testing.assert_frame_equal(got, _plain_reading(tmp_path / "s.gpkg", statuses))
     assert len(got) == (len(frame) if statuses is None else int(frame["status"].isin(statuses).sum()))
