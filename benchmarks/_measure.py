@@ -1,8 +1,9 @@
 """Run a Python snippet in a fresh subprocess and measure wall seconds and peak RSS; read
 this process's own resident set (:func:`rss_mb`, :func:`peak_rss_mb`).
 
-Peak memory is the child's ``ru_maxrss`` (resident set, includes the interpreter and
-libraries), read with ``os.wait4`` so each run is measured alone.
+Peak memory is the child's own ``ru_maxrss`` (resident set, includes the interpreter and
+libraries): the snippet ends with :data:`PEAK_SNIPPET`, which prints it, so each run is
+measured alone.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import time
 
 
 def run_measured(code: str, *args: str, env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, stdout) of ``python -c code args...``."""
+    """(wall seconds, peak RSS in MB, stdout) of ``python -c code args...``; the peak is what
+    the snippet printed as ``PEAK_RSS_KB=`` (:data:`PEAK_SNIPPET`), NaN if it printed none."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, **(env or {})})
     out, err = proc.communicate()
-    # communicate() reaped the child via waitpid; use resource accounting of the reaped child
-    # through wait4 is not possible after the fact, so the snippet reports its own peak.
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark step failed ({proc.returncode}):\n{err.decode()[-3000:]}")
