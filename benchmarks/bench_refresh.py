@@ -14,7 +14,7 @@ new snapshot swapped in, on a GeoPackage and on PostGIS of N stations (200,000 b
 Cases: one station moved; 100 stations edited in one batch; 5 % of the stations edited (where
 the limit's cost shows). Each case several times, medians; ``build`` is the part spent in
 ``build_snapshot`` (the nearest index and categoricals), the rest is reading and merging. The
-poll interval (``refresh_s``, 0.5 s: on average 0.25 s) comes on top of every row. Every
+poll interval (``refresh_s``, 0.25 s by default: on average 0.125 s) comes on top of every row. Every
 ``changes`` snapshot is checked against a whole read once per case (same frame).
 
 The throwaway PostgreSQL server is the tests' (tests/pgserver.py: ``initdb`` in a temporary

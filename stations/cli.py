@@ -249,7 +249,9 @@ def users_group():
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "editor", "moderator", "viewer"]), required=True)
-@click.option("--area", "areas", multiple=True, help="Adcode prefix of an area (repeat for several): 13, 1303, 130322.")
+@click.option("--area", "areas", multiple=True,
+              help="Adcode prefix of an area (repeat for several): 13, 1303, 130322; a province's or city's "
+                   "adcode (130000, 130300) covers all of it.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
 @click.pass_context
 def users_add_cmd(ctx, name, role, areas, password_stdin):

@@ -69,6 +69,25 @@ def test_scopes_follow_adcode_prefixes():
     assert not may_edit(User(1, "c", "editor", ("130322",), disabled=True), "130322")
 
 
+def test_a_province_or_city_adcode_as_area_covers_all_of_it(seeded):
+    """Staff write a province as 510000 and a city as 130300: those name the whole area (as
+    prefixes 51 and 1303), also for an account stored before areas were read so."""
+    from stations.accounts.scopes import area_prefix
+
+    assert [area_prefix(a) for a in ("510000", "130300", "130322", "13", "1303", "110100")] == \
+        ["51", "1303", "130322", "13", "1303", "1101"]
+    sichuan = add_user(seeded, "sichuan", role="editor", areas="510000, 130300")
+    assert sichuan.areas == ("51", "1303")
+    assert may_edit(sichuan, "510812") and may_edit(sichuan, "130324") and not may_edit(sichuan, "130424")
+    assert user(seeded, "sichuan").areas == ("51", "1303")
+    with seeded.transaction() as db:  # as an older version stored it
+        db.execute("UPDATE users SET areas = ? WHERE name = ?", ("130000", "sichuan"))
+    assert user(seeded, "sichuan").areas == ("13",) and may_edit(user(seeded, "sichuan"), "130322")
+    changed = patch_station(seeded, user(seeded, "sichuan"), "A1", {"notes": "门口有台阶"}, if_match=None,
+                            require_if_match=False)
+    assert changed["notes"] == "门口有台阶"
+
+
 def test_passwords_are_argon2_and_login_checks_them(seeded):
     row = seeded.query("SELECT password_hash FROM users WHERE name = 'changli'")[0]
     assert row["password_hash"].startswith("$argon2id$") and PASSWORD not in row["password_hash"]

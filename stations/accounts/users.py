@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..errors import NotFoundError, Problem, ValidationError
 from .errors import Conflict, Unauthorized
-from .scopes import User, check_role, parse_areas
+from .scopes import User, area_prefix, check_role, parse_areas
 
 TOKEN_PREFIX = "stn_"
 SESSION_LIFETIME_S = 12 * 3600
@@ -41,7 +41,9 @@ def sha256_hex(text: str) -> str:
 
 def _user(row: dict, via: str = "") -> User:
     return User(user_id=row["user_id"], name=row["name"], role=row["role"],
-                areas=tuple(a for a in (row["areas"] or "").split(",") if a), disabled=bool(row["disabled"]), via=via)
+                # area_prefix: accounts stored before it read 130000 as one adcode
+                areas=tuple(area_prefix(a) for a in (row["areas"] or "").split(",") if a),
+                disabled=bool(row["disabled"]), via=via)
 
 
 def _check_name(name: str) -> str:
