@@ -56,18 +56,18 @@ def _load_store(location: str, n: int) -> list[str]:
     return provinces
 
 
-def _writer(location: str, province: str, seconds: float, start_at: float, out: mp.Queue) -> None:
-    """Edit random stations of ``province`` until ``start_at + seconds``; put (latencies, busy, lost)."""
+def _writer(location: str, province: str, seconds: float, ready, out: mp.Queue) -> None:
+    """Once every writer is ready (the barrier ``ready``), edit random stations of ``province``
+    for ``seconds``; put (latencies, busy, lost)."""
     rng = random.Random(province)
     latencies, busy, lost = [], 0, 0
     with open_store(location, create=False) as store:
         user = get_user(store, f"editor{province}")
         ids = [r["station_id"] for r in store.query("SELECT station_id FROM stations WHERE adcode LIKE ?",
                                                     (province + "%",))]
-        while time.time() < start_at:
-            time.sleep(0.001)
-        end = start_at + seconds
-        while time.time() < end:
+        ready.wait()
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
             station_id = rng.choice(ids)
             t0 = time.perf_counter()
             try:
@@ -88,8 +88,8 @@ def _writer(location: str, province: str, seconds: float, start_at: float, out: 
 def _run(location: str, provinces: list[str], writers: int, seconds: float) -> dict:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_at = time.time() + 3.0 + 0.3 * writers  # every process opened its store and is waiting
-    procs = [ctx.Process(target=_writer, args=(location, provinces[i % len(provinces)], seconds, start_at, out))
+    ready = ctx.Barrier(writers)  # every process has opened its store: all start together
+    procs = [ctx.Process(target=_writer, args=(location, provinces[i % len(provinces)], seconds, ready, out))
              for i in range(writers)]
     for p in procs:
         p.start()

@@ -50,6 +50,63 @@ def test_gdal_reads_the_store_as_a_geopackage(store, tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def _extent(path):
+    """(recorded in gpkg_contents, measured with a scan): the stations' bounding box."""
+    with sqlite3.connect(path) as db:
+        recorded = db.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                              "WHERE table_name = 'stations'").fetchone()
+        measured = db.execute("SELECT min(lon), min(lat), max(lon), max(lat) FROM stations "
+                              "WHERE lat IS NOT NULL").fetchone()
+    return recorded, measured
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_recorded_extent_follows_random_writes(store, seed):
+    """Small batches grow the recorded box by their points (large ones measure it): after every
+    batch of a random sequence — adds, moves (also of the station on the box's edge, inward),
+    positions removed and given, other edits, batches of over 1,000 — the box recorded for GIS
+    programs is the one a scan of the table measures."""
+    import random
+
+    rng = random.Random(seed)
+    ids: list[str] = []
+
+    def position():
+        return (round(rng.uniform(39.0, 40.0), 4), round(rng.uniform(116.0, 117.0), 4)) if rng.random() < 0.85 \
+            else (None, None)
+
+    def update(sid, **fields):
+        old = store.get(sid)
+        old.pop("flags")
+        return Change("update", {**old, **fields}, changed={k: [old[k], v] for k, v in fields.items()})
+
+    for step in range(40):
+        kind = rng.choice(["add", "move", "edge", "unplace", "edit"] if ids else ["add"])
+        if kind == "add":
+            count = 1100 if rng.random() < 0.1 else rng.randint(1, 3)
+            new = [f"S{len(ids) + i}" for i in range(count)]
+            changes = [Change("add", _rec(sid, "驿站", *position())) for sid in new]
+            ids += new
+        elif kind == "edge":  # the station holding the box's edge moves inward
+            frame = store.frame()
+            placed = frame[frame["lat"].notna()]
+            if placed.empty:
+                continue
+            column, end = rng.choice([("lat", "idxmin"), ("lat", "idxmax"), ("lon", "idxmin"), ("lon", "idxmax")])
+            sid = placed.loc[getattr(placed[column], end)(), "station_id"]
+            changes = [update(sid, lat=39.5, lon=116.5)]
+        elif kind == "move":
+            lat, lon = position()
+            changes = [update(sid, lat=lat, lon=lon) for sid in rng.sample(ids, min(len(ids), rng.randint(1, 3)))]
+        elif kind == "unplace":
+            changes = [update(rng.choice(ids), lat=None, lon=None, geocode_precision=None)]
+        else:
+            changes = [update(rng.choice(ids), name=f"驿站{step}")]
+        store.apply(changes, command=kind)
+        recorded, measured = _extent(store.path)
+        assert recorded == measured, (step, kind)
+
+
 def test_apply_is_all_or_nothing(any_store):
     store = any_store
     store.apply([Change("add", _rec("A", "一"))], command="test")

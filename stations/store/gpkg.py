@@ -170,6 +170,9 @@ CREATE TRIGGER {_RTREE}_delete AFTER DELETE ON {TABLE} WHEN old.{GEOM} NOT NULL
 
 _RTREE_INSERT_TRIGGER = re.search(r"CREATE TRIGGER \S+_insert .*?END;", _RTREE_SQL, re.S).group(0)
 _LAT, _LON, _NAME = FIELD_NAMES.index("lat"), FIELD_NAMES.index("lon"), FIELD_NAMES.index("name")
+# Batches of at most this many changes grow the recorded extent (gpkg_contents) by their points
+# instead of measuring it with a scan of the table (a staff edit: 65 ms less at 200,000 stations).
+_EXTENT_GROW_MAX = 1000
 
 
 def _dumps(value: Any) -> str:
@@ -677,6 +680,10 @@ class GeoPackageStore(StationStore):
                              reason or (rec.get("status_reason") if change.action == "remove" else None)))
                 if progress is not None and (i + 1) % 5000 == 0:
                     progress(5000)
+            # A few changes grow the recorded extent by their points unless one moved away from
+            # its edge; many are measured whole (a scan: 65 ms at 200,000 stations).
+            small = len(changes) <= _EXTENT_GROW_MAX
+            replaced = self._positions([u[-1] for u in updates]) if small else None
             self._insert_many(insert_sql, inserts)
             db.executemany(update_sql, updates)
             db.executemany(hist_sql, hist)
@@ -684,7 +691,10 @@ class GeoPackageStore(StationStore):
                 progress(len(changes) % 5000)
             revision = self.revision() + (1 if changes else 0)
             db.execute("UPDATE station_meta SET value = ? WHERE key = 'revision'", (str(revision),))
-            self._update_extent()
+            if small:
+                self._grow_extent(replaced, [(v[1 + _LAT], v[1 + _LON]) for v in (*inserts, *updates)])
+            else:
+                self._update_extent()
             if after is not None:
                 after(db, batch_id)
             db.execute("COMMIT")
@@ -709,10 +719,42 @@ class GeoPackageStore(StationStore):
         db.execute(_RTREE_INSERT_TRIGGER)
 
     def _update_extent(self) -> None:
+        """The stations' bounding box measured whole (a scan of the table) into gpkg_contents."""
         row = self._db.execute(f"SELECT min(lon), min(lat), max(lon), max(lat) FROM {TABLE} "
                                "WHERE lat IS NOT NULL").fetchone()
         self._db.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? "
                          "WHERE table_name = ?", (*row, _now(), TABLE))
+
+    def _positions(self, station_ids: list[str]) -> list[tuple[float | None, float | None]]:
+        """(lat, lon) of the stored stations of ``station_ids`` (those that exist)."""
+        out: list[tuple] = []
+        for start in range(0, len(station_ids), 500):
+            chunk = station_ids[start:start + 500]
+            out += self._db.execute(f"SELECT lat, lon FROM {TABLE} WHERE station_id IN "
+                                    f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+        return out
+
+    def _grow_extent(self, replaced: list[tuple], written: list[tuple]) -> None:
+        """Bring gpkg_contents' extent up to date after a few rows were written: the recorded
+        box grown to hold the ``written`` (lat, lon) positions, when none of the ``replaced``
+        positions (what the updated rows held before) lay on its edge; else measured whole.
+        The same box as :meth:`_update_extent` (``tests/test_store.py`` checks it after random
+        sequences of writes)."""
+        box = self._db.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+                               (TABLE,)).fetchone()
+        min_x, min_y, max_x, max_y = box if box is not None else (None,) * 4
+        if min_x is None or min_y is None or max_x is None or max_y is None:
+            self._update_extent()  # no box recorded (no station had a position): measure
+            return
+        for lat, lon in replaced:
+            if lat is not None and lon is not None and (lon in (min_x, max_x) or lat in (min_y, max_y)):
+                self._update_extent()  # it may have held the box out: measure
+                return
+        for lat, lon in written:
+            if lat is not None and lon is not None:
+                min_x, max_x, min_y, max_y = min(min_x, lon), max(max_x, lon), min(min_y, lat), max(max_y, lat)
+        self._db.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? "
+                         "WHERE table_name = ?", (min_x, min_y, max_x, max_y, _now(), TABLE))
 
     def close(self) -> None:
         db = getattr(self, "_db", None)
