@@ -24,6 +24,10 @@ bench:
 	.venv/bin/python benchmarks/bench_http.py
 	.venv/bin/python benchmarks/bench_map.py
 	.venv/bin/python benchmarks/bench_coverage.py
+	.venv/bin/python benchmarks/bench_memory.py
+	.venv/bin/python benchmarks/bench_refresh.py
+	.venv/bin/python benchmarks/bench_writes.py --n 200000
+	.venv/bin/python benchmarks/bench_postgis.py
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis
