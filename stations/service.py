@@ -20,9 +20,9 @@ seconds:
   (:func:`merge_changes`), which gives the frame a whole read would; the snapshot's ``build``
   says ``"changes"``. Otherwise (the first load, another file, a restore to an older
   revision, a big import, a build that failed, or a merge that does not fit) the whole store
-  (``"full"``). At 200,000 stations a staff edit is swapped in 0.4-0.6 s after the check that
-  sees it, instead of 5-8 s (benchmarks/bench_refresh.py): with the default ``refresh_s`` of
-  0.25 s, within 1 s of its commit.
+  (``"full"``). At 200,000 stations a staff edit is swapped in 0.35-0.6 s after the check that
+  sees it, instead of 4.5-8 s (benchmarks/bench_refresh.py, quiet and loaded machine): with the
+  default ``refresh_s`` of 0.25 s, within 1 s of its commit.
 
 Several service instances on one PostGIS database each hold their own snapshot and poll the
 store's change token (one primary-key read of ``station_meta`` per ``refresh_s``): a write

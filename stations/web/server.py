@@ -85,7 +85,7 @@ def _worker_exit(server, worker) -> None:
 def preload() -> None:
     """Import the app's modules and load the nearest index's compiled kernels (from numba's
     cache) in this process, before gunicorn forks its workers: they then share these pages
-    copy-on-write (at 200,000 stations, 2 workers: about 100 MB less private memory each)
+    copy-on-write (at 200,000 stations, 2 workers: USS 300 -> 239 MB, PSS 330 -> 275 MB per worker)
     instead of each loading them again. Nothing is opened or started here (no store, app or
     thread); ``gc.freeze()`` keeps these objects out of the workers' collections, which would
     otherwise write to (and so copy) their pages."""
