@@ -71,8 +71,8 @@ def _writer(location: str, province: str, seconds: float, ready, out: mp.Queue) 
             station_id = rng.choice(ids)
             t0 = time.perf_counter()
             try:
-                # As the API without a client's ETag: the edit still checks, in its transaction,
-                # that the station is the one it read.
+                # No client ETag (as an accepted report's edit): patch_station still checks, in
+                # its transaction, that the station is the one it read.
                 patch_station(store, user, station_id, {"notes": f"核实 {rng.randrange(10**9)}"},
                               if_match=None, require_if_match=False, reason="bench")
             except StoreBusy:

@@ -120,6 +120,15 @@ def is_missing(value: Any) -> bool:
     return type(value).__name__ in ("NaTType", "NAType")
 
 
+def adcode_prefix(code: str) -> str:
+    """The adcode prefix an area's code stands for: a province's or city's adcode names all of
+    it (``510000`` -> ``51``, ``130300`` -> ``1303``; county adcodes never end in 00); a county's
+    adcode (``130322``) and a prefix (``13``, ``1303``) stay as they are."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
 _REVIEW = {p: i > PRECISIONS.index(REVIEW_BELOW) for i, p in enumerate(PRECISIONS)}
 
 

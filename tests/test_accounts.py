@@ -72,9 +72,9 @@ def test_scopes_follow_adcode_prefixes():
 def test_a_province_or_city_adcode_as_area_covers_all_of_it(seeded):
     """Staff write a province as 510000 and a city as 130300: those name the whole area (as
     prefixes 51 and 1303), also for an account stored before areas were read so."""
-    from stations.accounts.scopes import area_prefix
+    from stations.records import adcode_prefix
 
-    assert [area_prefix(a) for a in ("510000", "130300", "130322", "13", "1303", "110100")] == \
+    assert [adcode_prefix(a) for a in ("510000", "130300", "130322", "13", "1303", "110100")] == \
         ["51", "1303", "130322", "13", "1303", "1101"]
     sichuan = add_user(seeded, "sichuan", role="editor", areas="510000, 130300")
     assert sichuan.areas == ("51", "1303")

@@ -288,11 +288,11 @@ def test_a_write_through_one_instance_is_answered_by_the_other_within_1_s(two_in
     # Both instances serve the last write (A, which made it, catches up by the same refresh as B).
     with open_store(url, create=False) as store:
         last = store.revision()
+    health: list[dict] = []
 
     def both_current():
         health[:] = [_request(f"{base}/api/v1/health")[2] for base in (a, b)]
         return all(h["store"]["revision"] == h["snapshot"]["revision"] == last for h in health)
-    health: list[dict] = []
     _seen_within(both_current, sent, "both instances' /health to be current")
     print("lag (s):", {k: round(v, 3) for k, v in lags.items()})
     assert all(v < LAG_BOUND_S for v in lags.values()), lags

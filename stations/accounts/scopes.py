@@ -4,7 +4,7 @@ The union hierarchy is national -> province -> city -> county and adcodes nest b
 (13 Hebei, 1303 Qinhuangdao, 130322 Changli), so a staff member's area is an adcode prefix:
 a city editor ``1303`` covers every county of Qinhuangdao, a county editor ``130322`` only
 Changli. A province's or city's own adcode names its whole area, as staff write it: ``130000``
-is read as ``13`` and ``130300`` as ``1303`` (:func:`area_prefix`). ``admin`` may do everything
+is read as ``13`` and ``130300`` as ``1303`` (:func:`stations.records.adcode_prefix`). ``admin`` may do everything
 everywhere; ``viewer`` may only look.
 """
 
@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import Problem, ValidationError
+from ..records import adcode_prefix
 
 ROLES = ("admin", "editor", "moderator", "viewer")
 # What each role may do (inside its areas; admin everywhere).
@@ -56,15 +57,6 @@ def check_role(role: str) -> str:
     return role
 
 
-def area_prefix(code: str) -> str:
-    """The adcode prefix an area stands for: a province's or city's adcode names all of it
-    (``510000`` -> ``51``, ``130300`` -> ``1303``; county adcodes never end in 00); a county's
-    adcode (``130322``) and a prefix (``13``, ``1303``) stay as they are."""
-    while len(code) > 2 and code.endswith("00"):
-        code = code[:-2]
-    return code
-
-
 def parse_areas(areas, *, role: str) -> tuple[str, ...]:
     """Adcode prefixes (2 to 6 digits). Editors, moderators and viewers need at least one; admin none."""
     if isinstance(areas, str):
@@ -75,7 +67,7 @@ def parse_areas(areas, *, role: str) -> tuple[str, ...]:
         if not _ADCODE_PREFIX.match(a):
             problems.append(Problem("area", a, "not an adcode prefix", "2 to 6 digits, e.g. 13, 1303, 130322 "
                                     "(a province's or city's adcode, 130000 or 130300, covers all of it)"))
-        elif (prefix := area_prefix(a)) not in out:
+        elif (prefix := adcode_prefix(a)) not in out:
             out.append(prefix)
     if role != "admin" and not out and not problems:
         problems.append(Problem("area", None, f"a {role} needs at least one area",

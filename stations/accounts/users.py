@@ -18,8 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ..errors import NotFoundError, Problem, ValidationError
+from ..records import adcode_prefix
 from .errors import Conflict, Unauthorized
-from .scopes import User, area_prefix, check_role, parse_areas
+from .scopes import User, check_role, parse_areas
 
 TOKEN_PREFIX = "stn_"
 SESSION_LIFETIME_S = 12 * 3600
@@ -41,8 +42,8 @@ def sha256_hex(text: str) -> str:
 
 def _user(row: dict, via: str = "") -> User:
     return User(user_id=row["user_id"], name=row["name"], role=row["role"],
-                # area_prefix: accounts stored before it read 130000 as one adcode
-                areas=tuple(area_prefix(a) for a in (row["areas"] or "").split(",") if a),
+                # adcode_prefix: accounts stored before it read 130000 as one adcode
+                areas=tuple(adcode_prefix(a) for a in (row["areas"] or "").split(",") if a),
                 disabled=bool(row["disabled"]), via=via)
 
 

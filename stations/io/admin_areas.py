@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from ..errors import Problem
+from ..records import adcode_prefix
 from .normalize import RowResult
 
 ADMIN_FIELDS = ("province", "city", "county", "adcode")
@@ -112,9 +113,7 @@ def _same_area(name: str, given: str, found: str) -> bool:
     (130300 for 130322)."""
     given = str(given).strip()
     if name == "adcode":
-        while given.endswith("00") and len(given) > 2:
-            given = given[:-2]
-        return found.startswith(given)
+        return found.startswith(adcode_prefix(given))
     return given == found or (len(given) >= 2 and found.startswith(given))
 
 

@@ -87,10 +87,11 @@ def preload() -> None:
     """Import the app's modules, build the mainland outline (:func:`stations.geo.in_mainland_china`,
     which GCJ-02 and BD-09 positions need) and load the nearest index's compiled kernels (from
     numba's cache) in this process, before gunicorn forks its workers: they then share these
-    pages copy-on-write (at 200,000 stations, 2 workers: USS 300 -> 239 MB, PSS 330 -> 275 MB
-    per worker, before the outline was added here) instead of each loading them again. Nothing is opened or started here (no store, app or
-    thread); ``gc.freeze()`` keeps these objects out of the workers' collections, which would
-    otherwise write to (and so copy) their pages."""
+    pages copy-on-write instead of each loading them again (at 200,000 stations, 2 workers: PSS
+    330 -> 275 MB per worker for the modules and kernels, 277 -> 268 MB more for the outline).
+    Nothing is opened or started here (no store, app or thread); ``gc.freeze()`` keeps these
+    objects out of the workers' collections, which would otherwise write to (and so copy) their
+    pages."""
     in_mainland_china(39.9, 116.4)  # builds the mainland outline for GCJ-02 and BD-09 (1.4 s, once)
     index = StationIndex.from_arrays(np.array([39.9, 31.2, 23.1]), np.array([116.4, 121.5, 113.3]))
     index.nearest(lat=30.0, lon=114.0, k=2)
